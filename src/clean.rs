@@ -1,0 +1,431 @@
+//! Cleaning: removes scraped page furniture by the rules of `site.toml` and splits the body into
+//! paragraphs (plain text) or top-level blocks (Markdown).
+//!
+//! Knows no site: every rule comes from the configuration. Removed text is returned, never
+//! dropped silently. Pure: no I/O.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+use crate::config::FurnitureRules;
+use crate::source::{Format, Source};
+
+/// What a paragraph is to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Running text.
+    Text,
+    /// A photo caption (a line that carried a photo credit).
+    Caption,
+    /// The short label shown above a photo caption.
+    CaptionLabel,
+    /// A Markdown heading of the given level.
+    Heading(u8),
+    /// Any other top-level Markdown block (list, quote, table, code).
+    Block,
+}
+
+/// One paragraph of an article: the unit of citation (`#p3`) and of extraction.
+#[derive(Debug, Clone)]
+pub struct Paragraph {
+    /// Its plain text, what extraction reads and mention offsets refer to.
+    pub text: String,
+    /// What kind of paragraph it is.
+    pub role: Role,
+    /// The file line it starts on.
+    pub line: usize,
+    /// For Markdown, the block's events; empty for plain text.
+    pub events: Vec<Event<'static>>,
+}
+
+/// An article's body without furniture.
+#[derive(Debug, Clone, Default)]
+pub struct Cleaned {
+    /// The paragraphs in order.
+    pub paragraphs: Vec<Paragraph>,
+    /// Every removed line or part of a line, in order.
+    pub furniture: Vec<String>,
+}
+
+struct Line {
+    text: String,
+    number: usize,
+    caption: bool,
+}
+
+/// Removes furniture from `source`'s body and splits what is left into paragraphs.
+pub fn clean(source: &Source, rules: &FurnitureRules) -> Cleaned {
+    let mut furniture = Vec::new();
+    let lines = remove_furniture(&source.body, source.body_line, rules, &mut furniture);
+    let paragraphs = match source.format {
+        Format::Text => text_paragraphs(&lines, rules),
+        Format::Markdown => markdown_blocks(&lines),
+    };
+    Cleaned {
+        paragraphs,
+        furniture,
+    }
+}
+
+fn remove_furniture(
+    body: &str,
+    first_line: usize,
+    rules: &FurnitureRules,
+    furniture: &mut Vec<String>,
+) -> Vec<Line> {
+    let raw: Vec<&str> = body.split('\n').collect();
+    let mut start = 0;
+    // The last header marker within the first lines ends the header.
+    let mut seen = 0;
+    for (i, line) in raw.iter().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        seen += 1;
+        if seen > rules.header_lines {
+            break;
+        }
+        if rules.drop_before.iter().any(|re| re.is_match(line)) {
+            start = i + 1;
+        }
+    }
+    let end = raw
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|(_, line)| rules.drop_after.iter().any(|re| re.is_match(line.trim())))
+        .map_or(raw.len(), |(i, _)| i);
+    let keep_removed = |lines: &[&str], furniture: &mut Vec<String>| {
+        furniture.extend(
+            lines
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    };
+    keep_removed(&raw[..start], furniture);
+
+    let mut lines = Vec::with_capacity(end - start);
+    for (i, line) in raw.iter().enumerate().take(end).skip(start) {
+        let trimmed = line.trim();
+        if !trimmed.is_empty()
+            && (rules.drop_lines.iter().any(|re| re.is_match(trimmed))
+                || is_tag_run(trimmed, rules.tag_run_min_words))
+        {
+            furniture.push(trimmed.to_string());
+            lines.push(Line {
+                text: String::new(),
+                number: first_line + i,
+                caption: false,
+            });
+            continue;
+        }
+        let mut text = line.trim_end().to_string();
+        let mut caption = false;
+        for re in &rules.strip {
+            if let Some(found) = re.find(&text) {
+                let removed = found.as_str().trim();
+                if !removed.is_empty() {
+                    furniture.push(removed.to_string());
+                }
+                text.replace_range(found.range(), "");
+                caption = true;
+            }
+        }
+        if caption && text.trim().is_empty() {
+            caption = false; // a credit alone on its line is furniture, not a caption
+        }
+        lines.push(Line {
+            text,
+            number: first_line + i,
+            caption,
+        });
+    }
+    keep_removed(&raw[end..], furniture);
+    lines
+}
+
+/// Words that running text has and a run of scraped tags lacks.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "with", "by", "and", "or",
+    "but", "not", "is", "are", "was", "were", "be", "been", "as", "that", "this", "these", "those",
+    "it", "its", "their", "his", "her", "they", "he", "she", "we", "who", "which", "each",
+    "between", "into", "than", "have", "has", "had", "will", "would",
+];
+
+/// A line of at least `min_words` lowercase words, without punctuation or function words.
+fn is_tag_run(line: &str, min_words: usize) -> bool {
+    if min_words == 0 {
+        return false;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.len() >= min_words
+        && words
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_lowercase() || c == '-'))
+        && !words.iter().any(|w| FUNCTION_WORDS.contains(w))
+}
+
+/// Plain text: blocks are separated by blank lines; inside a block, each line is a paragraph
+/// unless the block was hard-wrapped (see [`is_wrapped`]).
+fn text_paragraphs(lines: &[Line], rules: &FurnitureRules) -> Vec<Paragraph> {
+    let mut paragraphs: Vec<Paragraph> = Vec::new();
+    for block in lines.split(|l| l.text.trim().is_empty()) {
+        if block.is_empty() {
+            continue;
+        }
+        let width = block
+            .iter()
+            .map(|l| l.text.trim().chars().count())
+            .filter(|&w| w <= WRAP_LIMIT)
+            .max()
+            .unwrap_or(0);
+        // Hard-wrapped text breaks most lines mid-sentence; one paragraph per line ends them.
+        let inner = &block[..block.len() - 1];
+        let open_lines = inner.iter().filter(|l| !ends_sentence(&l.text)).count();
+        let wrapped = !inner.is_empty() && open_lines * 2 >= inner.len();
+        let mut current: Option<Paragraph> = None;
+        for (i, line) in block.iter().enumerate() {
+            let text = line.text.trim();
+            let joins = i > 0
+                && !line.caption
+                && !block[i - 1].caption
+                && is_wrapped(block[i - 1].text.trim(), text, width, wrapped);
+            match current.as_mut() {
+                Some(p) if joins => {
+                    p.text.push(' ');
+                    p.text.push_str(text);
+                }
+                _ => {
+                    paragraphs.extend(current.take());
+                    current = Some(Paragraph {
+                        text: text.to_string(),
+                        role: if line.caption {
+                            Role::Caption
+                        } else {
+                            Role::Text
+                        },
+                        line: line.number,
+                        events: Vec::new(),
+                    });
+                }
+            }
+        }
+        paragraphs.extend(current);
+    }
+    // A short line without final punctuation right above a caption is the photo's label.
+    for i in 1..paragraphs.len() {
+        if paragraphs[i].role == Role::Caption && paragraphs[i - 1].role == Role::Text {
+            let label = &paragraphs[i - 1].text;
+            if label.split_whitespace().count() <= rules.caption_label_max_words
+                && !ends_sentence(label)
+            {
+                paragraphs[i - 1].role = Role::CaptionLabel;
+            }
+        }
+    }
+    paragraphs
+}
+
+/// Lines longer than this were not hard-wrapped by the source.
+const WRAP_LIMIT: usize = 100;
+
+/// Whether `next` continues the paragraph of `previous`: it starts in lowercase after an
+/// unfinished sentence, or, in a hard-wrapped block of `width` columns, its first word would not
+/// have fit on the previous line (so the source must have broken the line there).
+fn is_wrapped(previous: &str, next: &str, width: usize, block_wrapped: bool) -> bool {
+    let starts_lowercase = next
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(char::is_lowercase);
+    if starts_lowercase && !ends_sentence(previous) {
+        return true;
+    }
+    let previous_width = previous.chars().count();
+    let first_word = next
+        .split_whitespace()
+        .next()
+        .map_or(0, |w| w.chars().count());
+    block_wrapped && previous_width <= WRAP_LIMIT && previous_width + 1 + first_word > width
+}
+
+/// True when `text` ends like a sentence (a final period, question or exclamation mark,
+/// maybe inside closing quotes or brackets).
+pub fn ends_sentence(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(['"', '\'', '”', '’', ')', ']', ' ', '\u{a0}']);
+    trimmed.ends_with(['.', '?', '!', '…'])
+}
+
+/// Markdown: every top-level block is a paragraph; its plain text is what extraction reads.
+fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
+    let mut text = String::new();
+    let mut line_starts = Vec::with_capacity(lines.len());
+    for line in lines {
+        line_starts.push((text.len(), line.number));
+        text.push_str(&line.text);
+        text.push('\n');
+    }
+    let line_at = |offset: usize| {
+        let i = line_starts.partition_point(|&(start, _)| start <= offset);
+        line_starts.get(i.saturating_sub(1)).map_or(1, |&(_, n)| n)
+    };
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_SMART_PUNCTUATION
+        | Options::ENABLE_STRIKETHROUGH;
+    let mut blocks = Vec::new();
+    let mut depth = 0usize;
+    let mut current: Option<Paragraph> = None;
+    for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
+        let event = event.into_static();
+        if depth == 0 {
+            let role = match &event {
+                Event::Start(Tag::Paragraph) => Role::Text,
+                Event::Start(Tag::Heading { level, .. }) => Role::Heading(*level as u8),
+                _ => Role::Block,
+            };
+            current = Some(Paragraph {
+                text: String::new(),
+                role,
+                line: line_at(range.start),
+                events: Vec::new(),
+            });
+        }
+        match &event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if let Some(block) = current.as_mut() {
+            match &event {
+                Event::Text(t) | Event::Code(t) => block.text.push_str(t),
+                Event::SoftBreak | Event::HardBreak => block.text.push(' '),
+                Event::End(
+                    TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell | TagEnd::Heading(_),
+                ) if depth > 0 => block.text.push(' '),
+                _ => {}
+            }
+            block.events.push(event);
+        }
+        if depth == 0
+            && let Some(mut block) = current.take()
+        {
+            block.text = block.text.trim_end().to_string();
+            if !block.text.trim().is_empty() || block.events.len() > 1 {
+                blocks.push(block);
+            }
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    fn rules() -> FurnitureRules {
+        FurnitureRules {
+            drop_lines: vec![Regex::new("^Read in Korean$").unwrap()],
+            drop_before: vec![Regex::new(r"^\w+day, \w+ \d+, \d{4}$").unwrap()],
+            header_lines: 5,
+            drop_after: vec![Regex::new("^Most Popular").unwrap()],
+            strip: vec![Regex::new(r"\s*/\s*Image:.*$").unwrap()],
+            caption_label_max_words: 5,
+            tag_run_min_words: 6,
+        }
+    }
+
+    fn text_source(body: &str) -> Source {
+        Source {
+            path: "a.txt".into(),
+            format: Format::Text,
+            front: Default::default(),
+            body: body.to_string(),
+            body_line: 1,
+        }
+    }
+
+    #[test]
+    fn removes_header_footer_and_lines() {
+        let cleaned = clean(
+            &text_source(
+                "33 C\nDelhi\nSunday, June 22, 2025\n\nHeadline\n\nBody.\nRead in Korean\nMost Popular\nx",
+            ),
+            &rules(),
+        );
+        let texts: Vec<_> = cleaned.paragraphs.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["Headline", "Body."]);
+        assert_eq!(
+            cleaned.furniture,
+            [
+                "33 C",
+                "Delhi",
+                "Sunday, June 22, 2025",
+                "Read in Korean",
+                "Most Popular",
+                "x"
+            ]
+        );
+        assert_eq!(cleaned.paragraphs[1].line, 7);
+    }
+
+    #[test]
+    fn tag_runs_but_not_wrapped_text() {
+        assert!(is_tag_run(
+            "special patrols coronavirus outbreak smuggler mobile phones strict smuggler border",
+            6
+        ));
+        assert!(!is_tag_run(
+            "through with actual arrests in many cases instead of performing mere",
+            6
+        ));
+        assert!(!is_tag_run("short tag run", 6));
+    }
+
+    #[test]
+    fn one_paragraph_per_line() {
+        let body = "The first paragraph is a long line that ends with a period.\nThe second one starts here and also ends.\n";
+        let cleaned = clean(&text_source(body), &rules());
+        assert_eq!(cleaned.paragraphs.len(), 2);
+    }
+
+    #[test]
+    fn hard_wrapped_block_is_joined() {
+        let body = "Security agents are teaming up with signal detection units in North Hamgyong\nProvince in a joint arrest operation. Young\nagents in their 20s raid the homes.\n";
+        let cleaned = clean(&text_source(body), &rules());
+        assert_eq!(cleaned.paragraphs.len(), 1, "{:?}", cleaned.paragraphs);
+        assert!(cleaned.paragraphs[0].text.contains("Hamgyong Province in"));
+        assert!(cleaned.paragraphs[0].text.contains("Young agents"));
+    }
+
+    #[test]
+    fn captions_and_labels() {
+        let body = "Merchant cell phone\nA merchant using a cell phone at a market. / Image: Daily NK\n\nText.";
+        let cleaned = clean(&text_source(body), &rules());
+        let roles: Vec<_> = cleaned.paragraphs.iter().map(|p| p.role).collect();
+        assert_eq!(roles, [Role::CaptionLabel, Role::Caption, Role::Text]);
+        assert_eq!(
+            cleaned.paragraphs[1].text,
+            "A merchant using a cell phone at a market."
+        );
+        assert_eq!(cleaned.furniture, ["/ Image: Daily NK"]);
+    }
+
+    #[test]
+    fn markdown_blocks_keep_lines_and_text() {
+        let source = Source {
+            format: Format::Markdown,
+            ..text_source("# Title\n\nSome *text* here.\n\n- a\n- b\n")
+        };
+        let cleaned = clean(&source, &rules());
+        let texts: Vec<_> = cleaned
+            .paragraphs
+            .iter()
+            .map(|p| (p.text.as_str(), p.line))
+            .collect();
+        assert_eq!(texts, [("Title", 1), ("Some text here.", 3), ("a b", 5)]);
+        assert_eq!(cleaned.paragraphs[0].role, Role::Heading(1));
+    }
+}

@@ -1,0 +1,136 @@
+//! `dossier.json`: the whole dossier as data, for other tools and for tests.
+
+use serde::Serialize;
+
+use crate::catalog::Kind;
+use crate::graph::Dossier;
+
+#[derive(Serialize)]
+struct DossierData<'a> {
+    articles: Vec<ArticleData<'a>>,
+    entities: Vec<EntityData<'a>>,
+}
+
+#[derive(Serialize)]
+struct ArticleData<'a> {
+    source: String,
+    url: String,
+    title: &'a str,
+    title_derived: bool,
+    date: Option<String>,
+    author: Option<&'a str>,
+    source_url: Option<&'a str>,
+    places: Vec<&'a str>,
+    agencies: Vec<&'a str>,
+    people: Vec<&'a str>,
+    laws: Vec<&'a str>,
+    years: Vec<i32>,
+    paragraphs: usize,
+    mentions: Vec<MentionData<'a>>,
+    furniture: &'a [String],
+    extra: &'a std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct MentionData<'a> {
+    entity: &'a str,
+    kind: Kind,
+    /// The paragraph number (1-based, the `#p` anchor), or 0 for the title.
+    paragraph: usize,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Serialize)]
+struct EntityData<'a> {
+    kind: Kind,
+    name: &'a str,
+    #[serde(rename = "type")]
+    subkind: &'a str,
+    aliases: &'a [String],
+    parent: Option<&'a str>,
+    description: &'a str,
+    coordinates: Option<[f64; 2]>,
+    catalogued: bool,
+    url: String,
+    articles: Vec<String>,
+}
+
+/// The dossier as pretty-printed JSON with a stable order.
+pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
+    fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
+        dossier
+            .entities
+            .get(key)
+            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+    }
+    let articles = dossier
+        .articles
+        .iter()
+        .map(|a| {
+            let m = &a.metadata;
+            let names = |kind: Kind| -> Vec<&str> {
+                m.entities()
+                    .into_iter()
+                    .filter(|k| k.kind == kind)
+                    .map(|k| name_in(dossier, k))
+                    .collect()
+            };
+            ArticleData {
+                source: a.path.to_string_lossy().replace('\\', "/"),
+                url: a.url(),
+                title: &m.title,
+                title_derived: m.title_derived,
+                date: m.date.map(|d| d.to_string()),
+                author: m.author.as_deref(),
+                source_url: a.source_url.as_deref(),
+                places: names(Kind::Place),
+                agencies: names(Kind::Agency),
+                people: names(Kind::Person),
+                laws: names(Kind::Law),
+                years: m.all_years(),
+                paragraphs: a.paragraphs.len(),
+                mentions: m
+                    .mentions
+                    .iter()
+                    .map(|x| MentionData {
+                        entity: name_in(dossier, &x.entity),
+                        kind: x.entity.kind,
+                        paragraph: match x.at {
+                            crate::extract::Place::Title => 0,
+                            crate::extract::Place::Paragraph(p) => p + 1,
+                        },
+                        start: x.start,
+                        end: x.end,
+                    })
+                    .collect(),
+                furniture: &a.furniture,
+                extra: &a.extra,
+            }
+        })
+        .collect();
+    let entities = dossier
+        .entities
+        .values()
+        .map(|n| EntityData {
+            kind: n.entity.key.kind,
+            name: &n.entity.name,
+            subkind: &n.entity.subkind,
+            aliases: &n.entity.aliases,
+            parent: n.entity.parent.as_ref().map(|k| name_in(dossier, k)),
+            description: &n.entity.description,
+            coordinates: n.entity.coords.map(|(a, b)| [a, b]),
+            catalogued: n.entity.defined_at.is_some(),
+            url: n.entity.key.url(),
+            articles: n
+                .articles
+                .iter()
+                .map(|&i| dossier.articles[i].url())
+                .collect(),
+        })
+        .collect();
+    let mut bytes =
+        serde_json::to_vec_pretty(&DossierData { articles, entities }).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,364 @@
+//! Extraction: the metadata nobody typed in. Title, publication date, byline, entity mentions
+//! (catalogue matches and people found by rule) and years, each mention located by paragraph
+//! and byte span.
+//!
+//! Pure: reads cleaned paragraphs and front matter, does no I/O. Front matter wins over what the
+//! text says.
+
+pub mod dates;
+pub mod fold;
+pub mod matcher;
+pub mod people;
+pub mod text;
+pub mod years;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use chrono::{Datelike, NaiveDate};
+use regex::Regex;
+
+use crate::catalog::{EntityKey, Kind};
+use crate::clean::{Cleaned, Paragraph, Role};
+use crate::config::ExtractOptions;
+use crate::error::Diagnostic;
+use crate::source::Source;
+pub use matcher::Matcher;
+
+/// Where a mention stands: a body paragraph or the title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    /// The title (a headline found in the text or the front matter title).
+    Title,
+    /// The body paragraph with this index (0-based; its anchor is `#p{index + 1}`).
+    Paragraph(usize),
+}
+
+/// One entity named in an article.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mention {
+    /// The entity.
+    pub entity: EntityKey,
+    /// The paragraph it stands in.
+    pub at: Place,
+    /// Byte offset of the mention in that paragraph's text.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+}
+
+/// One year the text refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct YearMention {
+    /// The year.
+    pub year: i32,
+    /// The paragraph it stands in.
+    pub at: Place,
+    /// Byte offset in that paragraph's text.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+}
+
+/// Everything extraction found in one article.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    /// The title.
+    pub title: String,
+    /// True when the title was made from the first sentence.
+    pub title_derived: bool,
+    /// The publication date, from front matter or a publication line.
+    pub date: Option<NaiveDate>,
+    /// The author, from front matter or a byline.
+    pub author: Option<String>,
+    /// Entity mentions, sorted by place and offset.
+    pub mentions: Vec<Mention>,
+    /// Entities the front matter adds without a mention in the text.
+    pub added: Vec<EntityKey>,
+    /// Years the text refers to, sorted by place and offset.
+    pub years: Vec<YearMention>,
+    /// Names of entities found that the catalogue lacks (people found by rule, front-matter
+    /// additions), by key.
+    pub new_names: BTreeMap<EntityKey, String>,
+}
+
+impl Metadata {
+    /// The publication year and every year the text refers to, sorted.
+    pub fn all_years(&self) -> Vec<i32> {
+        let mut years: BTreeSet<i32> = self.years.iter().map(|y| y.year).collect();
+        if let Some(date) = self.date {
+            years.insert(date.year());
+        }
+        years.into_iter().collect()
+    }
+
+    /// Every entity of the article, mentioned or added, without repeats, in key order.
+    pub fn entities(&self) -> BTreeSet<&EntityKey> {
+        self.mentions
+            .iter()
+            .map(|m| &m.entity)
+            .chain(&self.added)
+            .collect()
+    }
+}
+
+/// An article's extraction result: its metadata, and its body without the lines that became
+/// metadata (headline, publication line, byline).
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// What was found.
+    pub metadata: Metadata,
+    /// The body paragraphs; mention places index into these.
+    pub paragraphs: Vec<Paragraph>,
+    /// Removed page furniture.
+    pub furniture: Vec<String>,
+    /// Warnings about the article (front-matter names the catalogue lacks).
+    pub warnings: Vec<Diagnostic>,
+}
+
+static BYLINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?i:by)\s+(?P<author>\S.{1,60})$").expect("valid pattern"));
+
+/// Extracts the metadata of one article from its cleaned text. `matcher` holds the catalogue.
+pub fn extract(
+    source: &Source,
+    cleaned: Cleaned,
+    matcher: &Matcher,
+    options: &ExtractOptions,
+) -> Extracted {
+    let Cleaned {
+        mut paragraphs,
+        furniture,
+    } = cleaned;
+    let front = &source.front;
+    let mut warnings = Vec::new();
+
+    // Metadata lines: the publication line and a byline leave the body.
+    let mut date = front.date;
+    let mut author = front.author.clone();
+    if let Some(i) = paragraphs.iter().position(|p| {
+        p.role == Role::Text && p.events.is_empty() && dates::publication_line(&p.text).is_some()
+    }) {
+        if date.is_none() {
+            date = dates::publication_line(&paragraphs[i].text);
+        }
+        paragraphs.remove(i);
+    }
+    let count = paragraphs.len();
+    if let Some(i) = paragraphs.iter().enumerate().position(|(i, p)| {
+        (i < 3 || i + 3 >= count)
+            && p.role == Role::Text
+            && p.text.split_whitespace().count() <= 8
+            && !clean_ends(&p.text)
+            && BYLINE.is_match(p.text.trim())
+    }) {
+        if author.is_none() {
+            author = BYLINE
+                .captures(paragraphs[i].text.trim())
+                .and_then(|c| c.name("author"))
+                .map(|m| m.as_str().trim().to_string());
+        }
+        paragraphs.remove(i);
+    }
+
+    let choice = text::choose_title(
+        &paragraphs,
+        options.title_max_words,
+        options.derived_title_chars,
+    );
+    if let Some(i) = choice.headline {
+        paragraphs.remove(i);
+    }
+    let (title, title_derived) = match &front.title {
+        Some(title) => (title.clone(), false),
+        None => (choice.text.clone(), choice.derived),
+    };
+
+    let ignored: BTreeSet<EntityKey> = options
+        .ignore
+        .iter()
+        .filter_map(|n| matcher.lookup(n))
+        .map(|i| matcher.keys[i].clone())
+        .collect();
+    let excluded: BTreeSet<EntityKey> = front
+        .exclude
+        .iter()
+        .flat_map(|n| resolve_any(matcher, n))
+        .collect();
+
+    let mut mentions = Vec::new();
+    let mut years = Vec::new();
+    let mut new_names = BTreeMap::new();
+    let mut surnames: BTreeMap<String, BTreeSet<EntityKey>> = BTreeMap::new();
+    let title_text = if front.title.is_some() || choice.headline.is_some() {
+        Some(title.as_str())
+    } else {
+        None
+    };
+    let texts: Vec<(Place, &str)> = title_text
+        .map(|t| (Place::Title, t))
+        .into_iter()
+        .chain(
+            paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Place::Paragraph(i), p.text.as_str())),
+        )
+        .collect();
+    let mut taken_by_place: Vec<Vec<(usize, usize)>> = Vec::with_capacity(texts.len());
+    for &(at, text) in &texts {
+        let hits = matcher.find(text);
+        let mut taken = Vec::with_capacity(hits.len());
+        for hit in hits {
+            taken.push((hit.start, hit.end));
+            let key = &matcher.keys[hit.entity];
+            if ignored.contains(key) {
+                continue;
+            }
+            if key.kind == Kind::Person
+                && let Some(surname) = text[hit.start..hit.end].split_whitespace().next()
+            {
+                surnames
+                    .entry(surname.to_string())
+                    .or_default()
+                    .insert(key.clone());
+            }
+            mentions.push(Mention {
+                entity: key.clone(),
+                at,
+                start: hit.start,
+                end: hit.end,
+            });
+        }
+        for name in people::find(text, &taken) {
+            let key = match matcher.lookup(&name.name) {
+                Some(i) => matcher.keys[i].clone(),
+                None => {
+                    let key = EntityKey::new(Kind::Person, &name.name);
+                    new_names
+                        .entry(key.clone())
+                        .or_insert_with(|| name.name.clone());
+                    key
+                }
+            };
+            taken.push((name.start, name.end));
+            surnames
+                .entry(name.surname.clone())
+                .or_default()
+                .insert(key.clone());
+            mentions.push(Mention {
+                entity: key,
+                at,
+                start: name.start,
+                end: name.end,
+            });
+        }
+        for hit in years::find(text, options.min_year, options.max_year) {
+            years.push(YearMention {
+                year: hit.year,
+                at,
+                start: hit.start,
+                end: hit.end,
+            });
+        }
+        taken_by_place.push(taken);
+    }
+    // A bare family name refers to the one person of the article who has it.
+    for (surname, keys) in &surnames {
+        if keys.len() != 1 {
+            continue;
+        }
+        let Some(key) = keys.iter().next() else {
+            continue;
+        };
+        for (index, &(at, text)) in texts.iter().enumerate() {
+            for (start, end) in people::bare_mentions(text, surname) {
+                let taken = &taken_by_place[index];
+                if taken.iter().any(|&(s, e)| start < e && s < end) {
+                    continue;
+                }
+                mentions.push(Mention {
+                    entity: key.clone(),
+                    at,
+                    start,
+                    end,
+                });
+            }
+        }
+    }
+    mentions.retain(|m| !excluded.contains(&m.entity));
+    mentions.sort();
+    mentions.dedup();
+    years.sort();
+
+    let mut added = Vec::new();
+    for (kind, names) in [
+        (Kind::Place, &front.places),
+        (Kind::Agency, &front.agencies),
+        (Kind::Person, &front.people),
+        (Kind::Law, &front.laws),
+    ] {
+        for name in names {
+            let key = match matcher
+                .lookup(name)
+                .map(|i| &matcher.keys[i])
+                .filter(|k| k.kind == kind)
+            {
+                Some(key) => key.clone(),
+                None => {
+                    let key = EntityKey::new(kind, name);
+                    if key.slug.is_empty() {
+                        continue;
+                    }
+                    if kind != Kind::Person {
+                        warnings.push(Diagnostic::warning(
+                            &source.path,
+                            Some(1),
+                            format!(
+                                "front matter names {kind} {name:?}, which the catalogue lacks"
+                            ),
+                        ));
+                    }
+                    new_names.entry(key.clone()).or_insert_with(|| name.clone());
+                    key
+                }
+            };
+            if !excluded.contains(&key) && !added.contains(&key) {
+                added.push(key);
+            }
+        }
+    }
+    added.sort();
+    new_names.retain(|key, _| mentions.iter().any(|m| &m.entity == key) || added.contains(key));
+
+    Extracted {
+        metadata: Metadata {
+            title,
+            title_derived,
+            date,
+            author,
+            mentions,
+            added,
+            years,
+            new_names,
+        },
+        paragraphs,
+        furniture,
+        warnings,
+    }
+}
+
+fn clean_ends(text: &str) -> bool {
+    text.trim_end().ends_with('.')
+}
+
+/// The entities a front-matter name stands for: a catalogue match, or an uncatalogued person.
+fn resolve_any(matcher: &Matcher, name: &str) -> Vec<EntityKey> {
+    match matcher.lookup(name) {
+        Some(i) => vec![matcher.keys[i].clone()],
+        None => Kind::ALL
+            .iter()
+            .map(|&kind| EntityKey::new(kind, name))
+            .collect(),
+    }
+}

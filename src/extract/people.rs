@@ -1,0 +1,371 @@
+//! People beyond the catalogue: names the text introduces ("one surnamed Choi", "identified by
+//! her family name of Kang"), full Korean names, and names marked by a title or by "said".
+//! Later bare-surname mentions resolve to the full name within the same article.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A person's name found in a paragraph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameHit {
+    /// The name as the article writes it, with hyphens and spacing normalized.
+    pub name: String,
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+    /// The word a later bare mention uses (the family name).
+    pub surname: String,
+}
+
+/// Common Korean family names in their usual English spellings.
+const KOREAN_SURNAMES: &[&str] = &[
+    "Kim", "Lee", "Yi", "Ri", "Rhee", "Park", "Pak", "Bak", "Choi", "Choe", "Chae", "Jung",
+    "Jeong", "Chung", "Chong", "Jong", "Kang", "Cho", "Jo", "Yoon", "Yun", "Jang", "Chang", "Lim",
+    "Im", "Rim", "Han", "Oh", "Seo", "Suh", "Shin", "Sin", "Kwon", "Hwang", "Ahn", "An", "Song",
+    "Yoo", "Yu", "Ryu", "Hong", "Jeon", "Jon", "Chon", "Ko", "Koh", "Moon", "Mun", "Yang", "Ryang",
+    "Son", "Sohn", "Bae", "Pae", "Baek", "Paek", "Heo", "Hur", "Ho", "Nam", "Sim", "Shim", "Noh",
+    "Roh", "Ro", "Ha", "Kwak", "Sung", "Cha", "Ju", "Joo", "Woo", "Koo", "Ku", "Min", "Na", "Ra",
+    "Jin", "Ji", "Chi", "Um", "Eom", "Won", "Chun", "Cheon", "Bang", "Pang", "Kong", "Hyun",
+    "Hyon", "Ham", "Byun", "Pyon", "Yeom", "Yom", "Yeo", "Chu", "Choo", "Seok", "Sok", "Seol",
+    "Sol", "Gil", "Kil", "Yeon", "Yon", "Wi", "Pyo", "Myung", "Myong", "Ki", "Ban", "Wang", "Geum",
+    "Kum", "Ok", "Yook", "Yuk", "Maeng", "Tak", "Kook", "Kuk", "Thae", "Tae",
+];
+
+/// Words that open a person's name as a title.
+const TITLES: &str = r"Mr|Mrs|Ms|Miss|Dr|Prof|Professor|President|Premier|Chairman|Chairwoman|Minister|Secretary|Ambassador|Senator|Sen|Rep|Representative|General|Gen|Lt|Col|Colonel|Marshal|Director|Judge|Rapporteur|Pastor|Rev|Reverend|Father|Deputy|Commissioner|Envoy|Chancellor|Governor|Mayor";
+
+/// Capitalized words that are not personal names, so "North Hamgyong said" is no person.
+const NOT_NAMES: &[&str] = &[
+    "The",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Korea",
+    "Korean",
+    "Koreans",
+    "China",
+    "Chinese",
+    "Ministry",
+    "Department",
+    "Bureau",
+    "Agency",
+    "Committee",
+    "Party",
+    "Army",
+    "Province",
+    "County",
+    "City",
+    "University",
+    "Institute",
+    "Center",
+    "Centre",
+    "News",
+    "Service",
+    "Group",
+    "Office",
+    "Council",
+    "Court",
+    "Association",
+    "Union",
+    "Foundation",
+    "Network",
+    "Times",
+    "Post",
+    "Daily",
+    "Radio",
+    "Security",
+    "State",
+    "People",
+    "Peoples",
+    "Republic",
+    "Democratic",
+    "United",
+    "Nations",
+    "Human",
+    "Rights",
+    "Watch",
+    "Free",
+    "Asia",
+    "Source",
+    "Sources",
+    "Police",
+    "Border",
+    "Guard",
+    "Government",
+    "Authorities",
+    "Officials",
+    "Residents",
+    "According",
+    "However",
+    "Meanwhile",
+    "Yonhap",
+    "Reuters",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "In",
+    "On",
+    "At",
+    "As",
+    "If",
+    "But",
+    "And",
+    "He",
+    "She",
+    "They",
+    "We",
+    "It",
+    "His",
+    "Her",
+    "Their",
+    "Our",
+    "Its",
+    "One",
+    "Two",
+    "Both",
+    "Many",
+    "Some",
+    "Most",
+    "Several",
+    "Kim",
+    "Workers",
+    "Communist",
+    "Unification",
+    "Foreign",
+    "Affairs",
+    "International",
+    "National",
+    "Intelligence",
+    "Central",
+    "General",
+    "Supreme",
+    "Leader",
+    "Chairman",
+    "President",
+    "Minister",
+    "Comrade",
+    "Mr",
+    "Ms",
+    "Dr",
+    "Mount",
+    "River",
+];
+
+static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\bsurnamed|\b(?:family|last|sur) ?name(?: is| of|,)?|\bpseudonym(?: of)?|\(pseudonym\)|\bnamed)\s+(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+| \p{Lu}\p{Ll}+)?)")
+        .expect("valid pattern")
+});
+
+static KOREAN_FULL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<sur>\p{Lu}\p{Ll}{0,5})\s+(?P<given>\p{Lu}\p{Ll}{0,5}(?:-\p{L}\p{Ll}{0,5}|\s+\p{Lu}\p{Ll}{0,5}))\b").expect("valid pattern")
+});
+
+static TITLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b(?:{TITLES})\.?\s+(?P<name>\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?(?:\s+\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?){{0,2}})"
+    ))
+    .expect("valid pattern")
+});
+
+static SAID: LazyLock<Regex> = LazyLock::new(|| {
+    let name =
+        r"\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?(?:\s+\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?){1,2}";
+    Regex::new(&format!(
+        r"(?:\b(?:said|says|told|according to)\s+(?P<a>{name}))|(?:(?P<b>{name}),?\s+(?:said|says|told|added|explained|noted|wrote)\b)|(?:(?P<c>{name}),\s+(?:a|an|the|who|director|head|chief|professor|researcher|senior|former|deputy|executive|founder|president|spokesperson|spokesman|spokeswoman|lawyer|analyst|fellow|associate)\b)"
+    ))
+    .expect("valid pattern")
+});
+
+static SYLLABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:kk|gg|tt|dd|pp|bb|ss|jj|tch|ch|ph|th|kh|sh|g|k|n|d|t|r|l|m|b|p|s|j|h|y|w)?(?:yae|yeo|wae|weo|ae|ya|eo|ye|wa|oe|yo|wo|we|wi|yu|eu|ui|oo|ee|oi|a|e|i|o|u)(?:ng|k|g|n|t|d|l|r|m|p|b|s)?$")
+        .expect("valid pattern")
+});
+
+/// Whether `word` reads as one romanized Korean syllable ("Jong", "un", "Sŏng").
+fn is_syllable(word: &str) -> bool {
+    let folded = crate::extract::fold::fold_key(word);
+    SYLLABLE.is_match(&folded)
+}
+
+fn normalize(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('’', "'")
+}
+
+/// Names of people in `text` found by rule (not by the catalogue). `taken` holds byte ranges
+/// already claimed by catalogue entities, which no name may overlap.
+pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
+    let mut hits = Vec::new();
+    let free = |start: usize, end: usize| taken.iter().all(|&(s, e)| end <= s || start >= e);
+    let push = |hits: &mut Vec<NameHit>, name: &str, start: usize, end: usize, surname: &str| {
+        if free(start, end)
+            && !hits
+                .iter()
+                .any(|h: &NameHit| start < h.end && h.start < end)
+        {
+            hits.push(NameHit {
+                name: normalize(name),
+                start,
+                end,
+                surname: surname.to_string(),
+            });
+        }
+    };
+    for caps in INTRODUCED.captures_iter(text) {
+        let Some(m) = caps.name("name") else { continue };
+        let name = m.as_str();
+        let first = name.split([' ', '-']).next().unwrap_or(name);
+        if NOT_NAMES.contains(&first) && first != "Kim" {
+            continue;
+        }
+        push(&mut hits, name, m.start(), m.end(), first);
+    }
+    for caps in KOREAN_FULL.captures_iter(text) {
+        let (Some(sur), Some(given)) = (caps.name("sur"), caps.name("given")) else {
+            continue;
+        };
+        if !KOREAN_SURNAMES.contains(&sur.as_str()) {
+            continue;
+        }
+        let syllables: Vec<&str> = given
+            .as_str()
+            .split([' ', '-'])
+            .filter(|s| !s.is_empty())
+            .collect();
+        if syllables.len() != 2
+            || !syllables.iter().all(|s| is_syllable(s))
+            || syllables.iter().any(|s| NOT_NAMES.contains(s))
+        {
+            continue;
+        }
+        push(
+            &mut hits,
+            &format!("{} {}", sur.as_str(), given.as_str()),
+            sur.start(),
+            given.end(),
+            sur.as_str(),
+        );
+    }
+    let add_western = |hits: &mut Vec<NameHit>, m: regex::Match<'_>| {
+        let words: Vec<&str> = m.as_str().split_whitespace().collect();
+        if words
+            .iter()
+            .any(|w| NOT_NAMES.contains(&w.trim_end_matches(['\'', '’', 's'])))
+        {
+            return;
+        }
+        let is_korean = KOREAN_SURNAMES.contains(&words[0]) && words.len() >= 2;
+        let surname = if is_korean {
+            words[0]
+        } else {
+            words[words.len() - 1]
+        };
+        push(hits, m.as_str(), m.start(), m.end(), surname);
+    };
+    for caps in TITLED.captures_iter(text) {
+        if let Some(m) = caps.name("name") {
+            add_western(&mut hits, m);
+        }
+    }
+    for caps in SAID.captures_iter(text) {
+        if let Some(m) = caps
+            .name("a")
+            .or_else(|| caps.name("b"))
+            .or_else(|| caps.name("c"))
+        {
+            add_western(&mut hits, m);
+        }
+    }
+    hits.sort_by_key(|h| h.start);
+    hits
+}
+
+/// Every bare use of `surname` in `text` as a capitalized whole word, as byte ranges.
+pub fn bare_mentions(text: &str, surname: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices(surname) {
+        let end = start + surname.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        if before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        found.push((start, end));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<String> {
+        find(text, &[]).into_iter().map(|h| h.name).collect()
+    }
+
+    #[test]
+    fn introduced_names() {
+        assert_eq!(
+            names("Two individuals, including one surnamed Choi in his 40s"),
+            ["Choi"]
+        );
+        assert_eq!(
+            names("a woman in her 20s—identified by her family name of Han—under arrest"),
+            ["Han"]
+        );
+        assert_eq!(
+            names("a woman identified by her family name of Kang was arrested"),
+            ["Kang"]
+        );
+    }
+
+    #[test]
+    fn korean_full_names() {
+        assert_eq!(
+            names("defector Jang Se-yul told reporters"),
+            ["Jang Se-yul"]
+        );
+        assert_eq!(names("Ri Sol Ju appeared"), ["Ri Sol Ju"]);
+        assert!(
+            names("Han River Park and Kim Il Sung Square")
+                .iter()
+                .all(|n| n != "Han River")
+        );
+    }
+
+    #[test]
+    fn titled_and_said() {
+        assert_eq!(names("said Lina Yoon, a researcher"), ["Lina Yoon"]);
+        assert_eq!(
+            names("Special Rapporteur Elizabeth Salmon said"),
+            ["Elizabeth Salmon"]
+        );
+        assert!(names("North Hamgyong said on Monday").is_empty());
+        assert!(names("according to Daily NK").is_empty());
+    }
+}

@@ -1,0 +1,392 @@
+//! The dossier graph: articles, entities and years joined both ways, with hierarchy,
+//! co-occurrence and related articles. Everything keyed by stable keys in sorted maps.
+//!
+//! Pure: takes extracted articles and the catalogue, does no I/O. Call after `extract`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use chrono::Datelike;
+
+use crate::catalog::{Catalog, Entity, EntityKey};
+use crate::clean::Paragraph;
+use crate::error::{Diagnostic, Diagnostics};
+use crate::extract::{Extracted, Metadata};
+use crate::source::{Format, Source};
+
+/// One published article.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// Its page name (`articles/<slug>.html`).
+    pub slug: String,
+    /// The file it was read from, relative to the site root.
+    pub path: PathBuf,
+    /// Markdown or plain text.
+    pub format: Format,
+    /// The address it was taken from, from front matter.
+    pub source_url: Option<String>,
+    /// Front-matter keys dossier does not know, kept as data.
+    pub extra: BTreeMap<String, serde_json::Value>,
+    /// What extraction found.
+    pub metadata: Metadata,
+    /// Its body paragraphs.
+    pub paragraphs: Vec<Paragraph>,
+    /// Removed page furniture.
+    pub furniture: Vec<String>,
+}
+
+impl Article {
+    /// The page of the article relative to the output root.
+    pub fn url(&self) -> String {
+        format!("articles/{}.html", self.slug)
+    }
+}
+
+/// An entity with everything that points at it.
+#[derive(Debug, Clone)]
+pub struct EntityNode {
+    /// The entity itself (from the catalogue, or made for a name found in articles).
+    pub entity: Entity,
+    /// Indexes of the articles that name it, newest first, undated last.
+    pub articles: Vec<usize>,
+    /// How many mentions it has in all.
+    pub mention_count: usize,
+    /// Entities whose parent it is, by key.
+    pub children: Vec<EntityKey>,
+    /// Entities named in the same articles, with the number of shared articles, most first.
+    pub cooccurring: Vec<(EntityKey, usize)>,
+    /// Years of the articles that name it, with article counts.
+    pub years: Vec<(i32, usize)>,
+}
+
+/// One year of the dossier.
+#[derive(Debug, Clone, Default)]
+pub struct YearNode {
+    /// Articles published that year, newest first.
+    pub published: Vec<usize>,
+    /// Articles that refer to the year in their text, with the mention's index in
+    /// `metadata.years`.
+    pub references: Vec<(usize, usize)>,
+    /// Entities of the year's articles (published or referring), with article counts, most first.
+    pub entities: Vec<(EntityKey, usize)>,
+}
+
+/// The whole dossier, ready to render.
+#[derive(Debug, Clone, Default)]
+pub struct Dossier {
+    /// Articles in path order.
+    pub articles: Vec<Article>,
+    /// Article indexes newest first, undated last (in path order).
+    pub by_date: Vec<usize>,
+    /// Every entity with at least one article, and their ancestors.
+    pub entities: BTreeMap<EntityKey, EntityNode>,
+    /// Every year with an article or a reference.
+    pub years: BTreeMap<i32, YearNode>,
+    /// For each article, related articles with their scores, best first.
+    pub related: Vec<Vec<usize>>,
+}
+
+/// How many related articles an article lists.
+const RELATED_COUNT: usize = 5;
+/// Entities named by more articles than this are too common to tell articles apart; skipping them
+/// keeps related-article scoring linear in the size of the dossier.
+const RELATED_MAX_DF: usize = 500;
+
+/// Joins extracted articles and the catalogue. Duplicate and unsafe slugs are errors.
+pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossier, Diagnostics> {
+    let mut problems = Diagnostics::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut articles = Vec::with_capacity(items.len());
+    for (source, extracted) in items {
+        let slug = match &source.front.slug {
+            Some(slug) => slug.clone(),
+            None => default_slug(&source.path),
+        };
+        if let Err(why) = check_slug(&slug) {
+            problems.push(Diagnostic::error(&source.path, None, why));
+            continue;
+        }
+        if let Some(other) = seen.get(&slug) {
+            problems.push(Diagnostic::error(
+                &source.path,
+                None,
+                format!(
+                    "slug {slug:?} is taken by {} too; set a different `slug` in front matter",
+                    other.display()
+                ),
+            ));
+            continue;
+        }
+        seen.insert(slug.clone(), source.path.clone());
+        articles.push(Article {
+            slug,
+            path: source.path,
+            format: source.format,
+            source_url: source.front.source,
+            extra: source.front.extra,
+            metadata: extracted.metadata,
+            paragraphs: extracted.paragraphs,
+            furniture: extracted.furniture,
+        });
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+
+    let mut by_date: Vec<usize> = (0..articles.len()).collect();
+    by_date.sort_by(|&a, &b| {
+        let (da, db) = (articles[a].metadata.date, articles[b].metadata.date);
+        match (da, db) {
+            (Some(x), Some(y)) => y.cmp(&x).then(a.cmp(&b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        }
+    });
+    let rank: Vec<usize> = {
+        let mut rank = vec![0; articles.len()];
+        for (position, &index) in by_date.iter().enumerate() {
+            rank[index] = position;
+        }
+        rank
+    };
+
+    // Entities and their articles.
+    let mut entities: BTreeMap<EntityKey, EntityNode> = BTreeMap::new();
+    for (index, article) in articles.iter().enumerate() {
+        let mut counts: BTreeMap<&EntityKey, usize> = BTreeMap::new();
+        for key in article.metadata.entities() {
+            counts.insert(key, 0);
+        }
+        for mention in &article.metadata.mentions {
+            *counts.entry(&mention.entity).or_default() += 1;
+        }
+        for (key, count) in counts {
+            let node = entities.entry(key.clone()).or_insert_with(|| EntityNode {
+                entity: catalog
+                    .entities
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| uncatalogued(key, article)),
+                articles: Vec::new(),
+                mention_count: 0,
+                children: Vec::new(),
+                cooccurring: Vec::new(),
+                years: Vec::new(),
+            });
+            node.articles.push(index);
+            node.mention_count += count;
+        }
+    }
+    // Ancestors of every named entity get a node too, so breadcrumbs always link.
+    let named: Vec<EntityKey> = entities.keys().cloned().collect();
+    for key in named {
+        let mut parent = entities.get(&key).and_then(|n| n.entity.parent.clone());
+        while let Some(p) = parent {
+            if entities.contains_key(&p) {
+                break;
+            }
+            let Some(entity) = catalog.entities.get(&p) else {
+                break;
+            };
+            parent = entity.parent.clone();
+            entities.insert(
+                p,
+                EntityNode {
+                    entity: entity.clone(),
+                    articles: Vec::new(),
+                    mention_count: 0,
+                    children: Vec::new(),
+                    cooccurring: Vec::new(),
+                    years: Vec::new(),
+                },
+            );
+        }
+    }
+    let pairs: Vec<(EntityKey, EntityKey)> = entities
+        .iter()
+        .filter_map(|(key, node)| node.entity.parent.clone().map(|p| (p, key.clone())))
+        .collect();
+    for (parent, child) in pairs {
+        if let Some(node) = entities.get_mut(&parent) {
+            node.children.push(child);
+        }
+    }
+
+    // Co-occurrence and years per entity, from each article's entity set.
+    let mut cooccurring: HashMap<&EntityKey, HashMap<&EntityKey, usize>> = HashMap::new();
+    let mut entity_years: HashMap<&EntityKey, BTreeMap<i32, usize>> = HashMap::new();
+    for article in &articles {
+        let keys = article.metadata.entities();
+        let years = article.metadata.all_years();
+        for &a in &keys {
+            let row = cooccurring.entry(a).or_default();
+            for &b in &keys {
+                if a != b {
+                    *row.entry(b).or_default() += 1;
+                }
+            }
+            let by_year = entity_years.entry(a).or_default();
+            for &year in &years {
+                *by_year.entry(year).or_default() += 1;
+            }
+        }
+    }
+    type Counts = (Vec<(EntityKey, usize)>, Vec<(i32, usize)>);
+    let mut extra: BTreeMap<EntityKey, Counts> = BTreeMap::new();
+    for (key, row) in cooccurring {
+        let mut list: Vec<(EntityKey, usize)> =
+            row.into_iter().map(|(k, n)| (k.clone(), n)).collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let years = entity_years
+            .remove(key)
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default();
+        extra.insert(key.clone(), (list, years));
+    }
+    for (key, node) in entities.iter_mut() {
+        node.articles.sort_by_key(|&i| rank[i]);
+        if let Some((list, years)) = extra.remove(key) {
+            node.cooccurring = list;
+            node.years = years;
+        }
+    }
+
+    // Years.
+    let mut years: BTreeMap<i32, YearNode> = BTreeMap::new();
+    for &index in &by_date {
+        let metadata = &articles[index].metadata;
+        if let Some(date) = metadata.date {
+            years.entry(date.year()).or_default().published.push(index);
+        }
+        for (i, mention) in metadata.years.iter().enumerate() {
+            years
+                .entry(mention.year)
+                .or_default()
+                .references
+                .push((index, i));
+        }
+    }
+    for node in years.values_mut() {
+        let mut seen_articles: BTreeSet<usize> = node.published.iter().copied().collect();
+        seen_articles.extend(node.references.iter().map(|&(a, _)| a));
+        let mut counts: BTreeMap<&EntityKey, usize> = BTreeMap::new();
+        for &a in &seen_articles {
+            for key in articles[a].metadata.entities() {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+        let mut list: Vec<(EntityKey, usize)> =
+            counts.into_iter().map(|(k, n)| (k.clone(), n)).collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        node.entities = list;
+    }
+
+    let related = related_articles(&articles, &entities, &rank);
+    Ok(Dossier {
+        articles,
+        by_date,
+        entities,
+        years,
+        related,
+    })
+}
+
+/// Related articles from the inverted index entity -> articles: two articles score the sum of
+/// the inverse document frequencies of the entities they share, so rare shared entities count most.
+fn related_articles(
+    articles: &[Article],
+    entities: &BTreeMap<EntityKey, EntityNode>,
+    rank: &[usize],
+) -> Vec<Vec<usize>> {
+    let total = articles.len().max(1) as f64;
+    articles
+        .iter()
+        .enumerate()
+        .map(|(index, article)| {
+            let mut scores: HashMap<usize, f64> = HashMap::new();
+            for key in article.metadata.entities() {
+                let Some(node) = entities.get(key) else {
+                    continue;
+                };
+                let df = node.articles.len();
+                if !(2..=RELATED_MAX_DF).contains(&df) {
+                    continue;
+                }
+                let idf = (total / df as f64).ln() + 1.0;
+                for &other in &node.articles {
+                    if other != index {
+                        *scores.entry(other).or_default() += idf;
+                    }
+                }
+            }
+            let mut list: Vec<(usize, f64)> = scores.into_iter().collect();
+            list.sort_by(|a, b| b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0])));
+            list.into_iter()
+                .take(RELATED_COUNT)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
+fn uncatalogued(key: &EntityKey, article: &Article) -> Entity {
+    let name = article
+        .metadata
+        .new_names
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| key.slug.clone());
+    Entity {
+        key: key.clone(),
+        name,
+        subkind: String::new(),
+        aliases: Vec::new(),
+        parent: None,
+        description: String::new(),
+        coords: None,
+        defined_at: None,
+    }
+}
+
+/// The slug of an article without a front-matter slug: its file name without the extension,
+/// kept as written when it is already safe, else made safe.
+fn default_slug(path: &std::path::Path) -> String {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("article");
+    if !stem.is_empty()
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        stem.to_string()
+    } else {
+        let slug = crate::catalog::slugify(stem);
+        if slug.is_empty() {
+            "article".to_string()
+        } else {
+            slug
+        }
+    }
+}
+
+/// A slug becomes a file name: letters, digits, `-` and `_` only.
+fn check_slug(slug: &str) -> Result<(), String> {
+    if slug.is_empty() {
+        return Err("the slug is empty".to_string());
+    }
+    if slug.contains('/') || slug.contains('\\') || slug.contains("..") {
+        return Err(format!("slug {slug:?} must not contain '/', '\\' or '..'"));
+    }
+    if !slug
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(format!(
+            "slug {slug:?} may hold only letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}

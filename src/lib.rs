@@ -1,0 +1,114 @@
+//! dossier turns a collection of news articles into a linked dossier: a static site with a page
+//! per article, place, agency, person, law and year, all cross-linked, built from metadata it
+//! extracts from the article text.
+//!
+//! [`build`] runs the pipeline; each stage lives in its own module.
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod clean;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod extract;
+pub mod graph;
+pub mod render;
+pub mod source;
+pub mod theme;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::error::{Diagnostic, Diagnostics};
+
+/// What a finished build did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Articles published.
+    pub articles: usize,
+    /// Drafts read but not published.
+    pub drafts: usize,
+    /// Entities with a page.
+    pub entities: usize,
+    /// Files made (pages, data, static files).
+    pub pages: usize,
+    /// How long the build took.
+    pub elapsed: Duration,
+    /// The output folder, when the build wrote one.
+    pub output: Option<PathBuf>,
+    /// Warnings of the build.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Whether a build writes its output or only checks the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything, then write the site.
+    Build,
+    /// Everything but writing: for CI gates.
+    Check,
+}
+
+/// Reads the site at `root` and writes it to `out` (default `root/public`). On failure, every
+/// problem found is returned together, errors and warnings, and the previous output is untouched.
+pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<Diagnostic>> {
+    let started = Instant::now();
+    let out = out.map_or_else(|| root.join("public"), Path::to_path_buf);
+    let fail = |mut problems: Diagnostics, more: Diagnostics| {
+        problems.extend(more);
+        problems.sorted()
+    };
+    if mode == Mode::Build {
+        write::check_output(root, &out).map_err(|d| vec![d])?;
+    }
+    let mut warnings = Diagnostics::new();
+
+    let config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
+    let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
+    let matcher = extract::Matcher::new(&catalog);
+
+    let (sources, problems) = source::load(root);
+    let drafts = sources.iter().filter(|s| s.front.draft).count();
+    let extracted: Vec<(source::Source, extract::Extracted)> = sources
+        .into_par_iter()
+        .filter(|s| !s.front.draft)
+        .map(|source| {
+            let cleaned = clean::clean(&source, &config.furniture);
+            let extracted = extract::extract(&source, cleaned, &matcher, &config.extract);
+            (source, extracted)
+        })
+        .collect();
+    let mut problems = problems;
+    for (_, e) in &extracted {
+        problems.extend(e.warnings.iter().cloned());
+    }
+    if problems.has_errors() {
+        return Err(problems.sorted());
+    }
+    warnings.extend(problems);
+
+    let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
+    let theme = theme::Theme::new(&config);
+    let pages = render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
+
+    let output = if mode == Mode::Build {
+        let _lock = write::lock(&out).map_err(|d| vec![d])?;
+        write::write(&pages, &out).map_err(|d| vec![d])?;
+        Some(out)
+    } else {
+        None
+    };
+    Ok(Report {
+        articles: dossier.articles.len(),
+        drafts,
+        entities: dossier.entities.len(),
+        pages: pages.len(),
+        elapsed: started.elapsed(),
+        output,
+        warnings: warnings.sorted(),
+    })
+}

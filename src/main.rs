@@ -1,0 +1,87 @@
+//! The `dossier` command line: parses arguments, runs a build, prints problems.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of a build that found content or configuration errors.
+const EXIT_CONTENT: u8 = 1;
+
+/// Builds a linked dossier from news articles.
+///
+/// Exit codes: 0 success; 1 content or configuration errors (every problem is listed as
+/// `path:line: message`); 2 usage errors.
+#[derive(Parser)]
+#[command(name = "dossier", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Builds the site into DIR/public (or --out) and prints the page to open.
+    Build {
+        /// The site folder, holding site.toml and content/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Where to write the site (default: ROOT/public).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Reads, extracts and renders everything without writing: for CI gates.
+    Check {
+        /// The site folder, holding site.toml and content/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (root, out, mode, strict) = match cli.command {
+        Command::Build { root, out } => (root, out, dossier::Mode::Build, false),
+        Command::Check { root, strict } => (root, None, dossier::Mode::Check, strict),
+    };
+    match dossier::build(&root, out.as_deref(), mode) {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("{warning}");
+            }
+            let pages = report.pages;
+            let seconds = report.elapsed.as_secs_f64();
+            println!(
+                "{} articles ({} drafts skipped), {} entities, {} files in {:.2} s",
+                report.articles, report.drafts, report.entities, pages, seconds
+            );
+            if let Some(out) = &report.output {
+                let index = std::fs::canonicalize(out)
+                    .unwrap_or_else(|_| out.clone())
+                    .join("index.html");
+                println!("open {}", index.display());
+            }
+            if strict && !report.warnings.is_empty() {
+                eprintln!(
+                    "error: {} warnings, and --strict treats them as errors",
+                    report.warnings.len()
+                );
+                return ExitCode::from(EXIT_CONTENT);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            let errors = problems.iter().filter(|p| p.is_error()).count();
+            eprintln!(
+                "error: the build failed with {errors} errors; the previous output is unchanged"
+            );
+            ExitCode::from(EXIT_CONTENT)
+        }
+    }
+}

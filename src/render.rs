@@ -1,0 +1,881 @@
+//! Rendering: turns the dossier into pages with tera templates. Templates receive small view
+//! structs built here, never the whole dossier.
+//!
+//! Does no file I/O beyond loading the theme's templates; pages come back as bytes for `write`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::catalog::{EntityKey, Kind};
+use crate::clean::{Paragraph, Role};
+use crate::config::Config;
+use crate::error::{Diagnostic, Diagnostics};
+use crate::extract::{Mention, Place};
+use crate::graph::{Article, Dossier, EntityNode};
+use crate::theme::Theme;
+
+/// One output file, relative to the output root.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Where it goes (`articles/x.html`).
+    pub path: PathBuf,
+    /// What it holds.
+    pub bytes: Vec<u8>,
+}
+
+/// Mentions shown on one page of an entity before the next page starts.
+pub const MENTIONS_PER_PAGE: usize = 50;
+
+#[derive(Serialize)]
+struct SiteView<'a> {
+    title: &'a str,
+    description: &'a str,
+    language: &'a str,
+}
+
+#[derive(Serialize, Clone)]
+struct Link {
+    name: String,
+    url: String,
+    count: usize,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Group {
+    folder: &'static str,
+    label: &'static str,
+    links: Vec<Link>,
+}
+
+#[derive(Serialize, Clone)]
+struct ArticleLink {
+    title: String,
+    url: String,
+    date: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Kwic {
+    before: String,
+    hit: String,
+    after: String,
+    url: String,
+    article: ArticleLink,
+}
+
+#[derive(Serialize)]
+struct TreeNode {
+    link: Link,
+    subkind: String,
+    children: Vec<TreeNode>,
+}
+
+/// Renders every page of `dossier`, and `dossier.json`.
+pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<Page>, Diagnostics> {
+    let tera = theme.tera()?;
+    let site = SiteView {
+        title: &config.title,
+        description: &config.description,
+        language: &config.language,
+    };
+    let renderer = Renderer {
+        dossier,
+        tera: &tera,
+        site,
+    };
+    let mut pages = Vec::new();
+    let mut problems = Diagnostics::new();
+    let mut add = |result: Result<Page, Diagnostic>| match result {
+        Ok(page) => pages.push(page),
+        Err(d) => problems.push(d),
+    };
+
+    add(renderer.home());
+    for index in 0..dossier.articles.len() {
+        add(renderer.article(index));
+    }
+    for kind in Kind::ALL {
+        add(renderer.entity_index(kind));
+    }
+    for node in dossier.entities.values() {
+        for page in renderer.entity(node) {
+            add(page);
+        }
+    }
+    add(renderer.year_index());
+    for &year in dossier.years.keys() {
+        add(renderer.year(year));
+    }
+    pages.push(Page {
+        path: "dossier.json".into(),
+        bytes: crate::data::dossier_json(dossier),
+    });
+    for (path, bytes) in theme.static_files().map_err(|d| {
+        let mut all = Diagnostics::new();
+        all.push(d);
+        all
+    })? {
+        pages.push(Page {
+            path: Path::new("static").join(path),
+            bytes,
+        });
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    Ok(pages)
+}
+
+struct Renderer<'a> {
+    dossier: &'a Dossier,
+    tera: &'a Tera,
+    site: SiteView<'a>,
+}
+
+impl Renderer<'_> {
+    fn page(
+        &self,
+        template: &str,
+        path: impl Into<PathBuf>,
+        title: &str,
+        mut context: Context,
+    ) -> Result<Page, Diagnostic> {
+        let path = path.into();
+        let depth = path.components().count().saturating_sub(1);
+        let root = "../".repeat(depth);
+        context.insert("site", &self.site);
+        context.insert("root", &root);
+        context.insert("page_title", title);
+        let html = self
+            .tera
+            .render(template, &context)
+            .map_err(|e| template_error(template, &e))?;
+        Ok(Page {
+            path,
+            bytes: html.into_bytes(),
+        })
+    }
+
+    fn article_link(&self, index: usize, root: &str) -> ArticleLink {
+        let article = &self.dossier.articles[index];
+        ArticleLink {
+            title: article.metadata.title.clone(),
+            url: format!("{root}{}", article.url()),
+            date: article.metadata.date.map(format_date),
+        }
+    }
+
+    fn entity_link(&self, key: &EntityKey, root: &str, count: usize) -> Link {
+        let name = self
+            .dossier
+            .entities
+            .get(key)
+            .map_or_else(|| key.slug.clone(), |n| n.entity.name.clone());
+        Link {
+            name,
+            url: format!("{root}{}", key.url()),
+            count,
+            kind: key.kind.as_str(),
+        }
+    }
+
+    fn home(&self) -> Result<Page, Diagnostic> {
+        let d = self.dossier;
+        let mut context = Context::new();
+        let latest: Vec<ArticleLink> = d
+            .by_date
+            .iter()
+            .filter(|&&i| d.articles[i].metadata.date.is_some())
+            .take(20)
+            .map(|&i| self.article_link(i, ""))
+            .collect();
+        let undated: Vec<ArticleLink> = d
+            .by_date
+            .iter()
+            .filter(|&&i| d.articles[i].metadata.date.is_none())
+            .map(|&i| self.article_link(i, ""))
+            .collect();
+        let mut top = Vec::new();
+        for kind in [Kind::Place, Kind::Agency, Kind::Person] {
+            let mut nodes: Vec<&EntityNode> = d
+                .entities
+                .values()
+                .filter(|n| n.entity.key.kind == kind && !n.articles.is_empty())
+                .collect();
+            nodes.sort_by(|a, b| {
+                b.articles
+                    .len()
+                    .cmp(&a.articles.len())
+                    .then(a.entity.key.cmp(&b.entity.key))
+            });
+            let links: Vec<Link> = nodes
+                .iter()
+                .take(10)
+                .map(|n| self.entity_link(&n.entity.key, "", n.articles.len()))
+                .collect();
+            top.push(Group {
+                folder: kind.folder(),
+                label: kind.plural_title(),
+                links,
+            });
+        }
+        let years: Vec<Link> = d
+            .years
+            .iter()
+            .map(|(year, node)| Link {
+                name: year.to_string(),
+                url: format!("years/{year}.html"),
+                count: year_article_count(node),
+                kind: "year",
+            })
+            .collect();
+        let counts: BTreeMap<&str, usize> = Kind::ALL
+            .iter()
+            .map(|k| {
+                (
+                    k.folder(),
+                    d.entities
+                        .values()
+                        .filter(|n| n.entity.key.kind == *k && !n.articles.is_empty())
+                        .count(),
+                )
+            })
+            .chain([("articles", d.articles.len()), ("years", d.years.len())])
+            .collect();
+        context.insert("latest", &latest);
+        context.insert("undated", &undated);
+        context.insert("top", &top);
+        context.insert("years", &years);
+        context.insert("counts", &counts);
+        self.page("index.html", "index.html", self.site.title, context)
+    }
+
+    fn article(&self, index: usize) -> Result<Page, Diagnostic> {
+        let d = self.dossier;
+        let article = &d.articles[index];
+        let root = "../";
+        let meta = &article.metadata;
+        let mut by_paragraph: BTreeMap<Place, Vec<Span>> = BTreeMap::new();
+        for mention in &meta.mentions {
+            by_paragraph
+                .entry(mention.at)
+                .or_default()
+                .push(Span::entity(mention, root));
+        }
+        for year in &meta.years {
+            if d.years.contains_key(&year.year) {
+                by_paragraph.entry(year.at).or_default().push(Span {
+                    start: year.start,
+                    end: year.end,
+                    open: format!(
+                        "<a class=\"m m-year\" href=\"{root}years/{}.html\">",
+                        year.year
+                    ),
+                });
+            }
+        }
+        let title_html = linked_text(
+            &meta.title,
+            by_paragraph
+                .get(&Place::Title)
+                .map_or(&[][..], Vec::as_slice),
+        );
+        let body: Vec<String> = article
+            .paragraphs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                paragraph_html(
+                    p,
+                    i,
+                    by_paragraph
+                        .get(&Place::Paragraph(i))
+                        .map_or(&[][..], Vec::as_slice),
+                )
+            })
+            .collect();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut counts: BTreeMap<&EntityKey, usize> =
+            meta.entities().into_iter().map(|k| (k, 0)).collect();
+        for m in &meta.mentions {
+            *counts.entry(&m.entity).or_default() += 1;
+        }
+        for (key, count) in counts {
+            let link = self.entity_link(key, root, count);
+            match groups.last_mut() {
+                Some(group) if group.folder == key.kind.folder() => group.links.push(link),
+                _ => groups.push(Group {
+                    folder: key.kind.folder(),
+                    label: key.kind.plural_title(),
+                    links: vec![link],
+                }),
+            }
+        }
+        let years: Vec<Link> = meta
+            .all_years()
+            .into_iter()
+            .map(|y| Link {
+                name: y.to_string(),
+                url: format!("{root}years/{y}.html"),
+                count: meta.years.iter().filter(|m| m.year == y).count(),
+                kind: "year",
+            })
+            .collect();
+        let position = d.by_date.iter().position(|&i| i == index);
+        let neighbour = |offset: isize| -> Option<ArticleLink> {
+            let p = position? as isize + offset;
+            let &i = d.by_date.get(usize::try_from(p).ok()?)?;
+            (d.articles[i].metadata.date.is_some() && meta.date.is_some())
+                .then(|| self.article_link(i, root))
+        };
+        let related: Vec<ArticleLink> = d.related[index]
+            .iter()
+            .map(|&i| self.article_link(i, root))
+            .collect();
+        let mut context = Context::new();
+        context.insert("title_html", &title_html);
+        context.insert("title_derived", &meta.title_derived);
+        context.insert("date", &meta.date.map(format_date));
+        context.insert("date_iso", &meta.date.map(|d| d.to_string()));
+        context.insert("author", &meta.author);
+        context.insert(
+            "source_url",
+            &article.source_url.as_deref().filter(|u| is_web_url(u)),
+        );
+        context.insert("source_path", &article.path.to_string_lossy());
+        context.insert("paragraphs", &body);
+        context.insert("entities", &groups);
+        context.insert("years", &years);
+        context.insert("furniture", &article.furniture);
+        context.insert("related", &related);
+        context.insert("newer", &neighbour(-1));
+        context.insert("older", &neighbour(1));
+        self.page("article.html", article.url(), &meta.title, context)
+    }
+
+    fn entity_index(&self, kind: Kind) -> Result<Page, Diagnostic> {
+        let root = "../";
+        let d = self.dossier;
+        let nodes: Vec<&EntityNode> = d
+            .entities
+            .values()
+            .filter(|n| n.entity.key.kind == kind)
+            .collect();
+        // Roots: entities whose parent has no node.
+        let mut roots: Vec<&EntityNode> = nodes
+            .iter()
+            .copied()
+            .filter(|n| {
+                n.entity
+                    .parent
+                    .as_ref()
+                    .is_none_or(|p| !d.entities.contains_key(p))
+            })
+            .collect();
+        roots.sort_by(|a, b| {
+            a.entity
+                .name
+                .to_lowercase()
+                .cmp(&b.entity.name.to_lowercase())
+        });
+        let tree: Vec<TreeNode> = roots.into_iter().map(|n| self.tree(n, root, 0)).collect();
+        let mut context = Context::new();
+        context.insert("kind", kind.as_str());
+        context.insert("heading", kind.plural_title());
+        context.insert("tree", &tree);
+        self.page(
+            "entity_index.html",
+            format!("{}/index.html", kind.folder()),
+            kind.plural_title(),
+            context,
+        )
+    }
+
+    fn tree(&self, node: &EntityNode, root: &str, depth: usize) -> TreeNode {
+        let mut children: Vec<&EntityNode> = node
+            .children
+            .iter()
+            .filter_map(|k| self.dossier.entities.get(k))
+            .collect();
+        children.sort_by(|a, b| {
+            a.entity
+                .name
+                .to_lowercase()
+                .cmp(&b.entity.name.to_lowercase())
+        });
+        TreeNode {
+            link: self.entity_link(&node.entity.key, root, node.articles.len()),
+            subkind: node.entity.subkind.clone(),
+            // Depth is bounded by the catalogue's acyclic parents; the cap guards against surprises.
+            children: if depth < 16 {
+                children
+                    .into_iter()
+                    .map(|c| self.tree(c, root, depth + 1))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn entity(&self, node: &EntityNode) -> Vec<Result<Page, Diagnostic>> {
+        let root = "../";
+        let d = self.dossier;
+        let key = &node.entity.key;
+        let mut breadcrumb = Vec::new();
+        let mut parent = node.entity.parent.as_ref();
+        while let Some(p) = parent {
+            if breadcrumb.len() > 16 || !d.entities.contains_key(p) {
+                break;
+            }
+            breadcrumb.push(self.entity_link(p, root, 0));
+            parent = d.entities.get(p).and_then(|n| n.entity.parent.as_ref());
+        }
+        breadcrumb.reverse();
+        let mut children: Vec<Link> = node
+            .children
+            .iter()
+            .map(|c| self.entity_link(c, root, d.entities.get(c).map_or(0, |n| n.articles.len())))
+            .collect();
+        children.sort_by_key(|a| a.name.to_lowercase());
+        let cooccurring: Vec<Link> = node
+            .cooccurring
+            .iter()
+            .take(30)
+            .map(|(k, n)| self.entity_link(k, root, *n))
+            .collect();
+        let years: Vec<Link> = node
+            .years
+            .iter()
+            .map(|(y, n)| Link {
+                name: y.to_string(),
+                url: format!("{root}years/{y}.html"),
+                count: *n,
+                kind: "year",
+            })
+            .collect();
+        let articles: Vec<ArticleLink> = node
+            .articles
+            .iter()
+            .map(|&i| self.article_link(i, root))
+            .collect();
+        let mut mentions = Vec::new();
+        for &index in &node.articles {
+            let article = &d.articles[index];
+            for mention in article
+                .metadata
+                .mentions
+                .iter()
+                .filter(|m| &m.entity == key)
+            {
+                mentions.push(self.kwic(
+                    index,
+                    article,
+                    mention.at,
+                    mention.start,
+                    mention.end,
+                    root,
+                ));
+            }
+        }
+        let chunks: Vec<Vec<Kwic>> = if mentions.is_empty() {
+            vec![Vec::new()]
+        } else {
+            let mut chunks = Vec::new();
+            let mut rest = mentions;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(MENTIONS_PER_PAGE));
+                chunks.push(rest);
+                rest = tail;
+            }
+            chunks
+        };
+        let total = chunks.len();
+        let file = |n: usize| {
+            if n <= 1 {
+                format!("{}.html", key.slug)
+            } else {
+                format!("{}-{n}.html", key.slug)
+            }
+        };
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let number = i + 1;
+                let mut context = Context::new();
+                context.insert("name", &node.entity.name);
+                context.insert("kind", key.kind.as_str());
+                context.insert("kind_heading", key.kind.plural_title());
+                context.insert("kind_index", &"index.html".to_string());
+                context.insert("subkind", &node.entity.subkind);
+                context.insert("aliases", &node.entity.aliases);
+                context.insert("description", &node.entity.description);
+                context.insert("catalogued", &node.entity.defined_at.is_some());
+                context.insert("coords", &node.entity.coords);
+                context.insert("breadcrumb", &breadcrumb);
+                context.insert("children", &children);
+                context.insert("cooccurring", &cooccurring);
+                context.insert("years", &years);
+                context.insert("articles", &articles);
+                context.insert("mention_count", &node.mention_count);
+                context.insert("mentions", &chunk);
+                context.insert("page_number", &number);
+                context.insert("page_count", &total);
+                context.insert("previous_page", &(number > 1).then(|| file(number - 1)));
+                context.insert("next_page", &(number < total).then(|| file(number + 1)));
+                self.page(
+                    "entity.html",
+                    Path::new(key.kind.folder()).join(file(number)),
+                    &node.entity.name,
+                    context,
+                )
+            })
+            .collect()
+    }
+
+    fn kwic(
+        &self,
+        index: usize,
+        article: &Article,
+        at: Place,
+        start: usize,
+        end: usize,
+        root: &str,
+    ) -> Kwic {
+        let text = match at {
+            Place::Title => article.metadata.title.as_str(),
+            Place::Paragraph(p) => article.paragraphs[p].text.as_str(),
+        };
+        let sentence = crate::extract::text::sentence_at(text, start);
+        let (from, to) = (sentence.start.min(start), sentence.end.max(end));
+        let anchor = match at {
+            Place::Title => String::new(),
+            Place::Paragraph(p) => format!("#p{}", p + 1),
+        };
+        Kwic {
+            before: text[from..start].to_string(),
+            hit: text[start..end].to_string(),
+            after: text[end..to].to_string(),
+            url: format!("{root}{}{anchor}", article.url()),
+            article: self.article_link(index, root),
+        }
+    }
+
+    fn year_index(&self) -> Result<Page, Diagnostic> {
+        let years: Vec<Link> = self
+            .dossier
+            .years
+            .iter()
+            .map(|(y, node)| Link {
+                name: y.to_string(),
+                url: format!("{y}.html"),
+                count: year_article_count(node),
+                kind: "year",
+            })
+            .collect();
+        let mut context = Context::new();
+        context.insert("years", &years);
+        self.page("year_index.html", "years/index.html", "Years", context)
+    }
+
+    fn year(&self, year: i32) -> Result<Page, Diagnostic> {
+        let root = "../";
+        let d = self.dossier;
+        let node = &d.years[&year];
+        let published: Vec<ArticleLink> = node
+            .published
+            .iter()
+            .map(|&i| self.article_link(i, root))
+            .collect();
+        let references: Vec<Kwic> = node
+            .references
+            .iter()
+            .map(|&(index, i)| {
+                let article = &d.articles[index];
+                let mention = article.metadata.years[i];
+                self.kwic(index, article, mention.at, mention.start, mention.end, root)
+            })
+            .collect();
+        let entities: Vec<Link> = node
+            .entities
+            .iter()
+            .take(20)
+            .map(|(k, n)| self.entity_link(k, root, *n))
+            .collect();
+        let previous = d
+            .years
+            .range(..year)
+            .next_back()
+            .map(|(y, _)| y.to_string());
+        let next = d.years.range(year + 1..).next().map(|(y, _)| y.to_string());
+        let mut context = Context::new();
+        context.insert("year", &year);
+        context.insert("published", &published);
+        context.insert("references", &references);
+        context.insert("entities", &entities);
+        context.insert("previous_year", &previous);
+        context.insert("next_year", &next);
+        self.page(
+            "year.html",
+            format!("years/{year}.html"),
+            &year.to_string(),
+            context,
+        )
+    }
+}
+
+fn year_article_count(node: &crate::graph::YearNode) -> usize {
+    let mut all: Vec<usize> = node.published.clone();
+    all.extend(node.references.iter().map(|&(a, _)| a));
+    all.sort_unstable();
+    all.dedup();
+    all.len()
+}
+
+/// A date as readers write it: `3 June 2024`.
+pub fn format_date(date: NaiveDate) -> String {
+    format!("{} {} {}", date.day(), date.format("%B"), date.year())
+}
+
+fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    Diagnostic::general(format!("template {template}: {message}"))
+}
+
+/// A stretch of a paragraph to wrap in a link.
+struct Span {
+    start: usize,
+    end: usize,
+    open: String,
+}
+
+impl Span {
+    fn entity(mention: &Mention, root: &str) -> Span {
+        let kind = mention.entity.kind.as_str();
+        Span {
+            start: mention.start,
+            end: mention.end,
+            open: format!(
+                "<a class=\"m m-{kind}\" data-kind=\"{kind}\" href=\"{root}{}\">",
+                mention.entity.url()
+            ),
+        }
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text`, escaped, with the spans wrapped in their links. Overlapping spans are skipped.
+fn linked_text(text: &str, spans: &[Span]) -> String {
+    let mut order: Vec<&Span> = spans.iter().collect();
+    order.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut at = 0;
+    for span in order {
+        if span.start < at
+            || span.end > text.len()
+            || !text.is_char_boundary(span.start)
+            || !text.is_char_boundary(span.end)
+        {
+            continue;
+        }
+        out.push_str(&escape(&text[at..span.start]));
+        out.push_str(&span.open);
+        out.push_str(&escape(&text[span.start..span.end]));
+        out.push_str("</a>");
+        at = span.end;
+    }
+    out.push_str(&escape(&text[at..]));
+    out
+}
+
+fn paragraph_html(paragraph: &Paragraph, index: usize, spans: &[Span]) -> String {
+    let id = index + 1;
+    if !paragraph.events.is_empty() {
+        return markdown_html(paragraph, id, spans);
+    }
+    let inner = linked_text(&paragraph.text, spans);
+    match paragraph.role {
+        Role::Caption => format!("<p id=\"p{id}\" class=\"caption\">{inner}</p>"),
+        Role::CaptionLabel => format!("<p id=\"p{id}\" class=\"caption-label\">{inner}</p>"),
+        _ => format!("<p id=\"p{id}\">{inner}</p>"),
+    }
+}
+
+/// Renders a Markdown block with an id on its first tag, mentions linked inside text, raw HTML
+/// shown as text, and links kept only when they point somewhere safe.
+fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
+    let mut events: Vec<Event<'static>> = Vec::with_capacity(paragraph.events.len());
+    let mut offset = 0usize;
+    let mut depth = 0usize;
+    let mut link_depth = 0usize;
+    for event in &paragraph.events {
+        match event {
+            Event::Text(text) => {
+                let len = text.len();
+                let here: Vec<&Span> = spans
+                    .iter()
+                    .filter(|s| s.start >= offset && s.end <= offset + len)
+                    .collect();
+                if here.is_empty() || link_depth > 0 {
+                    events.push(event.clone());
+                } else {
+                    let shifted: Vec<Span> = here
+                        .iter()
+                        .map(|s| Span {
+                            start: s.start - offset,
+                            end: s.end - offset,
+                            open: s.open.clone(),
+                        })
+                        .collect();
+                    events.push(Event::Html(CowStr::from(linked_text(text, &shifted))));
+                }
+                offset += len;
+            }
+            Event::Code(text) => {
+                offset += text.len();
+                events.push(event.clone());
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                offset += 1;
+                events.push(event.clone());
+            }
+            Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html.clone())),
+            Event::Start(tag) => {
+                depth += 1;
+                match tag {
+                    Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    } => {
+                        link_depth += 1;
+                        let dest = if is_safe_url(dest_url) {
+                            dest_url.clone()
+                        } else {
+                            CowStr::from("#")
+                        };
+                        events.push(Event::Start(Tag::Link {
+                            link_type: *link_type,
+                            dest_url: dest,
+                            title: title.clone(),
+                            id: id.clone(),
+                        }));
+                    }
+                    Tag::Image { .. } => {
+                        // Images from other hosts would break offline reading: show the alt text.
+                        events.push(Event::Start(Tag::Emphasis));
+                    }
+                    _ => events.push(event.clone()),
+                }
+            }
+            Event::End(end) => {
+                depth = depth.saturating_sub(1);
+                match end {
+                    TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell | TagEnd::Heading(_)
+                        if depth > 0 =>
+                    {
+                        offset += 1
+                    }
+                    _ => {}
+                }
+                match end {
+                    TagEnd::Link => {
+                        link_depth = link_depth.saturating_sub(1);
+                        events.push(event.clone());
+                    }
+                    TagEnd::Image => events.push(Event::End(TagEnd::Emphasis)),
+                    _ => events.push(event.clone()),
+                }
+            }
+            _ => events.push(event.clone()),
+        }
+    }
+    let _ = LinkType::Inline;
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    // The block's first tag gets the paragraph id.
+    if let Some(end) = html.find(['>', ' ']).filter(|_| html.starts_with('<')) {
+        html.insert_str(end, &format!(" id=\"p{id}\""));
+        html
+    } else {
+        format!("<div id=\"p{id}\">{html}</div>")
+    }
+}
+
+/// Links that may stay in an article: web and mail addresses, and relative links. Script URLs
+/// (`javascript:`, `data:`, `vbscript:`) and anything else with a scheme are dropped.
+pub fn is_safe_url(url: &str) -> bool {
+    let lower: String = url
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect::<String>()
+        .to_lowercase();
+    match lower.split_once(':') {
+        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
+            matches!(scheme, "http" | "https" | "mailto")
+        }
+        _ => true,
+    }
+}
+
+fn is_web_url(url: &str) -> bool {
+    let lower = url.trim().to_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_urls_are_unsafe() {
+        assert!(!is_safe_url("javascript:alert(1)"));
+        assert!(!is_safe_url(" JaVa\tScript:alert(1)"));
+        assert!(!is_safe_url("data:text/html,x"));
+        assert!(is_safe_url("https://example.org/a"));
+        assert!(is_safe_url("../places/x.html#p1"));
+    }
+
+    #[test]
+    fn linked_text_escapes_and_links() {
+        let spans = [Span {
+            start: 3,
+            end: 11,
+            open: "<a href=\"x.html\">".into(),
+        }];
+        assert_eq!(
+            linked_text("In Hoeryong <b>", &spans),
+            "In <a href=\"x.html\">Hoeryong</a> &lt;b&gt;"
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! Reading articles: walks `content/articles/` in sorted order, decodes each file and splits off
+//! its front matter.
+//!
+//! Owns every read of an article file. Parsing is split from reading ([`parse`] takes text), so
+//! front matter can be tested without a disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde_json::Value;
+use walkdir::WalkDir;
+
+use crate::error::{Diagnostic, Diagnostics, line_of};
+use crate::extract::dates::parse_date;
+
+/// The folder under the site root that holds the articles.
+pub const ARTICLES_DIR: &str = "content/articles";
+
+/// How an article's body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown (`.md`), rendered with pulldown-cmark.
+    Markdown,
+    /// Plain text as scraped (`.txt`), never parsed as Markdown.
+    Text,
+}
+
+/// What an article's front matter states. Everything is optional.
+#[derive(Debug, Clone, Default)]
+pub struct FrontMatter {
+    /// The title; wins over the headline found in the text.
+    pub title: Option<String>,
+    /// The publication date; wins over a publication line in the text.
+    pub date: Option<NaiveDate>,
+    /// The address the article was taken from.
+    pub source: Option<String>,
+    /// The author or byline.
+    pub author: Option<String>,
+    /// The page name of the article (`articles/<slug>.html`).
+    pub slug: Option<String>,
+    /// A draft is read and checked but not published.
+    pub draft: bool,
+    /// Places to add to what extraction finds (canonical names or aliases).
+    pub places: Vec<String>,
+    /// Agencies to add.
+    pub agencies: Vec<String>,
+    /// People to add.
+    pub people: Vec<String>,
+    /// Laws to add.
+    pub laws: Vec<String>,
+    /// Names (canonical or alias) of entities extraction must not report for this article.
+    pub exclude: Vec<String>,
+    /// Keys dossier does not know (`layout`, `tags`, ...), kept as data.
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One article file, read and split.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file, relative to the site root (`content/articles/x.txt`).
+    pub path: PathBuf,
+    /// Markdown or plain text.
+    pub format: Format,
+    /// Its front matter (default when it has none).
+    pub front: FrontMatter,
+    /// The text after the front matter, with line ends normalized to `\n`.
+    pub body: String,
+    /// The file line the body starts on (1-based), for messages about the body.
+    pub body_line: usize,
+}
+
+/// Finds, reads and parses every article under `root/content/articles/`, in path order.
+/// Problems of all files are collected; warnings come back with the sources.
+pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
+    let mut problems = Diagnostics::new();
+    let dir = root.join(ARTICLES_DIR);
+    if !dir.is_dir() {
+        problems.push(Diagnostic::error(
+            ARTICLES_DIR,
+            None,
+            "there is no articles folder: put the articles in content/articles/",
+        ));
+        return (Vec::new(), problems);
+    }
+    let mut paths = Vec::new();
+    for entry in WalkDir::new(&dir).follow_links(true).sort_by_file_name() {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                let path = entry.into_path();
+                if format_of(&path).is_some() {
+                    paths.push(path);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let shown = e
+                    .path()
+                    .map(|p| crate::error::relative(root, p))
+                    .unwrap_or_else(|| ARTICLES_DIR.into());
+                let message = if e.loop_ancestor().is_some() {
+                    "a symbolic link loops back to a folder above it; skipped".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                problems.push(Diagnostic::error(shown, None, message));
+            }
+        }
+    }
+    let results: Vec<(Option<Source>, Diagnostics)> = paths
+        .par_iter()
+        .map(|path| {
+            let shown = crate::error::relative(root, path);
+            let mut problems = Diagnostics::new();
+            let source = match std::fs::read(path) {
+                Ok(bytes) => {
+                    let text = decode(&shown, bytes, &mut problems);
+                    let format = format_of(path).unwrap_or(Format::Text);
+                    parse(&shown, format, &text, &mut problems)
+                }
+                Err(e) => {
+                    problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
+                    None
+                }
+            };
+            (source, problems)
+        })
+        .collect();
+    let mut sources = Vec::with_capacity(results.len());
+    for (source, found) in results {
+        problems.extend(found);
+        sources.extend(source);
+    }
+    (sources, problems)
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()? {
+        "md" | "markdown" => Some(Format::Markdown),
+        "txt" => Some(Format::Text),
+        _ => None,
+    }
+}
+
+/// Decodes an article's bytes: UTF-8 (a byte order mark is dropped), or else Windows-1252 with a
+/// warning naming the first byte that is not UTF-8.
+pub fn decode(shown: &Path, bytes: Vec<u8>, problems: &mut Diagnostics) -> String {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+            problems.push(Diagnostic::warning(
+                shown,
+                Some(line),
+                format!("not UTF-8 (byte offset {offset}); read as Windows-1252"),
+            ));
+            encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned()
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Splits front matter off `text` and reads it. Returns `None` when the front matter is broken
+/// (the problem is in `problems`).
+pub fn parse(
+    shown: &Path,
+    format: Format,
+    text: &str,
+    problems: &mut Diagnostics,
+) -> Option<Source> {
+    let (front, body, body_line) = match split_front_matter(text) {
+        Split::None => (FrontMatter::default(), text.to_string(), 1),
+        Split::Unclosed(fence) => {
+            problems.push(Diagnostic::error(
+                shown,
+                Some(1),
+                format!("front matter opened with {fence} is never closed by a {fence} line"),
+            ));
+            return None;
+        }
+        Split::Found {
+            fence,
+            matter,
+            body,
+            body_line,
+        } => {
+            let table = if fence == "+++" {
+                parse_toml(shown, matter, problems)?
+            } else {
+                parse_yaml(shown, matter, problems)?
+            };
+            (
+                read_front_matter(shown, matter, table, problems)?,
+                body.to_string(),
+                body_line,
+            )
+        }
+    };
+    if body.trim().is_empty() {
+        problems.push(Diagnostic::warning(
+            shown,
+            Some(body_line),
+            "the article has no text",
+        ));
+    }
+    Some(Source {
+        path: shown.to_path_buf(),
+        format,
+        front,
+        body,
+        body_line,
+    })
+}
+
+enum Split<'a> {
+    None,
+    Unclosed(&'static str),
+    Found {
+        fence: &'static str,
+        matter: &'a str,
+        body: &'a str,
+        body_line: usize,
+    },
+}
+
+fn split_front_matter(text: &str) -> Split<'_> {
+    let fence = match text.lines().next().map(str::trim_end) {
+        Some("+++") => "+++",
+        Some("---") => "---",
+        _ => return Split::None,
+    };
+    let start = text.find('\n').map_or(text.len(), |i| i + 1);
+    let mut offset = start;
+    for line in text[start..].split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == fence || (fence == "---" && bare == "...") {
+            let matter = &text[start..offset];
+            let body_start = offset + line.len();
+            return Split::Found {
+                fence,
+                matter,
+                body: &text[body_start..],
+                body_line: line_of(text, body_start),
+            };
+        }
+        offset += line.len();
+    }
+    Split::Unclosed(fence)
+}
+
+// Front matter lines are counted from the file's first line: the fence is line 1.
+const MATTER_FIRST_LINE: usize = 2;
+
+fn parse_toml(
+    shown: &Path,
+    matter: &str,
+    problems: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    match matter.parse::<toml::Table>() {
+        Ok(table) => Some(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, toml_to_json(v)))
+                .collect(),
+        ),
+        Err(e) => {
+            let line = e.span().map_or(MATTER_FIRST_LINE, |s| {
+                line_of(matter, s.start) + MATTER_FIRST_LINE - 1
+            });
+            problems.push(Diagnostic::error(
+                shown,
+                Some(line),
+                format!("invalid TOML front matter: {}", e.message().trim()),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_yaml(
+    shown: &Path,
+    matter: &str,
+    problems: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    if matter.trim().is_empty() {
+        return Some(BTreeMap::new());
+    }
+    match serde_norway::from_str::<serde_norway::Value>(matter) {
+        Ok(serde_norway::Value::Mapping(map)) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in map {
+                let key = match k {
+                    serde_norway::Value::String(s) => s,
+                    other => serde_json::to_string(&other).unwrap_or_default(),
+                };
+                out.insert(key, serde_json::to_value(v).unwrap_or(Value::Null));
+            }
+            Some(out)
+        }
+        Ok(serde_norway::Value::Null) => Some(BTreeMap::new()),
+        Ok(_) => {
+            problems.push(Diagnostic::error(
+                shown,
+                Some(MATTER_FIRST_LINE),
+                "YAML front matter must be a list of key: value lines",
+            ));
+            None
+        }
+        Err(e) => {
+            let line = e
+                .location()
+                .map_or(MATTER_FIRST_LINE, |l| l.line() + MATTER_FIRST_LINE - 1);
+            let message = e.to_string();
+            // The location is already in the prefix; drop the parser's own "at line N" tail.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            problems.push(Diagnostic::error(
+                shown,
+                Some(line),
+                format!("invalid YAML front matter: {message}"),
+            ));
+            None
+        }
+    }
+}
+
+fn toml_to_json(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
+    }
+}
+
+fn read_front_matter(
+    shown: &Path,
+    matter: &str,
+    table: BTreeMap<String, Value>,
+    problems: &mut Diagnostics,
+) -> Option<FrontMatter> {
+    let mut front = FrontMatter::default();
+    let mut ok = true;
+    let line =
+        |key: &str| crate::config::line_of_key(matter, key).map(|l| l + MATTER_FIRST_LINE - 1);
+    for (key, value) in table {
+        let mut bad = |expected: &str| {
+            problems.push(Diagnostic::error(
+                shown,
+                line(&key),
+                format!("front matter key {key:?} must be {expected}"),
+            ));
+            ok = false;
+        };
+        match key.as_str() {
+            "title" | "source" | "author" | "slug" => match value {
+                Value::String(s) => {
+                    let s = s.trim().to_string();
+                    match key.as_str() {
+                        "title" => front.title = Some(s),
+                        "source" => front.source = Some(s),
+                        "author" => front.author = Some(s),
+                        _ => front.slug = Some(s),
+                    }
+                }
+                _ => bad("a string"),
+            },
+            "date" => match value {
+                Value::String(s) => match parse_date(&s) {
+                    Some(date) => front.date = Some(date),
+                    None => {
+                        problems.push(Diagnostic::error(
+                            shown,
+                            line(&key),
+                            format!("unknown date {s:?} (use 2020-05-28, RFC 3339 or 2020-05-28 10:00:00 +0000)"),
+                        ));
+                        ok = false;
+                    }
+                },
+                _ => bad("a date such as 2020-05-28"),
+            },
+            "draft" => match value {
+                Value::Bool(b) => front.draft = b,
+                _ => bad("true or false"),
+            },
+            "places" | "agencies" | "people" | "laws" | "exclude" => match string_list(value) {
+                Some(list) => match key.as_str() {
+                    "places" => front.places = list,
+                    "agencies" => front.agencies = list,
+                    "people" => front.people = list,
+                    "laws" => front.laws = list,
+                    _ => front.exclude = list,
+                },
+                None => bad("a list of names"),
+            },
+            _ => {
+                problems.push(Diagnostic::warning(
+                    shown,
+                    line(&key),
+                    format!("unknown front matter key {key:?} (kept as data)"),
+                ));
+                front.extra.insert(key, value);
+            }
+        }
+    }
+    ok.then_some(front)
+}
+
+fn string_list(value: Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(s) => Some(vec![s]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Some(s.trim().to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> (Option<Source>, Vec<Diagnostic>) {
+        let mut problems = Diagnostics::new();
+        let source = parse(
+            Path::new("content/articles/a.md"),
+            Format::Markdown,
+            text,
+            &mut problems,
+        );
+        (source, problems.sorted())
+    }
+
+    #[test]
+    fn toml_front_matter() {
+        let (source, problems) =
+            run("+++\ntitle = \"T\"\ndate = 2020-05-28\nplaces = [\"Hoeryong\"]\n+++\nBody\n");
+        let source = source.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(source.front.title.as_deref(), Some("T"));
+        assert_eq!(source.front.date, NaiveDate::from_ymd_opt(2020, 5, 28));
+        assert_eq!(source.front.places, vec!["Hoeryong"]);
+        assert_eq!(source.body, "Body\n");
+        assert_eq!(source.body_line, 6);
+    }
+
+    #[test]
+    fn yaml_front_matter_with_unknown_keys_warns() {
+        let (source, problems) =
+            run("---\ntitle: T\nlayout: post\ndate: 2020-05-28 10:00:00 +0000\n---\nBody");
+        let source = source.unwrap();
+        assert_eq!(source.front.date, NaiveDate::from_ymd_opt(2020, 5, 28));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, Some(3));
+        assert!(!problems[0].is_error());
+        assert!(source.front.extra.contains_key("layout"));
+    }
+
+    #[test]
+    fn broken_toml_names_the_file_line() {
+        let (source, problems) = run("+++\ntitle = \"T\"\ndate = \n+++\nBody");
+        assert!(source.is_none());
+        assert_eq!(problems[0].line, Some(3), "{:?}", problems[0]);
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("content/articles/a.md:3: ")
+        );
+    }
+
+    #[test]
+    fn broken_yaml_names_the_file_line() {
+        let (_, problems) = run("---\ntitle: T\nplaces: [a, b\n---\nBody");
+        assert!(problems[0].is_error());
+        assert!(
+            problems[0].line.is_some_and(|l| (3..=4).contains(&l)),
+            "{:?}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn bad_date_is_an_error_on_its_line() {
+        let (_, problems) = run("+++\ntitle = \"T\"\ndate = \"32 May 2024\"\n+++\n");
+        assert_eq!(problems[0].line, Some(3));
+        assert!(problems[0].message.contains("32 May 2024"));
+    }
+
+    #[test]
+    fn unclosed_front_matter() {
+        let (source, problems) = run("+++\ntitle = \"T\"\n");
+        assert!(source.is_none());
+        assert_eq!(problems[0].line, Some(1));
+    }
+
+    #[test]
+    fn bom_and_crlf() {
+        let mut problems = Diagnostics::new();
+        let text = decode(
+            Path::new("x"),
+            b"\xef\xbb\xbfa\r\nb".to_vec(),
+            &mut problems,
+        );
+        assert_eq!(text, "a\nb");
+        let text = decode(Path::new("x"), b"caf\xe9".to_vec(), &mut problems);
+        assert_eq!(text, "café");
+        assert_eq!(problems.len(), 1);
+    }
+}

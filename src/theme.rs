@@ -1,0 +1,189 @@
+//! Themes: the templates and static files pages are made with.
+//!
+//! `theme = "<name>"` picks `themes/<name>/`; any template or static file it lacks comes from
+//! `themes/default/` of the site, and failing that from the default theme built into dossier,
+//! so a site overrides one template without copying the rest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tera::Tera;
+
+use crate::config::Config;
+use crate::error::{Diagnostic, Diagnostics};
+
+/// The templates every theme provides, by name.
+pub const TEMPLATES: [&str; 7] = [
+    "base.html",
+    "index.html",
+    "article.html",
+    "entity.html",
+    "entity_index.html",
+    "year.html",
+    "year_index.html",
+];
+
+/// The built-in default theme, the same files as `themes/default/` of this repository.
+const BUILT_IN_TEMPLATES: [(&str, &str); 7] = [
+    (
+        "base.html",
+        include_str!("../themes/default/templates/base.html"),
+    ),
+    (
+        "index.html",
+        include_str!("../themes/default/templates/index.html"),
+    ),
+    (
+        "article.html",
+        include_str!("../themes/default/templates/article.html"),
+    ),
+    (
+        "entity.html",
+        include_str!("../themes/default/templates/entity.html"),
+    ),
+    (
+        "entity_index.html",
+        include_str!("../themes/default/templates/entity_index.html"),
+    ),
+    (
+        "year.html",
+        include_str!("../themes/default/templates/year.html"),
+    ),
+    (
+        "year_index.html",
+        include_str!("../themes/default/templates/year_index.html"),
+    ),
+];
+
+const BUILT_IN_STATIC: [(&str, &str); 1] = [(
+    "style.css",
+    include_str!("../themes/default/static/style.css"),
+)];
+
+/// A theme's folders, most specific first.
+#[derive(Debug, Clone)]
+pub struct Theme {
+    root: PathBuf,
+    folders: Vec<PathBuf>,
+}
+
+impl Theme {
+    /// The theme `config` names.
+    pub fn new(config: &Config) -> Theme {
+        let mut folders = vec![Path::new("themes").join(&config.theme)];
+        if config.theme != "default" {
+            folders.push(Path::new("themes").join("default"));
+        }
+        Theme {
+            root: config.root.clone(),
+            folders,
+        }
+    }
+
+    /// Loads and parses every template; errors name the template file and line.
+    pub fn tera(&self) -> Result<Tera, Diagnostics> {
+        let mut problems = Diagnostics::new();
+        let mut sources = Vec::new();
+        for (name, built_in) in BUILT_IN_TEMPLATES {
+            let mut found = None;
+            for folder in &self.folders {
+                let shown = folder.join("templates").join(name);
+                let path = self.root.join(&shown);
+                if path.is_file() {
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => found = Some((shown, text)),
+                        Err(e) => problems.push(Diagnostic::error(
+                            &shown,
+                            None,
+                            format!("cannot read template: {e}"),
+                        )),
+                    }
+                    break;
+                }
+            }
+            let (shown, text) =
+                found.unwrap_or_else(|| (Path::new("(built-in)").join(name), built_in.to_string()));
+            sources.push((name, shown, text));
+        }
+        let mut tera = Tera::default();
+        // Templates are parsed one by one (with the base layout) first, so a syntax error names
+        // its own file.
+        let base = sources
+            .iter()
+            .find(|(n, _, _)| *n == "base.html")
+            .map_or("", |(_, _, t)| t.as_str());
+        for (name, shown, text) in &sources {
+            let mut alone = Tera::default();
+            let mut pair = vec![(*name, text.as_str())];
+            if *name != "base.html" {
+                pair.push(("base.html", base));
+            }
+            if let Err(e) = alone.add_raw_templates(pair) {
+                problems.push(Diagnostic::error(shown, error_line(&e), chain(&e)));
+            }
+        }
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        let all: Vec<(&str, &str)> = sources.iter().map(|(n, _, t)| (*n, t.as_str())).collect();
+        if let Err(e) = tera.add_raw_templates(all) {
+            problems.push(Diagnostic::general(format!("templates: {}", chain(&e))));
+            return Err(problems);
+        }
+        Ok(tera)
+    }
+
+    /// The theme's static files by relative path, the most specific theme winning.
+    pub fn static_files(&self) -> Result<BTreeMap<PathBuf, Vec<u8>>, Diagnostic> {
+        let mut files: BTreeMap<PathBuf, Vec<u8>> = BUILT_IN_STATIC
+            .iter()
+            .map(|(n, t)| (PathBuf::from(n), t.as_bytes().to_vec()))
+            .collect();
+        for folder in self.folders.iter().rev() {
+            let dir = self.root.join(folder).join("static");
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+                let entry = entry.map_err(|e| {
+                    Diagnostic::error(folder.join("static"), None, format!("cannot read: {e}"))
+                })?;
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                let relative = entry
+                    .path()
+                    .strip_prefix(&dir)
+                    .unwrap_or(entry.path())
+                    .to_path_buf();
+                let bytes = std::fs::read(entry.path()).map_err(|e| {
+                    Diagnostic::error(
+                        folder.join("static").join(&relative),
+                        None,
+                        format!("cannot read: {e}"),
+                    )
+                })?;
+                files.insert(relative, bytes);
+            }
+        }
+        Ok(files)
+    }
+}
+
+fn chain(error: &tera::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message.replace('\n', " ")
+}
+
+/// Tera's parse errors point at ` --> line:column`; that line locates the message.
+fn error_line(error: &tera::Error) -> Option<usize> {
+    let text = chain(error);
+    let at = text.find("--> ")? + 4;
+    text[at..].split(':').next()?.trim().parse().ok()
+}
