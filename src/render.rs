@@ -352,7 +352,6 @@ impl Renderer<'_> {
         context.insert("paragraphs", &body);
         context.insert("entities", &groups);
         context.insert("years", &years);
-        context.insert("furniture", &article.furniture);
         context.insert("related", &related);
         context.insert("newer", &neighbour(-1));
         context.insert("older", &neighbour(1));

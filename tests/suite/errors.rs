@@ -1,0 +1,146 @@
+//! Bad input: messages name the file and line, all problems come together, the exit code is 1,
+//! and the previous output is left as it was.
+
+use std::process::Command;
+
+use crate::common::{build, fixture, snapshot};
+
+fn dossier(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(args)
+        .output()
+        .expect("run dossier")
+}
+
+#[test]
+fn broken_front_matter_fails_with_file_line_and_keeps_the_previous_output() {
+    let site = fixture("basic");
+    build(site.path());
+    let before = snapshot(&site.path().join("public"));
+    assert!(!before.is_empty());
+
+    std::fs::write(
+        site.path().join("content/articles/bad.md"),
+        "+++\ntitle = \"Bad\"\ndate = \n+++\nText\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("content/articles/worse.md"),
+        "---\ntitle: [unclosed\n---\nText\n",
+    )
+    .unwrap();
+    let root = site.path().to_str().unwrap();
+    let output = dossier(&["build", "--root", root]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("content/articles/bad.md:3: "), "{stderr}");
+    assert!(
+        stderr.contains("content/articles/worse.md:3: "),
+        "both problems are listed: {stderr}"
+    );
+    assert_eq!(
+        snapshot(&site.path().join("public")),
+        before,
+        "the previous public/ changed"
+    );
+}
+
+#[test]
+fn unknown_site_key_names_its_line() {
+    let site = fixture("basic");
+    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
+    std::fs::write(
+        site.path().join("site.toml"),
+        format!("{config}\n[furniture]\nunknown_rule = 1\n"),
+    )
+    .unwrap();
+    let output = dossier(&["check", "--root", site.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("site.toml:8: unknown field `unknown_rule`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(dossier(&["build", "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(dossier(&[]).status.code(), Some(2));
+    assert!(dossier(&["build", "--help"]).status.success());
+}
+
+#[test]
+fn check_writes_nothing_and_strict_fails_on_warnings() {
+    let site = fixture("basic");
+    let root = site.path().to_str().unwrap();
+    let output = dossier(&["check", "--root", root]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!site.path().join("public").exists());
+    // The exported article carries unknown keys (layout, tags): warnings.
+    let output = dossier(&["check", "--strict", "--root", root]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("exported.md:4: warning: unknown front matter key \"layout\"")
+    );
+}
+
+#[test]
+fn refuses_to_write_over_the_sources() {
+    let site = fixture("basic");
+    for out in [".", "content", "content/articles"] {
+        let problems = dossier::build(
+            site.path(),
+            Some(&site.path().join(out)),
+            dossier::Mode::Build,
+        )
+        .unwrap_err();
+        assert!(
+            problems[0].message.contains("refusing"),
+            "{out}: {:?}",
+            problems[0]
+        );
+    }
+    assert!(site.path().join("content/articles/scraped.txt").is_file());
+}
+
+#[test]
+fn duplicate_slugs_name_both_files() {
+    let site = fixture("basic");
+    std::fs::write(
+        site.path().join("content/articles/2024/scraped.txt"),
+        "Another article.\n",
+    )
+    .unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("scraped.txt") && t.contains("content/articles/2024/scraped.txt")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn catalogue_errors_name_file_and_line() {
+    let site = fixture("basic");
+    std::fs::write(site.path().join("content/entities/extra.toml"), "[[place]]\nname = \"Elsewhere\"\nparent = \"Atlantis\"\n\n[[place]]\nname = \"Again\"\naliases = [\"Hoeryong City\"]\n").unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("content/entities/extra.toml:3: ") && t.contains("Atlantis")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(
+            |t| t.starts_with("content/entities/extra.toml:6: ") && t.contains("hoeryong city")
+        ),
+        "{text:?}"
+    );
+}

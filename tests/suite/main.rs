@@ -1,0 +1,7 @@
+//! Integration tests: one binary, one module per area (see ARCHITECTURE.md).
+
+mod common;
+mod errors;
+mod links;
+mod seeds;
+mod sites;

@@ -1,0 +1,138 @@
+//! Fixture sites: front matter, Markdown, overrides, drafts, determinism, themes.
+
+use crate::common::{build, fixture, read_json, snapshot};
+
+fn article<'a>(data: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
+    data["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["source"].as_str().unwrap().ends_with(suffix))
+        .unwrap()
+}
+
+#[test]
+fn front_matter_wins_and_overrides_apply() {
+    let site = fixture("basic");
+    let report = build(site.path());
+    assert_eq!(report.articles, 3);
+    assert_eq!(report.drafts, 1);
+    let data = read_json(&site.path().join("public/dossier.json"));
+
+    let arrests = article(&data, "arrests.md");
+    assert_eq!(arrests["title"], "Arrests in Hoeryong");
+    assert_eq!(arrests["date"], "2024-03-05");
+    assert_eq!(
+        arrests["places"],
+        serde_json::json!(["Hoeryong", "Hyesan", "North Hamgyong Province"])
+    );
+    assert_eq!(
+        arrests["agencies"],
+        serde_json::json!(["Ministry of State Security"])
+    );
+    assert_eq!(arrests["years"], serde_json::json!([2024]));
+
+    let exported = article(&data, "exported.md");
+    assert_eq!(exported["date"], "2023-11-02");
+    assert_eq!(
+        exported["places"],
+        serde_json::json!([]),
+        "exclude drops Hyesan"
+    );
+    assert_eq!(
+        exported["agencies"],
+        serde_json::json!(["Ministry of State Security"]),
+        "Bowibu is an alias"
+    );
+    assert_eq!(exported["extra"]["layout"], "post");
+
+    let scraped = article(&data, "scraped.txt");
+    assert_eq!(scraped["title"], "Crackdown widens in the border region");
+    assert_eq!(scraped["date"], serde_json::Value::Null);
+    assert_eq!(scraped["people"], serde_json::json!(["Pak"]));
+    assert_eq!(scraped["years"], serde_json::json!([2022]));
+    assert!(!site.path().join("public/articles/draft.html").exists());
+}
+
+#[test]
+fn markdown_is_rendered_and_raw_html_is_not() {
+    let site = fixture("basic");
+    build(site.path());
+    let html = std::fs::read_to_string(site.path().join("public/articles/arrests.html")).unwrap();
+    assert!(html.contains("<strong>"), "Markdown emphasis is rendered");
+    assert!(
+        !html.contains("<script>alert"),
+        "raw HTML must not pass through"
+    );
+    assert!(
+        html.contains("&lt;script>") || html.contains("&lt;script&gt;"),
+        "raw HTML is shown as text"
+    );
+    assert!(
+        html.contains("<p id=p1>") && html.contains("<p id=p2>"),
+        "paragraph ids"
+    );
+    assert!(
+        html.contains("href=../places/hoeryong.html>Hoeryong</a>"),
+        "mentions link to their entity"
+    );
+}
+
+#[test]
+fn builds_are_byte_identical() {
+    let one = fixture("basic");
+    let two = fixture("basic");
+    build(one.path());
+    build(two.path());
+    let (a, b) = (
+        snapshot(&one.path().join("public")),
+        snapshot(&two.path().join("public")),
+    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{} differs between two builds",
+            path.display()
+        );
+    }
+    // Rebuilding in place gives the same bytes too.
+    build(one.path());
+    assert_eq!(snapshot(&one.path().join("public")), a);
+}
+
+#[test]
+fn a_theme_overrides_one_template_and_inherits_the_rest() {
+    let site = fixture("basic");
+    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
+    std::fs::write(
+        site.path().join("site.toml"),
+        config.replace(
+            "title = \"Basic fixture\"",
+            "title = \"Basic fixture\"\ntheme = \"plain\"",
+        ),
+    )
+    .unwrap();
+    let templates = site.path().join("themes/plain/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("year_index.html"),
+        "{% extends \"base.html\" %}{% block content %}<p>Custom years</p>{% endblock content %}",
+    )
+    .unwrap();
+    build(site.path());
+    let years = std::fs::read_to_string(site.path().join("public/years/index.html")).unwrap();
+    assert!(years.contains("Custom years"));
+    assert!(site.path().join("public/places/hoeryong.html").is_file());
+
+    std::fs::write(templates.join("year.html"), "{% extends \"base.html\" %}\n{% block content %}\n{{ year | no_such_filter }}\n{% endblock content %}").unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("themes/plain/templates/year.html")
+            || problems[0].to_string().contains("year.html"),
+        "{}",
+        problems[0]
+    );
+}
