@@ -53,20 +53,29 @@ pub enum Mode {
     Check,
 }
 
-/// Reads the site at `root` and writes it to `out` (default `root/public`). On failure, every
-/// problem found is returned together, errors and warnings, and the previous output is untouched.
-pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<Diagnostic>> {
-    let started = Instant::now();
-    let out = out.map_or_else(|| root.join("public"), Path::to_path_buf);
-    let fail = |mut problems: Diagnostics, more: Diagnostics| {
-        problems.extend(more);
-        problems.sorted()
-    };
-    if mode == Mode::Build {
-        write::check_output(root, &out).map_err(|d| vec![d])?;
-    }
-    let mut warnings = Diagnostics::new();
+/// A site read and analysed: everything but rendering and writing.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The configuration.
+    pub config: config::Config,
+    /// The entity catalogue.
+    pub catalog: catalog::Catalog,
+    /// The joined dossier.
+    pub dossier: graph::Dossier,
+    /// Drafts read but not published.
+    pub drafts: usize,
+    /// Warnings so far.
+    pub warnings: Diagnostics,
+}
 
+fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
+    problems.extend(more);
+    problems.sorted()
+}
+
+/// Reads the site at `root`, cleans and extracts every article and joins the dossier.
+pub fn analyze(root: &Path) -> Result<Analysis, Vec<Diagnostic>> {
+    let mut warnings = Diagnostics::new();
     let config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     let matcher = extract::Matcher::new(&catalog);
@@ -92,6 +101,30 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
     warnings.extend(problems);
 
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
+    Ok(Analysis {
+        config,
+        catalog,
+        dossier,
+        drafts,
+        warnings,
+    })
+}
+
+/// Reads the site at `root` and writes it to `out` (default `root/public`). On failure, every
+/// problem found is returned together, errors and warnings, and the previous output is untouched.
+pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<Diagnostic>> {
+    let started = Instant::now();
+    let out = out.map_or_else(|| root.join("public"), Path::to_path_buf);
+    if mode == Mode::Build {
+        write::check_output(root, &out).map_err(|d| vec![d])?;
+    }
+    let Analysis {
+        config,
+        dossier,
+        drafts,
+        warnings,
+        ..
+    } = analyze(root)?;
     let theme = theme::Theme::new(&config);
     let pages = render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
 

@@ -39,6 +39,16 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Lists the entities found in the articles, with article and mention counts.
+    Entities {
+        /// The site folder, holding site.toml and content/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// List instead the names the catalogue lacks: people found by rule and capitalized
+        /// phrases that look like places or organizations, with the files they occur in.
+        #[arg(long)]
+        unknown: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -46,6 +56,7 @@ fn main() -> ExitCode {
     let (root, out, mode, strict) = match cli.command {
         Command::Build { root, out } => (root, out, dossier::Mode::Build, false),
         Command::Check { root, strict } => (root, None, dossier::Mode::Check, strict),
+        Command::Entities { root, unknown } => return entities(&root, unknown),
     };
     match dossier::build(&root, out.as_deref(), mode) {
         Ok(report) => {
@@ -84,4 +95,65 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_CONTENT)
         }
     }
+}
+
+fn print_problems(problems: &[dossier::error::Diagnostic]) -> ExitCode {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    eprintln!("error: the build failed with {errors} errors; the previous output is unchanged");
+    ExitCode::from(EXIT_CONTENT)
+}
+
+/// `dossier entities`: what extraction found, or with `--unknown` what the catalogue lacks.
+fn entities(root: &std::path::Path, unknown: bool) -> ExitCode {
+    let analysis = match dossier::analyze(root) {
+        Ok(analysis) => analysis,
+        Err(problems) => return print_problems(&problems),
+    };
+    let dossier = &analysis.dossier;
+    if unknown {
+        let mut names: std::collections::BTreeMap<
+            (String, String),
+            std::collections::BTreeSet<String>,
+        > = Default::default();
+        for article in &dossier.articles {
+            let file = article.path.display().to_string();
+            for name in article.metadata.new_names.values() {
+                names
+                    .entry(("person".to_string(), name.clone()))
+                    .or_default()
+                    .insert(file.clone());
+            }
+            for phrase in &article.metadata.unknown {
+                names
+                    .entry(("name".to_string(), phrase.clone()))
+                    .or_default()
+                    .insert(file.clone());
+            }
+        }
+        println!("kind\tname\tfiles");
+        for ((kind, name), files) in names {
+            let files: Vec<String> = files.into_iter().collect();
+            println!("{kind}\t{name}\t{}", files.join(" "));
+        }
+    } else {
+        println!("kind\tname\tarticles\tmentions\tcatalogued");
+        for node in dossier.entities.values().filter(|n| !n.articles.is_empty()) {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                node.entity.key.kind,
+                node.entity.name,
+                node.articles.len(),
+                node.mention_count,
+                if node.entity.defined_at.is_some() {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -10,6 +10,7 @@ pub mod fold;
 pub mod matcher;
 pub mod people;
 pub mod text;
+pub mod unknown;
 pub mod years;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +81,8 @@ pub struct Metadata {
     /// Names of entities found that the catalogue lacks (people found by rule, front-matter
     /// additions), by key.
     pub new_names: BTreeMap<EntityKey, String>,
+    /// Capitalized phrases that look like places or organizations the catalogue lacks.
+    pub unknown: Vec<String>,
 }
 
 impl Metadata {
@@ -189,6 +192,7 @@ pub fn extract(
     let mut mentions = Vec::new();
     let mut years = Vec::new();
     let mut new_names = BTreeMap::new();
+    let mut unknown = Vec::new();
     let mut surnames: BTreeMap<String, BTreeSet<EntityKey>> = BTreeMap::new();
     let title_text = if front.title.is_some() || choice.headline.is_some() {
         Some(title.as_str())
@@ -253,6 +257,7 @@ pub fn extract(
                 end: name.end,
             });
         }
+        unknown.extend(unknown::candidates(text, &taken));
         for hit in years::find(text, options.min_year, options.max_year) {
             years.push(YearMention {
                 year: hit.year,
@@ -341,6 +346,7 @@ pub fn extract(
             added,
             years,
             new_names,
+            unknown,
         },
         paragraphs,
         furniture,

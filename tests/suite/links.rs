@@ -69,7 +69,12 @@ fn check_links(public: &Path) {
                 } else {
                     normalize(&page.parent().unwrap_or(Path::new("")).join(file))
                 };
-                if !file.is_empty() && !(file.ends_with(".html") || file.contains('.')) {
+                if !file.is_empty()
+                    && !file
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|name| name.contains('.'))
+                {
                     failures.push(format!(
                         "{}: link {url} does not end in a file name",
                         page.display()
@@ -83,14 +88,14 @@ fn check_links(public: &Path) {
                     ));
                     continue;
                 }
-                if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
-                    if !ids.get(&target).is_some_and(|set| set.contains(fragment)) {
-                        failures.push(format!(
-                            "{}: {url}: no id {fragment:?} in {}",
-                            page.display(),
-                            target.display()
-                        ));
-                    }
+                if let Some(fragment) = fragment.filter(|f| !f.is_empty())
+                    && !ids.get(&target).is_some_and(|set| set.contains(fragment))
+                {
+                    failures.push(format!(
+                        "{}: {url}: no id {fragment:?} in {}",
+                        page.display(),
+                        target.display()
+                    ));
                 }
             }
         }

@@ -136,3 +136,33 @@ fn a_theme_overrides_one_template_and_inherits_the_rest() {
         problems[0]
     );
 }
+
+#[test]
+fn entities_command_lists_counts_and_unknown_names() {
+    let site = fixture("basic");
+    let root = site.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_dossier"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = run(&["entities", "--root", root]);
+    assert!(listed.contains("place\tHoeryong\t2\t"), "{listed}");
+    assert!(listed.contains("person\tPak\t1\t2\tno"), "{listed}");
+    let unknown = run(&["entities", "--unknown", "--root", root]);
+    assert!(
+        unknown.contains("person\tPak\tcontent/articles/scraped.txt"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.contains("name\tOnsong County\tcontent/articles/scraped.txt"),
+        "{unknown}"
+    );
+}
