@@ -27,6 +27,7 @@ struct ArticleData<'a> {
     years: Vec<i32>,
     paragraphs: usize,
     mentions: Vec<MentionData<'a>>,
+    relative_dates: Vec<RelativeData<'a>>,
     furniture: &'a [String],
     extra: &'a std::collections::BTreeMap<String, serde_json::Value>,
 }
@@ -39,6 +40,13 @@ struct MentionData<'a> {
     paragraph: usize,
     start: usize,
     end: usize,
+}
+
+#[derive(Serialize)]
+struct RelativeData<'a> {
+    phrase: &'a str,
+    paragraph: usize,
+    resolved: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -96,12 +104,18 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
                     .map(|x| MentionData {
                         entity: name_in(dossier, &x.entity),
                         kind: x.entity.kind,
-                        paragraph: match x.at {
-                            crate::extract::Place::Title => 0,
-                            crate::extract::Place::Paragraph(p) => p + 1,
-                        },
+                        paragraph: paragraph_number(x.at),
                         start: x.start,
                         end: x.end,
+                    })
+                    .collect(),
+                relative_dates: m
+                    .relative
+                    .iter()
+                    .map(|r| RelativeData {
+                        phrase: &r.hit.phrase,
+                        paragraph: paragraph_number(r.at),
+                        resolved: r.hit.resolved.as_deref(),
                     })
                     .collect(),
                 furniture: &a.furniture,
@@ -133,4 +147,12 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
         serde_json::to_vec_pretty(&DossierData { articles, entities }).unwrap_or_default();
     bytes.push(b'\n');
     bytes
+}
+
+/// The 1-based paragraph number of a place (the `#p` anchor), or 0 for the title.
+fn paragraph_number(at: crate::extract::Place) -> usize {
+    match at {
+        crate::extract::Place::Title => 0,
+        crate::extract::Place::Paragraph(p) => p + 1,
+    }
 }

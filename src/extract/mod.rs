@@ -9,6 +9,7 @@ pub mod dates;
 pub mod fold;
 pub mod matcher;
 pub mod people;
+pub mod relative;
 pub mod text;
 pub mod unknown;
 pub mod years;
@@ -83,6 +84,17 @@ pub struct Metadata {
     pub new_names: BTreeMap<EntityKey, String>,
     /// Capitalized phrases that look like places or organizations the catalogue lacks.
     pub unknown: Vec<String>,
+    /// Relative time phrases ("last month"), resolved against the publication date if known.
+    pub relative: Vec<RelativeMention>,
+}
+
+/// A relative time phrase in an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelativeMention {
+    /// The phrase and what it resolves to.
+    pub hit: relative::RelativeHit,
+    /// The paragraph it stands in.
+    pub at: Place,
 }
 
 impl Metadata {
@@ -193,6 +205,7 @@ pub fn extract(
     let mut years = Vec::new();
     let mut new_names = BTreeMap::new();
     let mut unknown = Vec::new();
+    let mut relative_mentions = Vec::new();
     let mut surnames: BTreeMap<String, BTreeSet<EntityKey>> = BTreeMap::new();
     let title_text = if front.title.is_some() || choice.headline.is_some() {
         Some(title.as_str())
@@ -258,6 +271,11 @@ pub fn extract(
             });
         }
         unknown.extend(unknown::candidates(text, &taken));
+        relative_mentions.extend(
+            relative::find(text, date)
+                .into_iter()
+                .map(|hit| RelativeMention { hit, at }),
+        );
         for hit in years::find(text, options.min_year, options.max_year) {
             years.push(YearMention {
                 year: hit.year,
@@ -347,6 +365,7 @@ pub fn extract(
             years,
             new_names,
             unknown,
+            relative: relative_mentions,
         },
         paragraphs,
         furniture,

@@ -144,3 +144,66 @@ fn catalogue_errors_name_file_and_line() {
         "{text:?}"
     );
 }
+
+#[test]
+fn a_killed_build_leaves_the_previous_output_whole() {
+    let site = crate::common::repository_site();
+    build(site.path());
+    let public = site.path().join("public");
+    let before = snapshot(&public);
+    // Enough articles that the next build is still running when it is killed.
+    let articles = site.path().join("content/articles");
+    let seeds: Vec<_> = std::fs::read_dir(&articles)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for i in 0..300 {
+        for seed in &seeds {
+            let name = format!(
+                "copy-{i:03}-{}",
+                seed.file_name().unwrap().to_str().unwrap()
+            );
+            std::fs::copy(seed, articles.join(name)).unwrap();
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(["build", "--root", site.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let after = snapshot(&public);
+    if after != before {
+        // The build won the race: then the new site must be complete, never a mix.
+        let data: serde_json::Value =
+            serde_json::from_slice(&after[std::path::Path::new("dossier.json")]).unwrap();
+        assert_eq!(
+            data["articles"].as_array().unwrap().len(),
+            5 + 300 * seeds.len()
+        );
+    }
+    // The next build cleans up what the killed one left beside the output.
+    build(site.path());
+    let leftovers: Vec<_> = std::fs::read_dir(site.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_second_build_into_a_locked_folder_fails_clearly() {
+    let site = fixture("basic");
+    let out = site.path().join("public");
+    let _held = dossier::write::lock(&out).unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Build).unwrap_err();
+    assert!(
+        problems[0].message.contains("another dossier build"),
+        "{:?}",
+        problems[0]
+    );
+}

@@ -7,17 +7,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
-use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
 use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::catalog::{EntityKey, Kind};
-use crate::clean::{Paragraph, Role};
 use crate::config::Config;
 use crate::error::{Diagnostic, Diagnostics};
-use crate::extract::{Mention, Place};
+use crate::extract::Place;
 use crate::graph::{Article, Dossier, EntityNode};
 use crate::theme::Theme;
+
+mod markup;
+mod svg;
+
+use markup::{Span, is_web_url, linked_text, paragraph_html};
+pub use markup::{escape, is_safe_url};
 
 /// One output file, relative to the output root.
 #[derive(Debug, Clone)]
@@ -253,6 +257,7 @@ impl Renderer<'_> {
         context.insert("top", &top);
         context.insert("years", &years);
         context.insert("counts", &counts);
+        context.insert("timeline", &svg::timeline(d, ""));
         self.page("index.html", "index.html", self.site.title, context)
     }
 
@@ -286,17 +291,30 @@ impl Renderer<'_> {
                 .get(&Place::Title)
                 .map_or(&[][..], Vec::as_slice),
         );
+        let citation = |n: usize| {
+            let date = meta.date.map_or_else(|| "undated".to_string(), format_date);
+            let source = article
+                .source_url
+                .clone()
+                .unwrap_or_else(|| article.path.display().to_string());
+            escape(&format!(
+                "“{}”, {date}, {source}, paragraph {n} ({}#p{n})",
+                meta.title,
+                article.url()
+            ))
+        };
         let body: Vec<String> = article
             .paragraphs
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                paragraph_html(
-                    p,
-                    i,
-                    by_paragraph
-                        .get(&Place::Paragraph(i))
-                        .map_or(&[][..], Vec::as_slice),
+                let spans = by_paragraph
+                    .get(&Place::Paragraph(i))
+                    .map_or(&[][..], Vec::as_slice);
+                format!(
+                    "{}<p class=\"cite\">Cite: {}</p>",
+                    paragraph_html(p, i, spans),
+                    citation(i + 1)
                 )
             })
             .collect();
@@ -581,6 +599,7 @@ impl Renderer<'_> {
             .collect();
         let mut context = Context::new();
         context.insert("years", &years);
+        context.insert("timeline", &svg::timeline(self.dossier, "../"));
         self.page("year_index.html", "years/index.html", "Years", context)
     }
 
@@ -652,229 +671,4 @@ fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
         source = inner.source();
     }
     Diagnostic::general(format!("template {template}: {message}"))
-}
-
-/// A stretch of a paragraph to wrap in a link.
-struct Span {
-    start: usize,
-    end: usize,
-    open: String,
-}
-
-impl Span {
-    fn entity(mention: &Mention, root: &str) -> Span {
-        let kind = mention.entity.kind.as_str();
-        Span {
-            start: mention.start,
-            end: mention.end,
-            open: format!(
-                "<a class=\"m m-{kind}\" data-kind=\"{kind}\" href=\"{root}{}\">",
-                mention.entity.url()
-            ),
-        }
-    }
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `text`, escaped, with the spans wrapped in their links. Overlapping spans are skipped.
-fn linked_text(text: &str, spans: &[Span]) -> String {
-    let mut order: Vec<&Span> = spans.iter().collect();
-    order.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-    let mut out = String::with_capacity(text.len() * 2);
-    let mut at = 0;
-    for span in order {
-        if span.start < at
-            || span.end > text.len()
-            || !text.is_char_boundary(span.start)
-            || !text.is_char_boundary(span.end)
-        {
-            continue;
-        }
-        out.push_str(&escape(&text[at..span.start]));
-        out.push_str(&span.open);
-        out.push_str(&escape(&text[span.start..span.end]));
-        out.push_str("</a>");
-        at = span.end;
-    }
-    out.push_str(&escape(&text[at..]));
-    out
-}
-
-fn paragraph_html(paragraph: &Paragraph, index: usize, spans: &[Span]) -> String {
-    let id = index + 1;
-    if !paragraph.events.is_empty() {
-        return markdown_html(paragraph, id, spans);
-    }
-    let inner = linked_text(&paragraph.text, spans);
-    match paragraph.role {
-        Role::Caption => format!("<p id=\"p{id}\" class=\"caption\">{inner}</p>"),
-        Role::CaptionLabel => format!("<p id=\"p{id}\" class=\"caption-label\">{inner}</p>"),
-        _ => format!("<p id=\"p{id}\">{inner}</p>"),
-    }
-}
-
-/// Renders a Markdown block with an id on its first tag, mentions linked inside text, raw HTML
-/// shown as text, and links kept only when they point somewhere safe.
-fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
-    let mut events: Vec<Event<'static>> = Vec::with_capacity(paragraph.events.len());
-    let mut offset = 0usize;
-    let mut depth = 0usize;
-    let mut link_depth = 0usize;
-    for event in &paragraph.events {
-        match event {
-            Event::Text(text) => {
-                let len = text.len();
-                let here: Vec<&Span> = spans
-                    .iter()
-                    .filter(|s| s.start >= offset && s.end <= offset + len)
-                    .collect();
-                if here.is_empty() || link_depth > 0 {
-                    events.push(event.clone());
-                } else {
-                    let shifted: Vec<Span> = here
-                        .iter()
-                        .map(|s| Span {
-                            start: s.start - offset,
-                            end: s.end - offset,
-                            open: s.open.clone(),
-                        })
-                        .collect();
-                    events.push(Event::Html(CowStr::from(linked_text(text, &shifted))));
-                }
-                offset += len;
-            }
-            Event::Code(text) => {
-                offset += text.len();
-                events.push(event.clone());
-            }
-            Event::SoftBreak | Event::HardBreak => {
-                offset += 1;
-                events.push(event.clone());
-            }
-            Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html.clone())),
-            Event::Start(tag) => {
-                depth += 1;
-                match tag {
-                    Tag::Link {
-                        link_type,
-                        dest_url,
-                        title,
-                        id,
-                    } => {
-                        link_depth += 1;
-                        let dest = if is_safe_url(dest_url) {
-                            dest_url.clone()
-                        } else {
-                            CowStr::from("#")
-                        };
-                        events.push(Event::Start(Tag::Link {
-                            link_type: *link_type,
-                            dest_url: dest,
-                            title: title.clone(),
-                            id: id.clone(),
-                        }));
-                    }
-                    Tag::Image { .. } => {
-                        // Images from other hosts would break offline reading: show the alt text.
-                        events.push(Event::Start(Tag::Emphasis));
-                    }
-                    _ => events.push(event.clone()),
-                }
-            }
-            Event::End(end) => {
-                depth = depth.saturating_sub(1);
-                match end {
-                    TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell | TagEnd::Heading(_)
-                        if depth > 0 =>
-                    {
-                        offset += 1
-                    }
-                    _ => {}
-                }
-                match end {
-                    TagEnd::Link => {
-                        link_depth = link_depth.saturating_sub(1);
-                        events.push(event.clone());
-                    }
-                    TagEnd::Image => events.push(Event::End(TagEnd::Emphasis)),
-                    _ => events.push(event.clone()),
-                }
-            }
-            _ => events.push(event.clone()),
-        }
-    }
-    let _ = LinkType::Inline;
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    // The block's first tag gets the paragraph id.
-    if let Some(end) = html.find(['>', ' ']).filter(|_| html.starts_with('<')) {
-        html.insert_str(end, &format!(" id=\"p{id}\""));
-        html
-    } else {
-        format!("<div id=\"p{id}\">{html}</div>")
-    }
-}
-
-/// Links that may stay in an article: web and mail addresses, and relative links. Script URLs
-/// (`javascript:`, `data:`, `vbscript:`) and anything else with a scheme are dropped.
-pub fn is_safe_url(url: &str) -> bool {
-    let lower: String = url
-        .trim()
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_lowercase();
-    match lower.split_once(':') {
-        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
-            matches!(scheme, "http" | "https" | "mailto")
-        }
-        _ => true,
-    }
-}
-
-fn is_web_url(url: &str) -> bool {
-    let lower = url.trim().to_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn script_urls_are_unsafe() {
-        assert!(!is_safe_url("javascript:alert(1)"));
-        assert!(!is_safe_url(" JaVa\tScript:alert(1)"));
-        assert!(!is_safe_url("data:text/html,x"));
-        assert!(is_safe_url("https://example.org/a"));
-        assert!(is_safe_url("../places/x.html#p1"));
-    }
-
-    #[test]
-    fn linked_text_escapes_and_links() {
-        let spans = [Span {
-            start: 3,
-            end: 11,
-            open: "<a href=\"x.html\">".into(),
-        }];
-        assert_eq!(
-            linked_text("In Hoeryong <b>", &spans),
-            "In <a href=\"x.html\">Hoeryong</a> &lt;b&gt;"
-        );
-    }
 }

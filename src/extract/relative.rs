@@ -1,0 +1,107 @@
+//! Relative time phrases ("last month", "on Monday", "this year"), resolved against the
+//! publication date when it is known. They are kept as mentions, never used as the date.
+
+use std::sync::LazyLock;
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use regex::Regex;
+
+/// A relative phrase found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelativeHit {
+    /// The phrase as written.
+    pub phrase: String,
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+    /// What it points at, as `2024-06`, `2024-06-02` or `2024`, when the publication date is known.
+    pub resolved: Option<String>,
+}
+
+static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:(?P<rel>last|this|next)\s+(?P<unit>week|month|year)|(?P<day>yesterday|today)|on\s+(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b")
+        .expect("valid pattern")
+});
+
+/// Every relative phrase in `text`, resolved against `published` when given.
+pub fn find(text: &str, published: Option<NaiveDate>) -> Vec<RelativeHit> {
+    RELATIVE
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let whole = caps.get(0)?;
+            let resolved = published.and_then(|date| resolve(&caps, date));
+            Some(RelativeHit {
+                phrase: whole.as_str().to_string(),
+                start: whole.start(),
+                end: whole.end(),
+                resolved,
+            })
+        })
+        .collect()
+}
+
+fn resolve(caps: &regex::Captures<'_>, date: NaiveDate) -> Option<String> {
+    if let (Some(rel), Some(unit)) = (caps.name("rel"), caps.name("unit")) {
+        let step: i32 = match rel.as_str().to_lowercase().as_str() {
+            "last" => -1,
+            "next" => 1,
+            _ => 0,
+        };
+        return match unit.as_str().to_lowercase().as_str() {
+            "year" => Some((date.year() + step).to_string()),
+            "month" => {
+                let months = date.year() * 12 + date.month0() as i32 + step;
+                Some(format!(
+                    "{}-{:02}",
+                    months.div_euclid(12),
+                    months.rem_euclid(12) + 1
+                ))
+            }
+            _ => {
+                let day = date + Duration::weeks(i64::from(step));
+                let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+                Some(format!(
+                    "{}-W{:02}",
+                    monday.iso_week().year(),
+                    monday.iso_week().week()
+                ))
+            }
+        };
+    }
+    if let Some(day) = caps.name("day") {
+        let offset = if day.as_str().eq_ignore_ascii_case("yesterday") {
+            -1
+        } else {
+            0
+        };
+        return Some((date + Duration::days(offset)).to_string());
+    }
+    let weekday: Weekday = caps.name("weekday")?.as_str().parse().ok()?;
+    // "on Monday" in a report means the latest Monday up to the day it was published.
+    let back = (7 + date.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
+    Some((date - Duration::days(i64::from(back))).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_against_the_publication_date() {
+        let date = NaiveDate::from_ymd_opt(2024, 6, 3); // a Monday
+        let found = find(
+            "arrested last month, told Daily NK on Friday; this year and last year",
+            date,
+        );
+        let resolved: Vec<_> = found
+            .iter()
+            .map(|h| h.resolved.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(resolved, ["2024-05", "2024-05-31", "2024", "2023"]);
+        let undated = find("last month", None);
+        assert_eq!(undated[0].resolved, None);
+        let january = find("last month", NaiveDate::from_ymd_opt(2024, 1, 15));
+        assert_eq!(january[0].resolved.as_deref(), Some("2023-12"));
+    }
+}
