@@ -70,6 +70,9 @@ pub struct ExtractOptions {
     pub title_max_words: usize,
     /// The length a title made from the first sentence is shortened to.
     pub derived_title_chars: usize,
+    /// Also collect names the catalogue lacks (for `dossier entities --unknown`); not a
+    /// `site.toml` key.
+    pub find_unknown: bool,
 }
 
 impl Default for ExtractOptions {
@@ -80,6 +83,7 @@ impl Default for ExtractOptions {
             max_year: 2099,
             title_max_words: 25,
             derived_title_chars: 90,
+            find_unknown: false,
         }
     }
 }
@@ -201,6 +205,7 @@ pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
             .extract
             .derived_title_chars
             .unwrap_or(defaults.derived_title_chars),
+        find_unknown: false,
     };
     if extract.min_year > extract.max_year {
         problems.push(Diagnostic::error(

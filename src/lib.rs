@@ -74,9 +74,11 @@ fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
 }
 
 /// Reads the site at `root`, cleans and extracts every article and joins the dossier.
-pub fn analyze(root: &Path) -> Result<Analysis, Vec<Diagnostic>> {
+/// `find_unknown` also collects the names the catalogue lacks.
+pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnostic>> {
     let mut warnings = Diagnostics::new();
-    let config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
+    let mut config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
+    config.extract.find_unknown = find_unknown;
     let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     let matcher = extract::Matcher::new(&catalog);
 
@@ -124,7 +126,7 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
         drafts,
         warnings,
         ..
-    } = analyze(root)?;
+    } = analyze(root, false)?;
     let theme = theme::Theme::new(&config);
     let pages = render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
 

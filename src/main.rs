@@ -108,7 +108,7 @@ fn print_problems(problems: &[dossier::error::Diagnostic]) -> ExitCode {
 
 /// `dossier entities`: what extraction found, or with `--unknown` what the catalogue lacks.
 fn entities(root: &std::path::Path, unknown: bool) -> ExitCode {
-    let analysis = match dossier::analyze(root) {
+    let analysis = match dossier::analyze(root, unknown) {
         Ok(analysis) => analysis,
         Err(problems) => return print_problems(&problems),
     };

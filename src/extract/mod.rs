@@ -270,7 +270,9 @@ pub fn extract(
                 end: name.end,
             });
         }
-        unknown.extend(unknown::candidates(text, &taken));
+        if options.find_unknown {
+            unknown.extend(unknown::candidates(text, &taken));
+        }
         relative_mentions.extend(
             relative::find(text, date)
                 .into_iter()

@@ -236,7 +236,21 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
             });
         }
     };
-    for caps in INTRODUCED.captures_iter(text) {
+    // Cheap checks first: most paragraphs have none of the words these patterns need.
+    let lower_has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    let introduces = lower_has(&["name", "pseudonym"]);
+    let says = lower_has(&[
+        "said",
+        "says",
+        "told",
+        "added",
+        "explained",
+        "noted",
+        "wrote",
+        "according",
+        ", ",
+    ]);
+    for caps in INTRODUCED.captures_iter(if introduces { text } else { "" }) {
         let Some(m) = caps.name("name") else { continue };
         let name = m.as_str();
         let first = name.split([' ', '-']).next().unwrap_or(name);
@@ -292,7 +306,7 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
             add_western(&mut hits, m);
         }
     }
-    for caps in SAID.captures_iter(text) {
+    for caps in SAID.captures_iter(if says { text } else { "" }) {
         if let Some(m) = caps
             .name("a")
             .or_else(|| caps.name("b"))
