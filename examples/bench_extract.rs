@@ -23,7 +23,12 @@ fn main() {
         .map(|s| s.body.split_whitespace().count())
         .sum();
     assert!(bytes > 0, "no articles under {}", root.display());
-    let rounds = (64 << 20) / bytes + 1;
+    // DOSSIER_BENCH_MB shortens the run, e.g. under a profiler.
+    let megabytes: usize = std::env::var("DOSSIER_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let rounds = (megabytes << 20) / bytes + 1;
 
     let started = Instant::now();
     for _ in 0..rounds {

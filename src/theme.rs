@@ -119,7 +119,7 @@ impl Theme {
                 pair.push(("base.html", base));
             }
             if let Err(e) = alone.add_raw_templates(pair) {
-                problems.push(Diagnostic::error(shown, error_line(&e), chain(&e)));
+                problems.push(Diagnostic::error(shown, error_line(&e), error_chain(&e)));
             }
         }
         if problems.has_errors() {
@@ -127,7 +127,10 @@ impl Theme {
         }
         let all: Vec<(&str, &str)> = sources.iter().map(|(n, _, t)| (*n, t.as_str())).collect();
         if let Err(e) = tera.add_raw_templates(all) {
-            problems.push(Diagnostic::general(format!("templates: {}", chain(&e))));
+            problems.push(Diagnostic::general(format!(
+                "templates: {}",
+                error_chain(&e)
+            )));
             return Err(problems);
         }
         Ok(tera)
@@ -170,7 +173,8 @@ impl Theme {
     }
 }
 
-fn chain(error: &tera::Error) -> String {
+/// A tera error with every cause behind it, on one line.
+pub fn error_chain(error: &tera::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
@@ -183,7 +187,7 @@ fn chain(error: &tera::Error) -> String {
 
 /// Tera's parse errors point at ` --> line:column`; that line locates the message.
 fn error_line(error: &tera::Error) -> Option<usize> {
-    let text = chain(error);
+    let text = error_chain(error);
     let at = text.find("--> ")? + 4;
     text[at..].split(':').next()?.trim().parse().ok()
 }

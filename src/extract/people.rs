@@ -175,17 +175,17 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\bsurnamed|\b(?:family|last|sur) ?name(?: is| of|,)?|\bpseudonym(?: of)?|\(pseudonym\)|\bnamed)\s+(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+| \p{Lu}\p{Ll}+)?)")
+    Regex::new(r"(?:(?-u:\b)surnamed|(?-u:\b)(?:family|last|sur) ?name(?: is| of|,)?|(?-u:\b)pseudonym(?: of)?|\(pseudonym\)|(?-u:\b)named)\s+(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+| \p{Lu}\p{Ll}+)?)")
         .expect("valid pattern")
 });
 
 static KOREAN_FULL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<sur>\p{Lu}\p{Ll}{0,5})\s+(?P<given>\p{Lu}\p{Ll}{0,5}(?:-\p{L}\p{Ll}{0,5}|\s+\p{Lu}\p{Ll}{0,5}))\b").expect("valid pattern")
+    Regex::new(r"(?-u:\b)(?P<sur>\p{Lu}\p{Ll}{0,5})\s+(?P<given>\p{Lu}\p{Ll}{0,5}(?:-\p{L}\p{Ll}{0,5}|\s+\p{Lu}\p{Ll}{0,5}))(?-u:\b)").expect("valid pattern")
 });
 
 static TITLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b(?:{TITLES})\.?\s+(?P<name>\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?(?:\s+\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?){{0,2}})"
+        r"(?-u:\b)(?:{TITLES})\.?\s+(?P<name>\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?(?:\s+\p{{Lu}}[\p{{Ll}}'’]+(?:-\p{{L}}[\p{{Ll}}]+)?){{0,2}})"
     ))
     .expect("valid pattern")
 });
@@ -194,7 +194,7 @@ static SAID: LazyLock<Regex> = LazyLock::new(|| {
     let name =
         r"\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?(?:\s+\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?){1,2}";
     Regex::new(&format!(
-        r"(?:\b(?:said|says|told|according to)\s+(?P<a>{name}))|(?:(?P<b>{name}),?\s+(?:said|says|told|added|explained|noted|wrote)\b)|(?:(?P<c>{name}),\s+(?:a|an|the|who|director|head|chief|professor|researcher|senior|former|deputy|executive|founder|president|spokesperson|spokesman|spokeswoman|lawyer|analyst|fellow|associate)\b)"
+        r"(?:(?-u:\b)(?:said|says|told|according to)\s+(?P<a>{name}))|(?:(?P<b>{name}),?\s+(?:said|says|told|added|explained|noted|wrote)(?-u:\b))|(?:(?P<c>{name}),\s+(?:a|an|the|who|director|head|chief|professor|researcher|senior|former|deputy|executive|founder|president|spokesperson|spokesman|spokeswoman|lawyer|analyst|fellow|associate)(?-u:\b))"
     ))
     .expect("valid pattern")
 });

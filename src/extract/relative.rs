@@ -20,7 +20,7 @@ pub struct RelativeHit {
 }
 
 static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(?P<rel>last|this|next)\s+(?P<unit>week|month|year)|(?P<day>yesterday|today)|on\s+(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b")
+    Regex::new(r"(?i)(?-u:\b)(?:(?P<rel>last|this|next)\s+(?P<unit>week|month|year)|(?P<day>yesterday|today)|on\s+(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))(?-u:\b)")
         .expect("valid pattern")
 });
 

@@ -7,7 +7,7 @@ use regex::Regex;
 
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:(?:[A-Z][\w'’-]*|of|and|for|the)\s+){0,6}?(?:Province|County|City|District|Prefecture|Bureau|Ministry|Department|Agency|Command|Office|Committee|Commission|Group|Court|Act|Law|Unit|Brigade|Corps|Division|Council|Center|Centre|Institute)\b|\bMinistry\s+of\s+(?:(?:[A-Z][\w'’-]*|and|the)\s*)+",
+        r"(?-u:\b)(?:(?:[A-Z][\w'’-]*|of|and|for|the)\s+){0,6}?(?:Province|County|City|District|Prefecture|Bureau|Ministry|Department|Agency|Command|Office|Committee|Commission|Group|Court|Act|Law|Unit|Brigade|Corps|Division|Council|Center|Centre|Institute)(?-u:\b)|(?-u:\b)Ministry\s+of\s+(?:(?:[A-Z][\w'’-]*|and|the)\s*)+",
     )
     .expect("valid pattern")
 });

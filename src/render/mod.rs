@@ -663,12 +663,8 @@ pub fn format_date(date: NaiveDate) -> String {
 }
 
 fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    Diagnostic::general(format!("template {template}: {message}"))
+    Diagnostic::general(format!(
+        "template {template}: {}",
+        crate::theme::error_chain(error)
+    ))
 }
