@@ -60,6 +60,9 @@ const BUILT_IN_STATIC: [(&str, &str); 1] = [(
     include_str!("../themes/default/static/style.css"),
 )];
 
+/// The built-in map outline (`themes/default/map/border-region.json`).
+const BUILT_IN_MAP: &str = include_str!("../themes/default/map/border-region.json");
+
 /// A theme's folders, most specific first.
 #[derive(Debug, Clone)]
 pub struct Theme {
@@ -134,6 +137,23 @@ impl Theme {
             return Err(problems);
         }
         Ok(tera)
+    }
+
+    /// The map outline: `map/border-region.json` of the most specific theme that has one.
+    pub fn map_outline(&self) -> Result<crate::render::svg::MapOutline, Diagnostic> {
+        for folder in &self.folders {
+            let shown = folder.join("map").join("border-region.json");
+            let path = self.root.join(&shown);
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Diagnostic::error(&shown, None, format!("cannot read: {e}")))?;
+                return serde_json::from_str(&text).map_err(|e| {
+                    Diagnostic::error(&shown, Some(e.line()), format!("invalid map outline: {e}"))
+                });
+            }
+        }
+        serde_json::from_str(BUILT_IN_MAP)
+            .map_err(|e| Diagnostic::general(format!("the built-in map outline is invalid: {e}")))
     }
 
     /// The theme's static files by relative path, the most specific theme winning.

@@ -18,7 +18,7 @@ use crate::graph::{Article, Dossier, EntityNode};
 use crate::theme::Theme;
 
 mod markup;
-mod svg;
+pub mod svg;
 
 use markup::{Span, is_web_url, linked_text, paragraph_html};
 pub use markup::{escape, is_safe_url};
@@ -88,10 +88,16 @@ pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<P
         description: &config.description,
         language: &config.language,
     };
+    let outline = theme.map_outline().map_err(|d| {
+        let mut all = Diagnostics::new();
+        all.push(d);
+        all
+    })?;
     let renderer = Renderer {
         dossier,
         tera: &tera,
         site,
+        outline,
     };
     let mut pages = Vec::new();
     let mut problems = Diagnostics::new();
@@ -140,9 +146,47 @@ struct Renderer<'a> {
     dossier: &'a Dossier,
     tera: &'a Tera,
     site: SiteView<'a>,
+    outline: svg::MapOutline,
 }
 
 impl Renderer<'_> {
+    /// The map of the places among `nodes` that have coordinates, for a page under `root`.
+    fn map<'n>(
+        &self,
+        title: &str,
+        nodes: impl Iterator<Item = &'n EntityNode>,
+        root: &str,
+    ) -> String {
+        let points: Vec<svg::MapPoint> = nodes
+            .filter(|n| n.entity.key.kind == Kind::Place)
+            .filter_map(|n| {
+                Some(svg::MapPoint {
+                    name: n.entity.name.clone(),
+                    url: format!("{root}{}", n.entity.key.url()),
+                    coords: n.entity.coords?,
+                    articles: n.articles.len(),
+                })
+            })
+            .collect();
+        svg::map(&self.outline, title, &points)
+    }
+
+    /// The entity under `key` and every entity below it.
+    fn descendants(&self, key: &EntityKey) -> Vec<&EntityNode> {
+        let mut out = Vec::new();
+        let mut queue = vec![key.clone()];
+        while let Some(next) = queue.pop() {
+            if let Some(node) = self.dossier.entities.get(&next) {
+                if out.len() > self.dossier.entities.len() {
+                    break; // parents are acyclic; this only guards against surprises
+                }
+                out.push(node);
+                queue.extend(node.children.iter().cloned());
+            }
+        }
+        out
+    }
+
     fn page(
         &self,
         template: &str,
@@ -258,6 +302,14 @@ impl Renderer<'_> {
         context.insert("years", &years);
         context.insert("counts", &counts);
         context.insert("timeline", &svg::timeline(d, ""));
+        context.insert(
+            "map",
+            &self.map(
+                "Map of the places named in the dossier",
+                d.entities.values(),
+                "",
+            ),
+        );
         self.page("index.html", "index.html", self.site.title, context)
     }
 
@@ -406,6 +458,12 @@ impl Renderer<'_> {
         context.insert("kind", kind.as_str());
         context.insert("heading", kind.plural_title());
         context.insert("tree", &tree);
+        let map = if kind == Kind::Place {
+            self.map("Map of the places", d.entities.values(), root)
+        } else {
+            String::new()
+        };
+        context.insert("map", &map);
         self.page(
             "entity_index.html",
             format!("{}/index.html", kind.folder()),
@@ -514,6 +572,15 @@ impl Renderer<'_> {
             chunks
         };
         let total = chunks.len();
+        let map = if key.kind == Kind::Place && !node.children.is_empty() {
+            self.map(
+                &format!("Map of {}", node.entity.name),
+                self.descendants(key).into_iter(),
+                root,
+            )
+        } else {
+            String::new()
+        };
         let file = |n: usize| {
             if n <= 1 {
                 format!("{}.html", key.slug)
@@ -528,6 +595,7 @@ impl Renderer<'_> {
                 let number = i + 1;
                 let mut context = Context::new();
                 context.insert("name", &node.entity.name);
+                context.insert("map", &map);
                 context.insert("kind", key.kind.as_str());
                 context.insert("kind_heading", key.kind.plural_title());
                 context.insert("kind_index", &"index.html".to_string());

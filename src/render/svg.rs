@@ -105,3 +105,106 @@ fn chart_id(title: &str) -> String {
     let slug: String = title.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("chart-{}", slug.to_lowercase())
 }
+
+/// Country outlines for the map, cut once from Natural Earth (see `scripts/cut-map.mjs`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MapOutline {
+    /// West, south, east and north edges in degrees.
+    pub bbox: [f64; 4],
+    /// Width of the drawing in SVG units.
+    pub width: f64,
+    /// Height of the drawing in SVG units.
+    pub height: f64,
+    /// Country shapes as SVG path data.
+    pub shapes: Vec<MapShape>,
+}
+
+/// One country's outline.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MapShape {
+    /// The country's name.
+    pub name: String,
+    /// SVG path data in the drawing's units.
+    pub d: String,
+}
+
+/// A place drawn on the map.
+pub struct MapPoint {
+    /// Its name.
+    pub name: String,
+    /// Its page, relative to the page the map is on.
+    pub url: String,
+    /// Latitude and longitude.
+    pub coords: (f64, f64),
+    /// Articles that name it.
+    pub articles: usize,
+}
+
+impl MapOutline {
+    fn project(&self, (lat, lon): (f64, f64)) -> Option<(f64, f64)> {
+        let [west, south, east, north] = self.bbox;
+        if !(west..=east).contains(&lon) || !(south..=north).contains(&lat) {
+            return None;
+        }
+        let x = (lon - west) / (east - west) * self.width;
+        let y = (north - lat) / (north - south) * self.height;
+        Some((x, y))
+    }
+}
+
+/// The map with `points` sized by article count and linked to their pages; empty when no
+/// point falls inside the outline's frame.
+pub fn map(outline: &MapOutline, title: &str, points: &[MapPoint]) -> String {
+    let mut placed: Vec<(f64, f64, &MapPoint)> = points
+        .iter()
+        .filter(|p| p.articles > 0)
+        .filter_map(|p| outline.project(p.coords).map(|(x, y)| (x, y, p)))
+        .collect();
+    if placed.is_empty() {
+        return String::new();
+    }
+    // Big circles first, so small ones stay clickable on top of them.
+    placed.sort_by(|a, b| {
+        b.2.articles
+            .cmp(&a.2.articles)
+            .then(a.2.name.cmp(&b.2.name))
+    });
+    let id = chart_id(title);
+    let mut svg = format!(
+        "<figure class=\"map\"><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-labelledby=\"{id}\"><title id=\"{id}\">{t}</title>",
+        w = outline.width,
+        h = outline.height,
+        t = escape(title)
+    );
+    for shape in &outline.shapes {
+        let _ = write!(
+            svg,
+            "<path class=\"land\" d=\"{}\"><title>{}</title></path>",
+            escape(&shape.d),
+            escape(&shape.name)
+        );
+    }
+    let labelled = placed.len().min(8);
+    for (i, (x, y, point)) in placed.iter().enumerate() {
+        let r = 3.0 + 2.0 * (point.articles as f64).sqrt();
+        let _ = write!(
+            svg,
+            "<a href=\"{url}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\"><title>{name}: {n} articles</title></circle>{label}</a>",
+            url = escape(&point.url),
+            name = escape(&point.name),
+            n = point.articles,
+            label = if i < labelled {
+                format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                    x + r + 2.0,
+                    y + 4.0,
+                    escape(&point.name)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    svg.push_str("</svg><figcaption>Places named in the articles; circles grow with the number of articles. Outlines: Natural Earth.</figcaption></figure>");
+    svg
+}

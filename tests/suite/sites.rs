@@ -166,3 +166,31 @@ fn entities_command_lists_counts_and_unknown_names() {
         "{unknown}"
     );
 }
+
+#[test]
+fn home_and_province_pages_carry_the_timeline_and_the_map() {
+    let site = fixture("basic");
+    build(site.path());
+    let home = std::fs::read_to_string(site.path().join("public/index.html")).unwrap();
+    assert!(home.contains("Articles published per year"), "timeline");
+    assert!(
+        home.contains("<a href=years/2024.html><rect"),
+        "timeline bars link to years"
+    );
+    assert!(home.contains("class=land"), "map outline");
+    assert!(
+        home.contains("<a href=places/hoeryong.html><circle"),
+        "Hoeryong has coordinates in the fixture"
+    );
+    let province = std::fs::read_to_string(
+        site.path()
+            .join("public/places/north-hamgyong-province.html"),
+    )
+    .unwrap();
+    assert!(
+        province.contains("<a href=../places/hoeryong.html><circle"),
+        "province map shows its cities"
+    );
+    let hyesan = std::fs::read_to_string(site.path().join("public/places/hyesan.html")).unwrap();
+    assert!(!hyesan.contains("<circle"), "no coordinates, no map");
+}
