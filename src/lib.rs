@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod graph;
 pub mod render;
+pub mod search;
 pub mod source;
 pub mod theme;
 pub mod write;
@@ -128,7 +129,9 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
         ..
     } = analyze(root, false)?;
     let theme = theme::Theme::new(&config);
-    let pages = render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
+    let mut pages =
+        render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
+    pages.extend(search::index(&dossier));
 
     let output = if mode == Mode::Build {
         let _lock = write::lock(&out).map_err(|d| vec![d])?;

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::{Diagnostic, Diagnostics};
 
 /// The templates every theme provides, by name.
-pub const TEMPLATES: [&str; 7] = [
+pub const TEMPLATES: [&str; 8] = [
     "base.html",
     "index.html",
     "article.html",
@@ -21,10 +21,11 @@ pub const TEMPLATES: [&str; 7] = [
     "entity_index.html",
     "year.html",
     "year_index.html",
+    "search.html",
 ];
 
 /// The built-in default theme, the same files as `themes/default/` of this repository.
-const BUILT_IN_TEMPLATES: [(&str, &str); 7] = [
+const BUILT_IN_TEMPLATES: [(&str, &str); 8] = [
     (
         "base.html",
         include_str!("../themes/default/templates/base.html"),
@@ -53,12 +54,26 @@ const BUILT_IN_TEMPLATES: [(&str, &str); 7] = [
         "year_index.html",
         include_str!("../themes/default/templates/year_index.html"),
     ),
+    (
+        "search.html",
+        include_str!("../themes/default/templates/search.html"),
+    ),
 ];
 
-const BUILT_IN_STATIC: [(&str, &str); 1] = [(
-    "style.css",
-    include_str!("../themes/default/static/style.css"),
-)];
+const BUILT_IN_STATIC: [(&str, &str); 3] = [
+    (
+        "style.css",
+        include_str!("../themes/default/static/style.css"),
+    ),
+    (
+        "search.js",
+        include_str!("../themes/default/static/search.js"),
+    ),
+    (
+        "focus.js",
+        include_str!("../themes/default/static/focus.js"),
+    ),
+];
 
 /// The built-in map outline (`themes/default/map/border-region.json`).
 const BUILT_IN_MAP: &str = include_str!("../themes/default/map/border-region.json");

@@ -119,6 +119,7 @@ pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<P
         }
     }
     add(renderer.year_index());
+    add(renderer.page("search.html", "search.html", "Search", Context::new()));
     for &year in dossier.years.keys() {
         add(renderer.year(year));
     }

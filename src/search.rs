@@ -1,0 +1,378 @@
+//! The search index: built here at build time, shipped as classic scripts that the search page
+//! loads with injected `<script src>` tags (no fetch, modules or WASM, which `file://` blocks).
+//!
+//! Layout under `search/`: `manifest.js` (document count, shard keys, facet values with their
+//! aliases), `t/<hex prefix>.js` term shards by folded prefix, `d/<doc>.js` one fragment per
+//! article (title, date, paragraphs, facet ids), `f/<facet>.js` the articles of one facet value.
+//! Postings carry precomputed BM25 impacts, so the reader's browser only adds numbers.
+//! Pure: returns pages for `write`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::catalog::EntityKey;
+use crate::extract::fold::fold;
+use crate::graph::Dossier;
+use crate::render::Page;
+
+/// Words too common to index or to search for.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has",
+    "have", "he", "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the",
+    "their", "them", "they", "this", "to", "was", "were", "which", "who", "will", "with",
+];
+
+/// A term shard is split into longer prefixes above this many bytes.
+const SHARD_LIMIT: usize = 24 * 1024;
+/// Term weights: title words count thrice, words of entity names twice.
+const TITLE_WEIGHT: f64 = 3.0;
+const ENTITY_WEIGHT: f64 = 2.0;
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// The tokens of `text` for search: folded (case, accents), split on anything but letters and
+/// digits, stopwords dropped; Chinese, Japanese and Korean characters each stand alone.
+pub fn tokens(text: &str) -> Vec<String> {
+    let folded = fold(text).text;
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<String>| {
+        if !word.is_empty()
+            && !STOPWORDS.contains(&word.as_str())
+            && (word.chars().count() > 1 || word.chars().all(|c| c.is_ascii_digit()))
+        {
+            out.push(std::mem::take(word));
+        }
+        word.clear();
+    };
+    for c in folded.chars() {
+        if is_cjk(c) {
+            flush(&mut word, &mut out);
+            out.push(c.to_string());
+        } else if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+#[derive(Default)]
+struct Posting {
+    weight: f64,
+    best_paragraph: usize,
+}
+
+/// Builds every file of the search index.
+pub fn index(dossier: &Dossier) -> Vec<Page> {
+    let docs = &dossier.by_date;
+    // term -> doc -> posting
+    let mut terms: BTreeMap<String, BTreeMap<usize, Posting>> = BTreeMap::new();
+    let mut lengths = vec![0f64; docs.len()];
+    for (doc, &article_index) in docs.iter().enumerate() {
+        let article = &dossier.articles[article_index];
+        let mut add = |term: String, paragraph: usize, weight: f64, length: &mut f64| {
+            *length += weight;
+            let posting = terms.entry(term).or_default().entry(doc).or_default();
+            posting.weight += weight;
+            // Results link to the first paragraph that uses the term.
+            if posting.best_paragraph == 0 {
+                posting.best_paragraph = paragraph;
+            }
+        };
+        let mut length = 0.0;
+        let mut per_paragraph: Vec<(usize, Vec<String>)> =
+            vec![(0, tokens(&article.metadata.title))];
+        per_paragraph.extend(
+            article
+                .paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i + 1, tokens(&p.text))),
+        );
+        for (paragraph, words) in &per_paragraph {
+            let weight = if *paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
+            for word in words {
+                add(word.clone(), *paragraph, weight, &mut length);
+            }
+            // Adjacent word pairs answer quoted phrases.
+            for pair in words.windows(2) {
+                add(
+                    format!("{} {}", pair[0], pair[1]),
+                    *paragraph,
+                    0.0,
+                    &mut length,
+                );
+            }
+        }
+        for key in article.metadata.entities() {
+            let name = dossier
+                .entities
+                .get(key)
+                .map_or(key.slug.as_str(), |n| n.entity.name.as_str());
+            for word in tokens(name) {
+                add(word, 0, ENTITY_WEIGHT, &mut length);
+            }
+        }
+        lengths[doc] = length.max(1.0);
+    }
+    let count = docs.len().max(1) as f64;
+    let average = lengths.iter().sum::<f64>() / count;
+
+    // Impacts: BM25 per term and article, as whole numbers. Pairs share their words' idf scale.
+    let mut encoded: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (term, postings) in &terms {
+        let df = postings.len() as f64;
+        let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
+        let mut list = Vec::with_capacity(postings.len() * 3);
+        let mut previous = 0usize;
+        for (&doc, posting) in postings {
+            let tf = if posting.weight > 0.0 {
+                posting.weight
+            } else {
+                1.0
+            };
+            let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
+            let impact = (idf * norm * 100.0).round().max(1.0) as i64;
+            list.push((doc - previous) as i64);
+            list.push(impact);
+            list.push(posting.best_paragraph as i64);
+            previous = doc;
+        }
+        encoded.insert(term.clone(), list);
+    }
+
+    // Shards by folded prefix, split until each is small.
+    let mut pages = Vec::new();
+    let mut splits: BTreeSet<String> = BTreeSet::new();
+    let mut shards: BTreeMap<String, BTreeMap<&str, &Vec<i64>>> = BTreeMap::new();
+    // (prefix, the terms under it) still to place in shards
+    type Group<'a> = Vec<(&'a str, &'a Vec<i64>)>;
+    let mut pending: Vec<(String, Group)> = vec![(
+        String::new(),
+        encoded.iter().map(|(t, l)| (t.as_str(), l)).collect(),
+    )];
+    while let Some((prefix, items)) = pending.pop() {
+        let size: usize = items.iter().map(|(t, l)| t.len() + l.len() * 4).sum();
+        let depth = prefix.chars().count();
+        if (size <= SHARD_LIMIT || depth >= 6) && !prefix.is_empty() {
+            shards.entry(prefix).or_default().extend(items);
+            continue;
+        }
+        if !prefix.is_empty() {
+            splits.insert(prefix.clone());
+        }
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for (term, list) in items {
+            let key: String = term.chars().take(depth + 1).collect();
+            groups.entry(key).or_default().push((term, list));
+        }
+        for (key, group) in groups {
+            if key.chars().count() <= depth {
+                // Terms no longer than the prefix stay in a shard of their own.
+                shards.entry(key).or_default().extend(group);
+            } else {
+                pending.push((key, group));
+            }
+        }
+    }
+    for (key, entries) in &shards {
+        let data: BTreeMap<&str, &Vec<i64>> = entries.clone();
+        pages.push(script(
+            &format!("t/{}", hex(key)),
+            &serde_json::to_value(data).unwrap_or(Value::Null),
+        ));
+    }
+
+    // Facet values: entities with articles, then years.
+    let mut facet_ids: HashMap<FacetKey, usize> = HashMap::new();
+    let mut facets: Vec<Value> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for node in dossier.entities.values().filter(|n| !n.articles.is_empty()) {
+        facet_ids.insert(FacetKey::Entity(node.entity.key.clone()), facets.len());
+        let mut aliases: Vec<String> = node.entity.aliases.iter().map(|a| fold(a).text).collect();
+        aliases.sort();
+        aliases.dedup();
+        facets.push(json!([
+            node.entity.key.kind.as_str(),
+            node.entity.key.slug,
+            node.entity.name,
+            node.entity.key.url(),
+            node.articles.len(),
+            aliases
+        ]));
+        members.push(Vec::new());
+    }
+    for (&year, node) in &dossier.years {
+        facet_ids.insert(FacetKey::Year(year), facets.len());
+        let mut articles: Vec<usize> = node.published.clone();
+        articles.extend(node.references.iter().map(|&(a, _)| a));
+        articles.sort_unstable();
+        articles.dedup();
+        facets.push(json!([
+            "year",
+            year.to_string(),
+            year.to_string(),
+            format!("years/{year}.html"),
+            articles.len(),
+            []
+        ]));
+        members.push(Vec::new());
+    }
+    for (doc, &article_index) in docs.iter().enumerate() {
+        let article = &dossier.articles[article_index];
+        let mut ids: BTreeSet<usize> = BTreeSet::new();
+        for key in article.metadata.entities() {
+            if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
+                ids.insert(id);
+            }
+        }
+        for year in article.metadata.all_years() {
+            if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
+                ids.insert(id);
+            }
+        }
+        for &id in &ids {
+            members[id].push(doc);
+        }
+        let paragraphs: Vec<&str> = article.paragraphs.iter().map(|p| p.text.as_str()).collect();
+        let fragment = DocFragment {
+            t: &article.metadata.title,
+            u: article.url(),
+            d: article.metadata.date.map(crate::render::format_date),
+            e: ids.into_iter().collect(),
+            p: paragraphs,
+        };
+        pages.push(script(
+            &format!("d/{doc}"),
+            &serde_json::to_value(fragment).unwrap_or(Value::Null),
+        ));
+    }
+    for (id, docs_of) in members.iter().enumerate() {
+        pages.push(script(&format!("f/{id}"), &encode_set(docs_of, docs.len())));
+    }
+    let shard_keys: Vec<&String> = shards.keys().collect();
+    let manifest = json!({
+        "docs": docs.len(),
+        "shards": shard_keys,
+        "splits": splits,
+        "facets": facets,
+    });
+    pages.push(script("manifest", &manifest));
+    pages
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum FacetKey {
+    Entity(EntityKey),
+    Year(i32),
+}
+
+#[derive(Serialize)]
+struct DocFragment<'a> {
+    t: &'a str,
+    u: String,
+    d: Option<String>,
+    e: Vec<usize>,
+    p: Vec<&'a str>,
+}
+
+/// A set of article numbers: a list of gaps when sparse, a base64 bitmap when dense, whichever
+/// is smaller.
+fn encode_set(docs: &[usize], total: usize) -> Value {
+    let mut bits = vec![0u8; total.div_ceil(8)];
+    for &d in docs {
+        bits[d / 8] |= 1 << (d % 8);
+    }
+    let bitmap = base64(&bits);
+    let mut gaps = Vec::with_capacity(docs.len());
+    let mut previous = 0;
+    for &d in docs {
+        gaps.push(d - previous);
+        previous = d;
+    }
+    let list = serde_json::to_string(&gaps).unwrap_or_default();
+    if bitmap.len() + 10 < list.len() {
+        json!({ "bits": bitmap })
+    } else {
+        json!({ "gaps": gaps })
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A shard's file name part: the prefix's UTF-8 bytes in hex, safe on every file system.
+pub fn hex(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `search/<name>.js`: a classic script handing its data to the page's loader. The JSON is
+/// made safe to sit inside a script: `<`, `>` and `&` are escaped, so no `</script>` in the
+/// data can end it.
+fn script(name: &str, data: &Value) -> Page {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_string());
+    let safe = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    Page {
+        path: format!("search/{name}.js").into(),
+        bytes: format!("dossierSearch.add({:?},{safe});\n", name).into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_fold_and_drop_stopwords() {
+        assert_eq!(
+            tokens("The Hoeryŏng-based MSS’s agents in 2020"),
+            ["hoeryong", "based", "mss", "agents", "2020"]
+        );
+        assert_eq!(tokens("회령 市"), ["회", "령", "市"]);
+    }
+
+    #[test]
+    fn sets_pick_the_smaller_encoding() {
+        assert_eq!(encode_set(&[1, 5], 1000), json!({"gaps": [1, 4]}));
+        let dense: Vec<usize> = (0..100).collect();
+        assert!(encode_set(&dense, 100).get("bits").is_some());
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+    }
+
+    #[test]
+    fn scripts_cannot_be_closed_by_data() {
+        let page = script("x", &json!({"t": "</script><script>alert(1)</script>"}));
+        let text = String::from_utf8(page.bytes).unwrap();
+        assert!(!text.contains("</script"), "{text}");
+    }
+}
