@@ -172,10 +172,67 @@ const NOT_NAMES: &[&str] = &[
     "Dr",
     "Mount",
     "River",
+    // Words that open sentences and clauses.
+    "For",
+    "From",
+    "With",
+    "After",
+    "Before",
+    "When",
+    "While",
+    "Since",
+    "Under",
+    "Despite",
+    "Although",
+    "Because",
+    "During",
+    "Then",
+    "Now",
+    "Yet",
+    "Also",
+    "Even",
+    "Still",
+    "Only",
+    "Among",
+    "Like",
+    "Unlike",
+    "Without",
+    "Within",
+    "Through",
+    "Across",
+    "Against",
+    "Between",
+    "Beyond",
+    "Until",
+    "Once",
+    "Where",
+    "Why",
+    "How",
+    "What",
+    "Who",
+    "Whether",
+    "Every",
+    "Each",
+    "Such",
+    "Other",
+    "Another",
+    "Last",
+    "Next",
+    "Earlier",
+    "Later",
+    "To",
+    "Of",
+    "By",
 ];
 
 static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:(?-u:\b)surnamed|(?-u:\b)(?:family|last|sur) ?name(?: is| of|,)?|(?-u:\b)pseudonym(?: of)?|\(pseudonym\)|(?-u:\b)named)\s+(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+| \p{Lu}\p{Ll}+)?)")
+        .expect("valid pattern")
+});
+
+/// "Kim, a woman who asked to be identified only by her surname": the name comes first.
+static INTRODUCED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?P<name>\p{Lu}\p{Ll}+),[^.;]{0,160}?(?-u:\b)(?:identified|named|known)\s+only\s+(?:by|as)\s+(?:her|his|their)\s+(?:sur|family |last )?name")
         .expect("valid pattern")
 });
 
@@ -254,10 +311,16 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
         let Some(m) = caps.name("name") else { continue };
         let name = m.as_str();
         let first = name.split([' ', '-']).next().unwrap_or(name);
-        if NOT_NAMES.contains(&first) && first != "Kim" {
+        if NOT_NAMES.contains(&first) && !KOREAN_SURNAMES.contains(&first) {
             continue;
         }
         push(&mut hits, name, m.start(), m.end(), first);
+    }
+    for caps in INTRODUCED_BEFORE.captures_iter(if introduces { text } else { "" }) {
+        let is_name = |w: &str| !NOT_NAMES.contains(&w) || KOREAN_SURNAMES.contains(&w);
+        if let Some(m) = caps.name("name").filter(|m| is_name(m.as_str())) {
+            push(&mut hits, m.as_str(), m.start(), m.end(), m.as_str());
+        }
     }
     for caps in KOREAN_FULL.captures_iter(text) {
         let (Some(sur), Some(given)) = (caps.name("sur"), caps.name("given")) else {

@@ -150,6 +150,13 @@ const AMOUNT_AFTER: &[&str] = &[
     "won's",
     "ri",
     "li",
+    "mhz",
+    "ghz",
+    "khz",
+    "hz",
+    "mb",
+    "gb",
+    "kb",
 ];
 
 /// Every year in `text` between `min` and `max` used as a time.
@@ -191,6 +198,10 @@ pub fn find(text: &str, min: i32, max: i32) -> Vec<YearHit> {
             && after[after.char_indices().nth(1).map_or(after.len(), |(i, _)| i)..]
                 .starts_with(|c: char| c.is_ascii_digit());
         if dash_before {
+            // The end of a range of amounts: "1880-1920 MHz".
+            if first_word(after).is_some_and(|w| AMOUNT_AFTER.contains(&w.as_str())) {
+                continue;
+            }
             let joined = i > 0 && text[numbers[i - 1].1..start].chars().count() == 1;
             let joined_to_year = joined && as_year(numbers[i - 1]).is_some();
             if joined && !joined_to_year {
@@ -200,9 +211,40 @@ pub fn find(text: &str, min: i32, max: i32) -> Vec<YearHit> {
         if dash_after {
             let next = numbers.get(i + 1).copied();
             let next_is_year = next.is_some_and(|n| as_year(n).is_some() || n.1 - n.0 == 2);
-            if !next_is_year {
+            // "2010-2025 MHz" is a range of amounts.
+            let unit_after = next
+                .and_then(|n| first_word(&text[n.1..]))
+                .is_some_and(|w| AMOUNT_AFTER.contains(&w.as_str()));
+            if !next_is_year || unit_after {
                 continue;
             }
+        }
+        // Digit groups around it: a phone number ("+86 138 2024 9917"), unless a month makes it a date.
+        let group_before = before
+            .strip_suffix(' ')
+            .is_some_and(|b| b.ends_with(|c: char| c.is_ascii_digit()));
+        let group_after = after
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_digit()));
+        if (group_before || group_after) && !month_before(before) {
+            continue;
+        }
+        // A label and a number in brackets is an identifier: "(Interview 2031)".
+        let label = before
+            .trim_end()
+            .rsplit(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        let bracketed = before
+            .trim_end()
+            .strip_suffix(label)
+            .is_some_and(|b| b.trim_end().ends_with('('))
+            && after.starts_with(')');
+        if bracketed
+            && label.chars().next().is_some_and(char::is_uppercase)
+            && month_number(label).is_none()
+        {
+            continue;
         }
         let previous_word = last_word(before);
         let next_word = first_word(after);
@@ -318,5 +360,9 @@ mod tests {
         assert!(years("some 2000 soldiers crossed").is_empty());
         assert!(years("No. 2019 and ID A2019").is_empty());
         assert!(years("in 1850 and 2150").is_empty());
+        assert!(years("bands of 1880-1920 MHz and 2010-2025 MHz").is_empty());
+        assert!(years("call +86 138 2024 9917 now").is_empty());
+        assert!(years("as one trader said (Interview 2031).").is_empty());
+        assert_eq!(years("on June 3 2024 and (May 2019)"), [2024, 2019]);
     }
 }
