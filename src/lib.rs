@@ -128,14 +128,25 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
         warnings,
         ..
     } = analyze(root, false)?;
+    let timings = std::env::var_os("DOSSIER_TIMINGS").is_some();
+    let lap = |stage: &str, since: Instant| {
+        if timings {
+            eprintln!("{stage:>8}: {:.3} s", since.elapsed().as_secs_f64());
+        }
+        Instant::now()
+    };
+    let mut mark = lap("analyze", started);
     let theme = theme::Theme::new(&config);
     let mut pages =
         render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
+    mark = lap("render", mark);
     pages.extend(search::index(&dossier));
+    mark = lap("search", mark);
 
     let output = if mode == Mode::Build {
         let _lock = write::lock(&out).map_err(|d| vec![d])?;
         write::write(&pages, &out).map_err(|d| vec![d])?;
+        lap("write", mark);
         Some(out)
     } else {
         None

@@ -24,6 +24,9 @@ const STOPWORDS: &[&str] = &[
     "their", "them", "they", "this", "to", "was", "were", "which", "who", "will", "with",
 ];
 
+/// A term found in more articles than this keeps only the articles where it weighs most: its
+/// other articles would rank low anyway, and a reader should not download them all.
+const MAX_POSTINGS: usize = 2000;
 /// A term shard is split into longer prefixes above this many bytes.
 const SHARD_LIMIT: usize = 24 * 1024;
 /// Term weights: title words count thrice, words of entity names twice.
@@ -128,40 +131,50 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
     let average = lengths.iter().sum::<f64>() / count;
 
     // Impacts: BM25 per term and article, as whole numbers. Pairs share their words' idf scale.
-    let mut encoded: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    // A very common term keeps only its strongest articles (see MAX_POSTINGS).
+    let mut encoded: BTreeMap<String, String> = BTreeMap::new();
     for (term, postings) in &terms {
         let df = postings.len() as f64;
         let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
-        let mut list = Vec::with_capacity(postings.len() * 3);
+        let mut scored: Vec<(usize, u64, usize)> = postings
+            .iter()
+            .map(|(&doc, posting)| {
+                let tf = if posting.weight > 0.0 {
+                    posting.weight
+                } else {
+                    1.0
+                };
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
+                let impact = (idf * norm * 100.0).round().max(1.0) as u64;
+                (doc, impact, posting.best_paragraph)
+            })
+            .collect();
+        if scored.len() > MAX_POSTINGS {
+            scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            scored.truncate(MAX_POSTINGS);
+            scored.sort_by_key(|p| p.0);
+        }
+        let mut numbers = Vec::with_capacity(scored.len() * 3);
         let mut previous = 0usize;
-        for (&doc, posting) in postings {
-            let tf = if posting.weight > 0.0 {
-                posting.weight
-            } else {
-                1.0
-            };
-            let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
-            let impact = (idf * norm * 100.0).round().max(1.0) as i64;
-            list.push((doc - previous) as i64);
-            list.push(impact);
-            list.push(posting.best_paragraph as i64);
+        for (doc, impact, paragraph) in scored {
+            numbers.extend([(doc - previous) as u64, impact, paragraph as u64]);
             previous = doc;
         }
-        encoded.insert(term.clone(), list);
+        encoded.insert(term.clone(), varints(&numbers));
     }
 
     // Shards by folded prefix, split until each is small.
     let mut pages = Vec::new();
     let mut splits: BTreeSet<String> = BTreeSet::new();
-    let mut shards: BTreeMap<String, BTreeMap<&str, &Vec<i64>>> = BTreeMap::new();
+    let mut shards: BTreeMap<String, BTreeMap<&str, &String>> = BTreeMap::new();
     // (prefix, the terms under it) still to place in shards
-    type Group<'a> = Vec<(&'a str, &'a Vec<i64>)>;
+    type Group<'a> = Vec<(&'a str, &'a String)>;
     let mut pending: Vec<(String, Group)> = vec![(
         String::new(),
         encoded.iter().map(|(t, l)| (t.as_str(), l)).collect(),
     )];
     while let Some((prefix, items)) = pending.pop() {
-        let size: usize = items.iter().map(|(t, l)| t.len() + l.len() * 4).sum();
+        let size: usize = items.iter().map(|(t, l)| t.len() + l.len() + 6).sum();
         let depth = prefix.chars().count();
         if (size <= SHARD_LIMIT || depth >= 6) && !prefix.is_empty() {
             shards.entry(prefix).or_default().extend(items);
@@ -185,7 +198,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
         }
     }
     for (key, entries) in &shards {
-        let data: BTreeMap<&str, &Vec<i64>> = entries.clone();
+        let data: BTreeMap<&str, &String> = entries.clone();
         pages.push(script(
             &format!("t/{}", hex(key)),
             &serde_json::to_value(data).unwrap_or(Value::Null),
@@ -296,15 +309,31 @@ fn encode_set(docs: &[usize], total: usize) -> Value {
     let mut gaps = Vec::with_capacity(docs.len());
     let mut previous = 0;
     for &d in docs {
-        gaps.push(d - previous);
+        gaps.push((d - previous) as u64);
         previous = d;
     }
-    let list = serde_json::to_string(&gaps).unwrap_or_default();
-    if bitmap.len() + 10 < list.len() {
+    let list = varints(&gaps);
+    if bitmap.len() < list.len() {
         json!({ "bits": bitmap })
     } else {
-        json!({ "gaps": gaps })
+        json!({ "gaps": list })
     }
+}
+
+/// Numbers as text, five bits a character with a continuation bit: small numbers (gaps between
+/// article numbers, paragraph numbers) take one character instead of JSON's two or more.
+pub fn varints(numbers: &[u64]) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(numbers.len() * 2);
+    for &n in numbers {
+        let mut n = n;
+        while n >= 32 {
+            out.push(DIGITS[((n & 31) | 32) as usize] as char);
+            n >>= 5;
+        }
+        out.push(DIGITS[n as usize] as char);
+    }
+    out
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -362,7 +391,8 @@ mod tests {
 
     #[test]
     fn sets_pick_the_smaller_encoding() {
-        assert_eq!(encode_set(&[1, 5], 1000), json!({"gaps": [1, 4]}));
+        assert_eq!(encode_set(&[1, 5], 1000), json!({"gaps": "BE"}));
+        assert_eq!(varints(&[0, 31, 32, 1000]), "AfgBof");
         let dense: Vec<usize> = (0..100).collect();
         assert!(encode_set(&dense, 100).get("bits").is_some());
         assert_eq!(base64(b"Man"), "TWFu");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Tera};
 
@@ -107,21 +108,28 @@ pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<P
     };
 
     add(renderer.home());
-    for index in 0..dossier.articles.len() {
-        add(renderer.article(index));
-    }
     for kind in Kind::ALL {
         add(renderer.entity_index(kind));
     }
-    for node in dossier.entities.values() {
-        for page in renderer.entity(node) {
-            add(page);
-        }
-    }
     add(renderer.year_index());
     add(renderer.page("search.html", "search.html", "Search", Context::new()));
-    for &year in dossier.years.keys() {
-        add(renderer.year(year));
+    // Articles, entities and years render in parallel; the order of `pages` stays fixed.
+    let articles: Vec<Result<Page, Diagnostic>> = (0..dossier.articles.len())
+        .into_par_iter()
+        .map(|index| renderer.article(index))
+        .collect();
+    let nodes: Vec<&EntityNode> = dossier.entities.values().collect();
+    let entities: Vec<Vec<Result<Page, Diagnostic>>> =
+        nodes.par_iter().map(|node| renderer.entity(node)).collect();
+    let years: Vec<i32> = dossier.years.keys().copied().collect();
+    let year_pages: Vec<Result<Page, Diagnostic>> =
+        years.par_iter().map(|&year| renderer.year(year)).collect();
+    for result in articles
+        .into_iter()
+        .chain(entities.into_iter().flatten())
+        .chain(year_pages)
+    {
+        add(result);
     }
     pages.push(Page {
         path: "dossier.json".into(),
@@ -596,7 +604,8 @@ impl Renderer<'_> {
                 let number = i + 1;
                 let mut context = Context::new();
                 context.insert("name", &node.entity.name);
-                context.insert("map", &map);
+                // The map once, on the first page of mentions.
+                context.insert("map", if number == 1 { map.as_str() } else { "" });
                 context.insert("kind", key.kind.as_str());
                 context.insert("kind_heading", key.kind.plural_title());
                 context.insert("kind_index", &"index.html".to_string());

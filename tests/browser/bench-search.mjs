@@ -23,7 +23,7 @@ for (const q of queries) {
   await page.waitForFunction((old) => document.getElementById("search-status").textContent !== old, status);
   await page.waitForFunction(() => /\(\d+ ms\)/.test(document.getElementById("search-status").textContent));
   const warm = (await page.textContent("#search-status")).match(/\((\d+) ms\)/)[1];
-  const bytes = [...files].filter((u) => u.startsWith("file://")).reduce((n, u) => n + statSync(decodeURI(u.slice(7))).size, 0);
+  const bytes = [...files].filter((u) => u.startsWith("file://")).reduce((n, u) => n + statSync(decodeURI(u.slice(7).replace(/[?#].*$/, ""))).size, 0);
   console.log(`search ${JSON.stringify(q)}: ${(bytes / 1024).toFixed(0)} KB loaded in ${files.size} files (facets shown), ${status.replace(/\s+/g, " ")}; again with shards loaded: ${warm} ms`);
   await page.close();
 }

@@ -51,15 +51,26 @@
   function prefix(s, n) { return chars(s).slice(0, n).join(""); }
   function hex(s) { return Array.from(new TextEncoder().encode(s)).map(function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join(""); }
 
+  // Numbers packed five bits a character, with a continuation bit (see search.rs, varints).
+  var DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  function numbers(text) {
+    var out = [], n = 0, scale = 1;
+    for (var i = 0; i < text.length; i++) {
+      var v = DIGITS.indexOf(text[i]);
+      n += (v & 31) * scale;
+      if (v & 32) { scale *= 32; } else { out.push(n); n = 0; scale = 1; }
+    }
+    return out;
+  }
   // Postings are [gap, impact, paragraph] triples; this turns them into doc -> [impact, paragraph].
-  function decode(list) {
-    var out = new Map(), doc = 0;
+  function decode(packed) {
+    var list = numbers(packed), out = new Map(), doc = 0;
     for (var i = 0; i < list.length; i += 3) { doc += list[i]; out.set(doc, [list[i + 1], list[i + 2]]); }
     return out;
   }
   function decodeSet(data, total) {
     var set = new Set();
-    if (data.gaps) { var d = 0; data.gaps.forEach(function (g) { d += g; set.add(d); }); return set; }
+    if (data.gaps !== undefined) { var d = 0; numbers(data.gaps).forEach(function (g) { d += g; set.add(d); }); return set; }
     var bin = atob(data.bits);
     for (var i = 0; i < bin.length; i++) {
       var byte = bin.charCodeAt(i);
@@ -246,6 +257,7 @@
     var selected = {};
     KINDS.forEach(function (k) { selected[k[0]] = params.getAll(k[0]); });
     var generation = 0;
+    var PAGE = 10, shown = PAGE;
 
     load("manifest").then(function (manifest) {
       function facetId(kind, slug) {
@@ -286,7 +298,7 @@
           var f = e.facet;
           entityList.appendChild(el("li", {}, [el("a", { href: base + f[3], class: "m m-" + f[0] }, [f[2]]), ": " + f[0] + ", " + f[4] + (f[4] === 1 ? " article" : " articles")]));
         });
-        var top = ranked.slice(0, 20);
+        var top = ranked.slice(0, shown);
         return Promise.all(top.map(function (r) { return load("d/" + r[0]); })).then(function (docs) {
           if (mine !== generation) return;
           list.textContent = "";
@@ -302,13 +314,23 @@
             list.appendChild(item);
           });
           var ms = Math.round(performance.now() - began);
-          status.textContent = ranked.length + (ranked.length === 1 ? " article" : " articles") + (ranked.length > 20 ? ", best 20 shown" : "") + " (" + ms + " ms)";
+          status.textContent = ranked.length + (ranked.length === 1 ? " article" : " articles") + (ranked.length > top.length ? ", best " + top.length + " shown" : "") + " (" + ms + " ms)";
+          more.hidden = ranked.length <= top.length;
           return facets(ranked, docs);
         });
       }
       function facets(ranked, docs) {
+        // The values most common among the shown articles, eight a kind, and the selected ones.
+        var frequency = new Map();
+        docs.forEach(function (d) { d.e.forEach(function (id) { frequency.set(id, (frequency.get(id) || 0) + 1); }); });
+        var perKind = {};
+        Array.from(frequency.entries()).sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); }).forEach(function (entry) {
+          var kind = manifest.facets[entry[0]][0];
+          perKind[kind] = (perKind[kind] || []);
+          if (perKind[kind].length < 8) perKind[kind].push(entry[0]);
+        });
         var candidates = new Set();
-        docs.forEach(function (d) { d.e.forEach(function (id) { candidates.add(id); }); });
+        Object.keys(perKind).forEach(function (k) { perKind[k].forEach(function (id) { candidates.add(id); }); });
         KINDS.forEach(function (k) { selected[k[0]].forEach(function (s) { var id = facetId(k[0], s); if (id >= 0) candidates.add(id); }); });
         var ids = Array.from(candidates);
         var inResults = new Set(ranked.map(function (r) { return r[0]; }));
@@ -343,7 +365,11 @@
         });
       }
       var timer = 0;
-      input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 120); });
+      var more = el("button", { type: "button", class: "more" }, ["Show more results"]);
+      more.hidden = true;
+      list.parentNode.appendChild(more);
+      more.addEventListener("click", function () { shown += PAGE; search(); });
+      input.addEventListener("input", function () { clearTimeout(timer); shown = PAGE; timer = setTimeout(search, 120); });
       form.addEventListener("submit", function (e) { e.preventDefault(); search(); });
       search();
     }).catch(function () { status.textContent = "The search index could not be loaded."; });
