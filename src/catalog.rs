@@ -286,8 +286,14 @@ pub fn parse_files(files: &[(PathBuf, String)], problems: &mut Diagnostics) -> C
                     &path,
                     Some(parent_line),
                     format!(
-                        "{}: parent {parent_name:?} is not a {} in the catalogue",
-                        entity.name, entity.key.kind
+                        "{}: parent {parent_name:?} is not {} {} in the catalogue",
+                        entity.name,
+                        if entity.key.kind == Kind::Agency {
+                            "an"
+                        } else {
+                            "a"
+                        },
+                        entity.key.kind
                     ),
                 )),
             }

@@ -31,7 +31,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("walk fixture");
         let target = to.join(entry.path().strip_prefix(from).expect("inside"));
-        if entry.file_type().is_dir() {
+        if entry.file_type().is_symlink() {
+            let link = std::fs::read_link(entry.path()).expect("read link");
+            std::os::unix::fs::symlink(link, &target).expect("copy link");
+        } else if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).expect("mkdir");
         } else {
             std::fs::copy(entry.path(), &target).expect("copy");

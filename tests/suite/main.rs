@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod invalid;
 mod links;
 mod seeds;
 mod sites;
