@@ -11,9 +11,12 @@ pub mod clean;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod extract;
+pub mod feeds;
 pub mod graph;
 pub mod render;
+pub mod scaffold;
 pub mod search;
 pub mod source;
 pub mod theme;
@@ -43,6 +46,8 @@ pub struct Report {
     pub output: Option<PathBuf>,
     /// Warnings of the build.
     pub warnings: Vec<Diagnostic>,
+    /// Things worth saying once that are not problems (no feeds without `base_url`).
+    pub notes: Vec<String>,
 }
 
 /// Whether a build writes its output or only checks the content.
@@ -142,6 +147,16 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
     mark = lap("render", mark);
     pages.extend(search::index(&dossier));
     mark = lap("search", mark);
+    pages.extend(export::exports(&dossier));
+    let mut notes = Vec::new();
+    match &config.base_url {
+        Some(base_url) => {
+            let html: Vec<PathBuf> = pages.iter().filter(|p| p.path.extension().is_some_and(|x| x == "html")).map(|p| p.path.clone()).collect();
+            pages.extend(feeds::feeds(&dossier, &config.title, base_url, &html));
+        }
+        None => notes.push("no base_url in site.toml, so no Atom feeds, sitemap.xml or robots.txt (they need absolute addresses)".to_string()),
+    }
+    mark = lap("exports", mark);
 
     let output = if mode == Mode::Build {
         let _lock = write::lock(&out).map_err(|d| vec![d])?;
@@ -159,5 +174,6 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
         elapsed: started.elapsed(),
         output,
         warnings: warnings.sorted(),
+        notes,
     })
 }

@@ -39,6 +39,20 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Creates content/articles/<date>-<slug>.md with its front matter; never overwrites.
+    New {
+        /// The article's title.
+        title: String,
+        /// The site folder, holding site.toml and content/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Creates a new dossier in DIR: site.toml, the default theme, an example catalogue and an
+    /// example article, ready to build.
+    Init {
+        /// The folder to create (missing or empty).
+        dir: PathBuf,
+    },
     /// Lists the entities found in the articles, with article and mention counts.
     Entities {
         /// The site folder, holding site.toml and content/.
@@ -57,11 +71,38 @@ fn main() -> ExitCode {
         Command::Build { root, out } => (root, out, dossier::Mode::Build, false),
         Command::Check { root, strict } => (root, None, dossier::Mode::Check, strict),
         Command::Entities { root, unknown } => return entities(&root, unknown),
+        Command::New { title, root } => {
+            let today = chrono::Local::now().date_naive();
+            return match dossier::scaffold::new_article(&root, &title, today) {
+                Ok(path) => {
+                    println!("created {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(problem) => refuse(&problem),
+            };
+        }
+        Command::Init { dir } => {
+            return match dossier::scaffold::init(&dir) {
+                Ok(files) => {
+                    println!(
+                        "created a dossier in {} ({} files); build it with: dossier build --root {}",
+                        dir.display(),
+                        files.len(),
+                        dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(problem) => refuse(&problem),
+            };
+        }
     };
     match dossier::build(&root, out.as_deref(), mode) {
         Ok(report) => {
             for warning in &report.warnings {
                 eprintln!("{warning}");
+            }
+            for note in &report.notes {
+                eprintln!("note: {note}");
             }
             let pages = report.pages;
             let seconds = report.elapsed.as_secs_f64();
@@ -95,6 +136,12 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_CONTENT)
         }
     }
+}
+
+/// `new` and `init` refuse rather than fail a build.
+fn refuse(problem: &dossier::error::Diagnostic) -> ExitCode {
+    eprintln!("error: {problem}");
+    ExitCode::from(EXIT_CONTENT)
 }
 
 fn print_problems(problems: &[dossier::error::Diagnostic]) -> ExitCode {

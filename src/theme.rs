@@ -226,3 +226,18 @@ fn error_line(error: &tera::Error) -> Option<usize> {
     let at = text.find("--> ")? + 4;
     text[at..].split(':').next()?.trim().parse().ok()
 }
+
+/// The built-in default theme's templates, by name (for `dossier init`).
+pub fn built_in_templates() -> &'static [(&'static str, &'static str)] {
+    &BUILT_IN_TEMPLATES
+}
+
+/// The built-in default theme's static files, by name (for `dossier init`).
+pub fn built_in_static() -> &'static [(&'static str, &'static str)] {
+    &BUILT_IN_STATIC
+}
+
+/// The built-in map outline (for `dossier init`).
+pub fn built_in_map() -> &'static str {
+    BUILT_IN_MAP
+}

@@ -6,3 +6,4 @@ mod invalid;
 mod links;
 mod seeds;
 mod sites;
+mod tools;

@@ -1,0 +1,242 @@
+//! Exports for other tools, beside `dossier.json`: `articles.csv`, `entities.csv`,
+//! `mentions.csv`, and `entities.ftm.json`, FollowTheMoney entities as JSON lines (the format
+//! Aleph and other investigation tools import). Pure: returns pages for `write`.
+
+use serde_json::json;
+
+use crate::catalog::Kind;
+use crate::extract::Place;
+use crate::graph::Dossier;
+use crate::render::Page;
+
+/// Builds the export files of `dossier`.
+pub fn exports(dossier: &Dossier) -> Vec<Page> {
+    vec![
+        Page {
+            path: "articles.csv".into(),
+            bytes: articles_csv(dossier),
+        },
+        Page {
+            path: "entities.csv".into(),
+            bytes: entities_csv(dossier),
+        },
+        Page {
+            path: "mentions.csv".into(),
+            bytes: mentions_csv(dossier),
+        },
+        Page {
+            path: "entities.ftm.json".into(),
+            bytes: followthemoney(dossier),
+        },
+    ]
+}
+
+fn name_of<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
+    dossier
+        .entities
+        .get(key)
+        .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+}
+
+fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Writing into memory cannot fail; a failed row would only be missing from the export.
+    let _ = writer.write_record(header);
+    for row in rows {
+        let _ = writer.write_record(&row);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+fn articles_csv(dossier: &Dossier) -> Vec<u8> {
+    let rows = dossier
+        .articles
+        .iter()
+        .map(|a| {
+            let m = &a.metadata;
+            let names = |kind: Kind| -> String {
+                m.entities()
+                    .into_iter()
+                    .filter(|k| k.kind == kind)
+                    .map(|k| name_of(dossier, k))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            vec![
+                a.url(),
+                a.path.to_string_lossy().into_owned(),
+                m.title.clone(),
+                m.title_derived.to_string(),
+                m.date.map(|d| d.to_string()).unwrap_or_default(),
+                a.source_url.clone().unwrap_or_default(),
+                names(Kind::Place),
+                names(Kind::Agency),
+                names(Kind::Person),
+                names(Kind::Law),
+                m.all_years()
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]
+        })
+        .collect();
+    csv_bytes(
+        &[
+            "url",
+            "file",
+            "title",
+            "title_derived",
+            "date",
+            "source",
+            "places",
+            "agencies",
+            "people",
+            "laws",
+            "years",
+        ],
+        rows,
+    )
+}
+
+fn entities_csv(dossier: &Dossier) -> Vec<u8> {
+    let rows = dossier
+        .entities
+        .values()
+        .map(|n| {
+            let e = &n.entity;
+            vec![
+                e.key.url(),
+                e.key.kind.as_str().to_string(),
+                e.name.clone(),
+                e.subkind.clone(),
+                e.parent
+                    .as_ref()
+                    .map(|p| name_of(dossier, p).to_string())
+                    .unwrap_or_default(),
+                e.aliases.join("; "),
+                e.coords.map(|c| c.0.to_string()).unwrap_or_default(),
+                e.coords.map(|c| c.1.to_string()).unwrap_or_default(),
+                n.articles.len().to_string(),
+                n.mention_count.to_string(),
+                e.defined_at.is_some().to_string(),
+            ]
+        })
+        .collect();
+    csv_bytes(
+        &[
+            "url",
+            "kind",
+            "name",
+            "type",
+            "parent",
+            "aliases",
+            "lat",
+            "lon",
+            "articles",
+            "mentions",
+            "catalogued",
+        ],
+        rows,
+    )
+}
+
+fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for article in &dossier.articles {
+        for m in &article.metadata.mentions {
+            let (paragraph, text) = match m.at {
+                Place::Title => (0, article.metadata.title.as_str()),
+                Place::Paragraph(p) => (p + 1, article.paragraphs[p].text.as_str()),
+            };
+            let sentence = crate::extract::text::sentence_at(text, m.start);
+            rows.push(vec![
+                article.url(),
+                m.entity.kind.as_str().to_string(),
+                name_of(dossier, &m.entity).to_string(),
+                paragraph.to_string(),
+                text[m.start..m.end].to_string(),
+                text[sentence].trim().to_string(),
+            ]);
+        }
+    }
+    csv_bytes(
+        &[
+            "article",
+            "kind",
+            "entity",
+            "paragraph",
+            "as_written",
+            "sentence",
+        ],
+        rows,
+    )
+}
+
+/// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
+/// agency and place; a `Documentation` linking each article to each entity it names, with the
+/// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
+fn followthemoney(dossier: &Dossier) -> Vec<u8> {
+    let mut lines = Vec::new();
+    let entity_id =
+        |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
+    for node in dossier.entities.values() {
+        let e = &node.entity;
+        let schema = match e.key.kind {
+            Kind::Person => "Person",
+            Kind::Agency => "PublicBody",
+            Kind::Place => "Territory",
+            Kind::Law => continue,
+        };
+        let mut properties = json!({ "name": [e.name], "alias": e.aliases });
+        if !e.description.is_empty() {
+            properties["description"] = json!([e.description]);
+        }
+        if let (Kind::Place, Some(parent)) = (e.key.kind, &e.parent) {
+            properties["partOf"] = json!([entity_id(parent)]);
+        }
+        lines.push(json!({ "id": entity_id(&e.key), "schema": schema, "properties": properties }));
+    }
+    for article in &dossier.articles {
+        let m = &article.metadata;
+        let article_id = format!("dossier-article-{}", article.slug);
+        let mut properties =
+            json!({ "title": [m.title], "fileName": [article.path.to_string_lossy()] });
+        if let Some(date) = m.date {
+            properties["publishedAt"] = json!([date.to_string()]);
+        }
+        if let Some(url) = &article.source_url {
+            properties["sourceUrl"] = json!([url]);
+        }
+        if let Some(author) = &m.author {
+            properties["author"] = json!([author]);
+        }
+        lines.push(json!({ "id": article_id, "schema": "Article", "properties": properties }));
+        for key in m.entities() {
+            if key.kind == Kind::Law {
+                continue;
+            }
+            let first = m.mentions.iter().find(|x| &x.entity == key);
+            let summary = first.map(|x| {
+                let text = match x.at {
+                    Place::Title => m.title.as_str(),
+                    Place::Paragraph(p) => article.paragraphs[p].text.as_str(),
+                };
+                text[crate::extract::text::sentence_at(text, x.start)]
+                    .trim()
+                    .to_string()
+            });
+            let mut properties = json!({ "document": [article_id], "entity": [entity_id(key)], "role": ["mentioned"] });
+            if let Some(summary) = summary {
+                properties["summary"] = json!([summary]);
+            }
+            lines.push(json!({ "id": format!("{article_id}-{}", entity_id(key)), "schema": "Documentation", "properties": properties }));
+        }
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        out.extend(serde_json::to_vec(&line).unwrap_or_default());
+        out.push(b'\n');
+    }
+    out
+}
