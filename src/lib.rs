@@ -18,6 +18,7 @@ pub mod graph;
 pub mod render;
 pub mod scaffold;
 pub mod search;
+pub mod serve;
 pub mod source;
 pub mod theme;
 pub mod write;

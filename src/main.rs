@@ -39,6 +39,16 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Serves the dossier on 127.0.0.1, rebuilding and reloading open pages when content,
+    /// themes or site.toml change.
+    Serve {
+        /// The site folder, holding site.toml and content/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 1111)]
+        port: u16,
+    },
     /// Creates content/articles/<date>-<slug>.md with its front matter; never overwrites.
     New {
         /// The article's title.
@@ -78,6 +88,15 @@ fn main() -> ExitCode {
                     println!("created {}", path.display());
                     ExitCode::SUCCESS
                 }
+                Err(problem) => refuse(&problem),
+            };
+        }
+        Command::Serve { root, port } => {
+            let served = dossier::serve::serve(&root, port, |address| {
+                println!("serving http://{address}/index.html (press Ctrl-C to stop)");
+            });
+            return match served {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(problem) => refuse(&problem),
             };
         }

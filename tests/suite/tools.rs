@@ -142,3 +142,97 @@ fn feeds_need_a_base_url_and_then_use_it() {
         );
     }
 }
+
+/// A plain HTTP GET on loopback: (status line, body).
+fn get(address: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_answers_on_loopback_and_shows_changes_without_a_restart() {
+    use std::io::BufRead;
+    let site = fixture("basic");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--root",
+            site.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .trim_start_matches("serving http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(address.starts_with("127.0.0.1:"), "{line}");
+
+    let (status, page) = get(&address, "/articles/scraped.html");
+    assert!(status.contains("200"), "{status}");
+    assert!(page.contains("Crackdown widens") && page.contains("/__dossier/reload.js"));
+    assert!(get(&address, "/../Cargo.toml").0.contains("404"));
+    let version = |a: &str| get(a, "/__dossier/status").1;
+    let first = version(&address);
+
+    let article = site.path().join("content/articles/scraped.txt");
+    let text = std::fs::read_to_string(&article).unwrap();
+    std::fs::write(
+        &article,
+        text.replace("Crackdown widens", "Crackdown deepens"),
+    )
+    .unwrap();
+    wait_for("the rebuild", || version(&address) != first);
+    assert!(
+        get(&address, "/articles/scraped.html")
+            .1
+            .contains("Crackdown deepens")
+    );
+
+    // A broken article: the last good site stays, and the error is reported to open pages.
+    std::fs::write(
+        site.path().join("content/articles/broken.md"),
+        "+++\ntitle = \n+++\n",
+    )
+    .unwrap();
+    wait_for("the error", || version(&address).contains("broken.md:2"));
+    assert!(
+        get(&address, "/articles/scraped.html")
+            .1
+            .contains("Crackdown deepens")
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
