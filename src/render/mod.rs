@@ -63,6 +63,7 @@ struct ArticleLink {
     title: String,
     url: String,
     date: Option<String>,
+    date_iso: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -225,6 +226,7 @@ impl Renderer<'_> {
             title: article.metadata.title.clone(),
             url: format!("{root}{}", article.url()),
             date: article.metadata.date.map(format_date),
+            date_iso: article.metadata.date.map(|d| d.to_string()),
         }
     }
 

@@ -75,7 +75,7 @@ fn chart(title: &str, bars: &[(String, usize, Option<String>)]) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<figure class=\"chart\"><svg viewBox=\"0 0 {width} {total}\" width=\"{width}\" height=\"{total}\" role=\"img\" aria-labelledby=\"{id}\"><title id=\"{id}\">{title}</title>",
+        "<figure class=\"chart\"><svg viewBox=\"0 0 {width} {total}\" width=\"{width}\" height=\"{total}\" role=\"group\" aria-labelledby=\"{id}\"><title id=\"{id}\">{title}</title>",
         id = chart_id(title),
         title = escape(title)
     );
@@ -171,7 +171,7 @@ pub fn map(outline: &MapOutline, title: &str, points: &[MapPoint]) -> String {
     });
     let id = chart_id(title);
     let mut svg = format!(
-        "<figure class=\"map\"><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-labelledby=\"{id}\"><title id=\"{id}\">{t}</title>",
+        "<figure class=\"map\"><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"group\" aria-labelledby=\"{id}\"><title id=\"{id}\">{t}</title>",
         w = outline.width,
         h = outline.height,
         t = escape(title)
