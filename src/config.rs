@@ -33,6 +33,18 @@ pub struct Config {
     pub furniture: FurnitureRules,
     /// Options of the metadata extractor.
     pub extract: ExtractOptions,
+    /// What happens to raw HTML in Markdown articles.
+    pub raw_html: RawHtml,
+}
+
+/// What happens to raw HTML in Markdown articles (`[markdown] raw_html` in `site.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RawHtml {
+    /// Shown as text, never rendered: the safe default.
+    #[default]
+    Escape,
+    /// Rendered after ammonia removes scripts, event handlers, frames and unsafe URLs.
+    Sanitize,
 }
 
 /// Compiled furniture rules (see the `[furniture]` table of `site.toml`).
@@ -103,6 +115,14 @@ struct RawConfig {
     furniture: RawFurniture,
     #[serde(default)]
     extract: RawExtract,
+    #[serde(default)]
+    markdown: RawMarkdown,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMarkdown {
+    raw_html: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +227,23 @@ pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
             .unwrap_or(defaults.derived_title_chars),
         find_unknown: false,
     };
+    let raw_html = match raw
+        .markdown
+        .raw_html
+        .as_ref()
+        .map(|v| (v.get_ref().as_str(), v.span()))
+    {
+        None | Some(("escape", _)) => RawHtml::Escape,
+        Some(("sanitize", _)) => RawHtml::Sanitize,
+        Some((other, span)) => {
+            problems.push(Diagnostic::error(
+                CONFIG_FILE,
+                Some(line_of(text, span.start)),
+                format!("markdown.raw_html is \"escape\" or \"sanitize\", not {other:?}"),
+            ));
+            RawHtml::Escape
+        }
+    };
     if extract.min_year > extract.max_year {
         problems.push(Diagnostic::error(
             CONFIG_FILE,
@@ -250,6 +287,7 @@ pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
         base_url: raw.base_url,
         furniture,
         extract,
+        raw_html,
     })
 }
 

@@ -122,7 +122,18 @@ pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnost
 /// Reads the site at `root` and writes it to `out` (default `root/public`). On failure, every
 /// problem found is returned together, errors and warnings, and the previous output is untouched.
 pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<Diagnostic>> {
+    build_with_progress(root, out, mode, &|_| {})
+}
+
+/// [`build`], telling `progress` the name of each stage as it starts (for a progress display).
+pub fn build_with_progress(
+    root: &Path,
+    out: Option<&Path>,
+    mode: Mode,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Report, Vec<Diagnostic>> {
     let started = Instant::now();
+    progress("reading and extracting");
     let out = out.map_or_else(|| root.join("public"), Path::to_path_buf);
     if mode == Mode::Build {
         write::check_output(root, &out).map_err(|d| vec![d])?;
@@ -142,12 +153,15 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
         Instant::now()
     };
     let mut mark = lap("analyze", started);
+    progress("rendering pages");
     let theme = theme::Theme::new(&config);
     let mut pages =
         render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
     mark = lap("render", mark);
+    progress("building the search index");
     pages.extend(search::index(&dossier));
     mark = lap("search", mark);
+    progress("exports and feeds");
     pages.extend(export::exports(&dossier));
     let mut notes = Vec::new();
     match &config.base_url {
@@ -160,6 +174,7 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
     mark = lap("exports", mark);
 
     let output = if mode == Mode::Build {
+        progress("writing");
         let _lock = write::lock(&out).map_err(|d| vec![d])?;
         write::write(&pages, &out).map_err(|d| vec![d])?;
         lap("write", mark);

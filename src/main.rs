@@ -115,7 +115,25 @@ fn main() -> ExitCode {
             };
         }
     };
-    match dossier::build(&root, out.as_deref(), mode) {
+    // On a terminal, builds that take over a second show a spinner with the current stage; in CI
+    // (no terminal) the summary line below is all.
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let progress = |stage: &str| {
+        if terminal && bar.is_hidden() && started.elapsed() > std::time::Duration::from_secs(1) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        bar.set_message(stage.to_string());
+    };
+    let result = dossier::build_with_progress(&root, out.as_deref(), mode, &progress);
+    bar.finish_and_clear();
+    match result {
         Ok(report) => {
             for warning in &report.warnings {
                 eprintln!("{warning}");

@@ -4,6 +4,7 @@
 use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
 
 use crate::clean::{Paragraph, Role};
+use crate::config::RawHtml;
 use crate::extract::Mention;
 
 /// A stretch of a paragraph to wrap in a link.
@@ -72,10 +73,15 @@ pub fn linked_text(text: &str, spans: &[Span]) -> String {
 }
 
 /// A paragraph as HTML with the id `p{index + 1}`.
-pub fn paragraph_html(paragraph: &Paragraph, index: usize, spans: &[Span]) -> String {
+pub fn paragraph_html(
+    paragraph: &Paragraph,
+    index: usize,
+    spans: &[Span],
+    raw_html: RawHtml,
+) -> String {
     let id = index + 1;
     if !paragraph.events.is_empty() {
-        return markdown_html(paragraph, id, spans);
+        return markdown_html(paragraph, id, spans, raw_html);
     }
     let inner = linked_text(&paragraph.text, spans);
     let anchor =
@@ -89,7 +95,7 @@ pub fn paragraph_html(paragraph: &Paragraph, index: usize, spans: &[Span]) -> St
 
 /// Renders a Markdown block with an id on its first tag, mentions linked inside text, raw HTML
 /// shown as text, and links kept only when they point somewhere safe.
-fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
+fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span], raw_html: RawHtml) -> String {
     let mut events: Vec<Event<'static>> = Vec::with_capacity(paragraph.events.len());
     let mut offset = 0usize;
     let mut depth = 0usize;
@@ -125,7 +131,11 @@ fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
                 offset += 1;
                 events.push(event.clone());
             }
-            Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html.clone())),
+            Event::Html(html) | Event::InlineHtml(html) => match raw_html {
+                RawHtml::Escape => events.push(Event::Text(html.clone())),
+                // Passed through here, cleaned with the whole block below.
+                RawHtml::Sanitize => events.push(event.clone()),
+            },
             Event::Start(tag) => {
                 depth += 1;
                 match tag {
@@ -179,6 +189,9 @@ fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    if raw_html == RawHtml::Sanitize {
+        html = sanitize(&html);
+    }
     // The block's first tag gets the paragraph id.
     if let Some(end) = html.find(['>', ' ']).filter(|_| html.starts_with('<')) {
         html.insert_str(end, &format!(" id=\"p{id}\""));
@@ -186,6 +199,20 @@ fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span]) -> String {
     } else {
         format!("<div id=\"p{id}\">{html}</div>")
     }
+}
+
+/// Cleans a block's HTML with ammonia: scripts, event handlers, frames, styles, images and unsafe
+/// URLs go; dossier's own mention links (`class`, `data-kind`) stay.
+fn sanitize(html: &str) -> String {
+    // Images are dropped too: files from other hosts would break offline reading, and the
+    // dossier does not copy image files.
+    ammonia::Builder::default()
+        .add_tag_attributes("a", &["class", "data-kind"])
+        .rm_tags(["img"])
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(None)
+        .clean(html)
+        .to_string()
 }
 
 /// Links that may stay in an article: web and mail addresses, and relative links. Script URLs

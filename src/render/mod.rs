@@ -100,6 +100,7 @@ pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<P
         tera: &tera,
         site,
         outline,
+        raw_html: config.raw_html,
     };
     let mut pages = Vec::new();
     let mut problems = Diagnostics::new();
@@ -157,6 +158,7 @@ struct Renderer<'a> {
     tera: &'a Tera,
     site: SiteView<'a>,
     outline: svg::MapOutline,
+    raw_html: crate::config::RawHtml,
 }
 
 impl Renderer<'_> {
@@ -376,7 +378,7 @@ impl Renderer<'_> {
                     .map_or(&[][..], Vec::as_slice);
                 format!(
                     "{}<p class=\"cite\">Cite: {}</p>",
-                    paragraph_html(p, i, spans),
+                    paragraph_html(p, i, spans, self.raw_html),
                     citation(i + 1)
                 )
             })

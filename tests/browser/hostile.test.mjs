@@ -6,7 +6,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { chromium } from "playwright-core";
 
-const site = process.env.DOSSIER_HOSTILE;
+// The hostile fixture built twice: raw HTML escaped (the default) and sanitized.
+const sites = [process.env.DOSSIER_HOSTILE, process.env.DOSSIER_HOSTILE_SANITIZED].filter(Boolean);
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const haveBrowser = existsSync(executablePath);
 if (!haveBrowser && process.env.CI === "true") throw new Error(`CI=true and no browser at ${executablePath}`);
@@ -22,7 +23,7 @@ function pages(dir) {
 let browser;
 before(async () => {
   if (skip) return;
-  assert.ok(site && existsSync(join(site, "index.html")), "DOSSIER_HOSTILE must hold a built dossier");
+  assert.ok(sites.length === 2 && sites.every((s) => existsSync(join(s, "index.html"))), "DOSSIER_HOSTILE and DOSSIER_HOSTILE_SANITIZED must hold built dossiers");
   browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 });
 after(async () => browser?.close());
@@ -41,7 +42,9 @@ async function visit(url) {
   return { pwned, dialogs, scripted, frames };
 }
 
-test("no planted script runs on any page", { skip }, async () => {
+for (const [n, label] of [[0, "raw HTML escaped"], [1, "raw HTML sanitized"]]) {
+test(`${label}: no planted script runs on any page`, { skip }, async () => {
+  const site = sites[n];
   const all = pages(site);
   assert.ok(all.length >= 8, `${all.length} pages`);
   for (const path of all) {
@@ -54,7 +57,8 @@ test("no planted script runs on any page", { skip }, async () => {
   }
 });
 
-test("searching for the planted text runs none of it", { skip }, async () => {
+test(`${label}: searching for the planted text runs none of it`, { skip }, async () => {
+  const site = sites[n];
   for (const q of ["script", "pwned", "onerror", "Hoeryong", "svg onload"]) {
     const page = await browser.newPage();
     await page.goto("file://" + encodeURI(join(site, "search.html")) + "?q=" + encodeURIComponent(q));
@@ -64,3 +68,4 @@ test("searching for the planted text runs none of it", { skip }, async () => {
     await page.close();
   }
 });
+}

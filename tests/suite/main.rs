@@ -4,6 +4,7 @@ mod common;
 mod errors;
 mod invalid;
 mod links;
+mod properties;
 mod seeds;
 mod sites;
 mod tools;

@@ -194,3 +194,57 @@ fn home_and_province_pages_carry_the_timeline_and_the_map() {
     let hyesan = std::fs::read_to_string(site.path().join("public/places/hyesan.html")).unwrap();
     assert!(!hyesan.contains("<circle"), "no coordinates, no map");
 }
+
+#[test]
+fn sanitized_raw_html_keeps_safe_markup_and_drops_the_rest() {
+    let site = fixture("hostile");
+    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
+    std::fs::write(
+        site.path().join("site.toml"),
+        format!("{config}\n[markdown]\nraw_html = \"sanitize\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("content/articles/safe.md"),
+        "Some <b>bold</b> and <em>emphasis</em> in Hoeryong.\n",
+    )
+    .unwrap();
+    build(site.path());
+    let safe = std::fs::read_to_string(site.path().join("public/articles/safe.html")).unwrap();
+    assert!(
+        safe.contains("<b>bold</b>") && safe.contains("<em>emphasis</em>"),
+        "safe tags render"
+    );
+    assert!(
+        safe.contains("href=../places/hoeryong.html"),
+        "mention links survive sanitizing"
+    );
+    let page = std::fs::read_to_string(site.path().join("public/articles/markdown.html")).unwrap();
+    // Planted text may still be shown as text; what must not survive is markup that runs.
+    let body = &page[page.find("<body").unwrap()..];
+    assert_eq!(
+        body.matches("<script").count(),
+        1,
+        "only the page's own focus.js script"
+    );
+    let handler = regex::Regex::new(r"<[a-zA-Z][^>]*\son[a-z]+=").unwrap();
+    assert!(
+        !handler.is_match(body),
+        "an event handler survived: {:?}",
+        handler.find(body)
+    );
+    assert!(
+        !body.contains("href=javascript") && !body.contains("href=\"javascript"),
+        "a script link survived"
+    );
+    assert!(
+        !body.contains("<iframe") && !body.contains("<svg onload"),
+        "a frame or SVG handler survived"
+    );
+    let bad_value = dossier::config::parse(
+        site.path(),
+        "title = \"x\"\n[markdown]\nraw_html = \"trust\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(bad_value.sorted()[0].line, Some(3));
+}
