@@ -108,6 +108,31 @@ pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnost
         return Err(problems.sorted());
     }
     warnings.extend(problems);
+    // What a strict check refuses: articles without a date or a headline.
+    for (source, extracted) in &extracted {
+        let metadata = &extracted.metadata;
+        if metadata.date.is_none() {
+            warnings.push(Diagnostic::warning(
+                &source.path,
+                None,
+                "undated: no date in front matter and no publication line",
+            ));
+        }
+        if metadata.title_derived {
+            warnings.push(Diagnostic::warning(
+                &source.path,
+                None,
+                "no headline: the title was made from the first sentence",
+            ));
+        }
+        for phrase in &metadata.unknown {
+            warnings.push(Diagnostic::warning(
+                &source.path,
+                None,
+                format!("{phrase:?} looks like a name the catalogue lacks"),
+            ));
+        }
+    }
 
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
     Ok(Analysis {

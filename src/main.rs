@@ -153,12 +153,25 @@ fn main() -> ExitCode {
                     .join("index.html");
                 println!("open {}", index.display());
             }
-            if strict && !report.warnings.is_empty() {
-                eprintln!(
-                    "error: {} warnings, and --strict treats them as errors",
-                    report.warnings.len()
-                );
-                return ExitCode::from(EXIT_CONTENT);
+            if strict {
+                // A strict check also refuses names the catalogue lacks, which only it looks for.
+                let unknown = match dossier::analyze(&root, true) {
+                    Ok(analysis) => analysis
+                        .warnings
+                        .len()
+                        .saturating_sub(report.warnings.len()),
+                    Err(problems) => return print_problems(&problems),
+                };
+                let total = report.warnings.len() + unknown;
+                if total > 0 {
+                    if unknown > 0 {
+                        eprintln!(
+                            "{unknown} names look like entities the catalogue lacks (dossier entities --unknown lists them)"
+                        );
+                    }
+                    eprintln!("error: {total} warnings, and --strict treats them as errors");
+                    return ExitCode::from(EXIT_CONTENT);
+                }
             }
             ExitCode::SUCCESS
         }

@@ -88,6 +88,16 @@ fn check_writes_nothing_and_strict_fails_on_warnings() {
         String::from_utf8_lossy(&output.stderr)
             .contains("exported.md:4: warning: unknown front matter key \"layout\"")
     );
+    // Undated articles, derived titles and names the catalogue lacks are warnings too.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("content/articles/scraped.txt: warning: undated"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 names look like entities the catalogue lacks"),
+        "{stderr}"
+    );
 }
 
 #[test]
