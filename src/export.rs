@@ -145,18 +145,18 @@ fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
     let mut rows = Vec::new();
     for article in &dossier.articles {
         for m in &article.metadata.mentions {
-            let (paragraph, text) = match m.at {
-                Place::Title => (0, article.metadata.title.as_str()),
-                Place::Paragraph(p) => (p + 1, article.paragraphs[p].text.as_str()),
+            let paragraph = match m.at {
+                Place::Title => 0,
+                Place::Paragraph(p) => p + 1,
             };
-            let sentence = crate::extract::text::sentence_at(text, m.start);
+            let text = article.text_at(m.at);
             rows.push(vec![
                 article.url(),
                 m.entity.kind.as_str().to_string(),
                 name_of(dossier, &m.entity).to_string(),
                 paragraph.to_string(),
                 text[m.start..m.end].to_string(),
-                text[sentence].trim().to_string(),
+                article.sentence_at(m.at, m.start).to_string(),
             ]);
         }
     }
@@ -217,15 +217,7 @@ fn followthemoney(dossier: &Dossier) -> Vec<u8> {
                 continue;
             }
             let first = m.mentions.iter().find(|x| &x.entity == key);
-            let summary = first.map(|x| {
-                let text = match x.at {
-                    Place::Title => m.title.as_str(),
-                    Place::Paragraph(p) => article.paragraphs[p].text.as_str(),
-                };
-                text[crate::extract::text::sentence_at(text, x.start)]
-                    .trim()
-                    .to_string()
-            });
+            let summary = first.map(|x| article.sentence_at(x.at, x.start).to_string());
             let mut properties = json!({ "document": [article_id], "entity": [entity_id(key)], "role": ["mentioned"] });
             if let Some(summary) = summary {
                 properties["summary"] = json!([summary]);

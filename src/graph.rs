@@ -40,6 +40,20 @@ impl Article {
     pub fn url(&self) -> String {
         format!("articles/{}.html", self.slug)
     }
+
+    /// The text a mention's offsets refer to: the title or a body paragraph.
+    pub fn text_at(&self, at: crate::extract::Place) -> &str {
+        match at {
+            crate::extract::Place::Title => &self.metadata.title,
+            crate::extract::Place::Paragraph(p) => &self.paragraphs[p].text,
+        }
+    }
+
+    /// The sentence of the title or paragraph `at` that holds byte `offset`, trimmed.
+    pub fn sentence_at(&self, at: crate::extract::Place, offset: usize) -> &str {
+        let text = self.text_at(at);
+        text[crate::extract::text::sentence_at(text, offset)].trim()
+    }
 }
 
 /// An entity with everything that points at it.

@@ -648,10 +648,7 @@ impl Renderer<'_> {
         end: usize,
         root: &str,
     ) -> Kwic {
-        let text = match at {
-            Place::Title => article.metadata.title.as_str(),
-            Place::Paragraph(p) => article.paragraphs[p].text.as_str(),
-        };
+        let text = article.text_at(at);
         let sentence = crate::extract::text::sentence_at(text, start);
         let (from, to) = (sentence.start.min(start), sentence.end.max(end));
         let anchor = match at {

@@ -3,14 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{build, fixture, snapshot};
-
-fn dossier(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dossier"))
-        .args(args)
-        .output()
-        .expect("run dossier")
-}
+use crate::common::{build, dossier, fixture, snapshot};
 
 #[test]
 fn broken_front_matter_fails_with_file_line_and_keeps_the_previous_output() {

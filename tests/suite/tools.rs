@@ -2,14 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{build, fixture};
-
-fn dossier(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dossier"))
-        .args(args)
-        .output()
-        .expect("run dossier")
-}
+use crate::common::{build, dossier, fixture};
 
 #[test]
 fn init_makes_a_dossier_that_builds_and_new_adds_an_article_once() {
