@@ -64,7 +64,7 @@ struct EntityData<'a> {
     articles: Vec<String>,
 }
 
-/// The dossier as pretty-printed JSON with a stable order.
+/// The dossier as compact JSON (one line) with a stable order.
 pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
     fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
         dossier
@@ -143,8 +143,7 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
                 .collect(),
         })
         .collect();
-    let mut bytes =
-        serde_json::to_vec_pretty(&DossierData { articles, entities }).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(&DossierData { articles, entities }).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }

@@ -1,34 +1,35 @@
-//! Exports for other tools, beside `dossier.json`: `articles.csv`, `entities.csv`,
-//! `mentions.csv`, and `entities.ftm.json`, FollowTheMoney entities as JSON lines (the format
-//! Aleph and other investigation tools import). Pure: returns pages for `write`.
+//! Exports for other tools: `dossier.json`, `articles.csv`, `entities.csv`, `mentions.csv`, and
+//! `entities.ftm.json`, FollowTheMoney entities as JSON lines (the format Aleph and other
+//! investigation tools import). Each is made in memory and handed to the write sink.
 
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::catalog::Kind;
+use crate::error::Diagnostic;
 use crate::extract::Place;
 use crate::graph::Dossier;
 use crate::render::Page;
+use crate::write::Sink;
 
-/// Builds the export files of `dossier`.
-pub fn exports(dossier: &Dossier) -> Vec<Page> {
-    vec![
-        Page {
-            path: "articles.csv".into(),
-            bytes: articles_csv(dossier),
-        },
-        Page {
-            path: "entities.csv".into(),
-            bytes: entities_csv(dossier),
-        },
-        Page {
-            path: "mentions.csv".into(),
-            bytes: mentions_csv(dossier),
-        },
-        Page {
-            path: "entities.ftm.json".into(),
-            bytes: followthemoney(dossier),
-        },
-    ]
+/// Builds the export files of `dossier` into `sink`.
+pub fn exports(dossier: &Dossier, sink: &Sink) -> Result<(), Diagnostic> {
+    type Maker = fn(&Dossier) -> Vec<u8>;
+    let makers: [(&str, Maker); 5] = [
+        ("articles.csv", articles_csv),
+        ("entities.csv", entities_csv),
+        ("mentions.csv", mentions_csv),
+        ("entities.ftm.json", followthemoney),
+        ("dossier.json", crate::data::dossier_json),
+    ];
+    // One after another (each is parallel inside), so one export at a time is in memory.
+    for (path, make) in makers {
+        sink.put(Page {
+            path: path.into(),
+            bytes: make(dossier),
+        })?;
+    }
+    Ok(())
 }
 
 fn name_of<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
@@ -142,25 +143,7 @@ fn entities_csv(dossier: &Dossier) -> Vec<u8> {
 }
 
 fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
-    let mut rows = Vec::new();
-    for article in &dossier.articles {
-        for m in &article.metadata.mentions {
-            let paragraph = match m.at {
-                Place::Title => 0,
-                Place::Paragraph(p) => p + 1,
-            };
-            let text = article.text_at(m.at);
-            rows.push(vec![
-                article.url(),
-                m.entity.kind.as_str().to_string(),
-                name_of(dossier, &m.entity).to_string(),
-                paragraph.to_string(),
-                text[m.start..m.end].to_string(),
-                article.sentence_at(m.at, m.start).to_string(),
-            ]);
-        }
-    }
-    csv_bytes(
+    let header = csv_bytes(
         &[
             "article",
             "kind",
@@ -169,8 +152,40 @@ fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
             "as_written",
             "sentence",
         ],
-        rows,
-    )
+        Vec::new(),
+    );
+    // Each article's rows are written in parallel, then joined in article order.
+    let per_article: Vec<Vec<u8>> = dossier
+        .articles
+        .par_iter()
+        .map(|article| {
+            let mut writer = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            let url = article.url();
+            for m in &article.metadata.mentions {
+                let paragraph = match m.at {
+                    Place::Title => 0,
+                    Place::Paragraph(p) => p + 1,
+                };
+                let text = article.text_at(m.at);
+                let _ = writer.write_record([
+                    url.as_str(),
+                    m.entity.kind.as_str(),
+                    name_of(dossier, &m.entity),
+                    paragraph.to_string().as_str(),
+                    &text[m.start..m.end],
+                    article.sentence_at(m.at, m.start),
+                ]);
+            }
+            writer.into_inner().unwrap_or_default()
+        })
+        .collect();
+    let mut out = header;
+    for rows in per_article {
+        out.extend(rows);
+    }
+    out
 }
 
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
@@ -197,7 +212,8 @@ fn followthemoney(dossier: &Dossier) -> Vec<u8> {
         }
         lines.push(json!({ "id": entity_id(&e.key), "schema": schema, "properties": properties }));
     }
-    for article in &dossier.articles {
+    let per_article: Vec<Vec<u8>> = dossier.articles.par_iter().map(|article| {
+        let mut lines = Vec::new();
         let m = &article.metadata;
         let article_id = format!("dossier-article-{}", article.slug);
         let mut properties =
@@ -224,10 +240,20 @@ fn followthemoney(dossier: &Dossier) -> Vec<u8> {
             }
             lines.push(json!({ "id": format!("{article_id}-{}", entity_id(key)), "schema": "Documentation", "properties": properties }));
         }
+        json_lines(lines)
+    }).collect();
+    let mut out = json_lines(lines);
+    for bytes in per_article {
+        out.extend(bytes);
     }
+    out
+}
+
+/// JSON values one to a line.
+fn json_lines(values: Vec<serde_json::Value>) -> Vec<u8> {
     let mut out = Vec::new();
-    for line in lines {
-        out.extend(serde_json::to_vec(&line).unwrap_or_default());
+    for value in values {
+        out.extend(serde_json::to_vec(&value).unwrap_or_default());
         out.push(b'\n');
     }
     out

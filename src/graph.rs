@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use chrono::Datelike;
+use rayon::prelude::*;
 
 use crate::catalog::{Catalog, Entity, EntityKey};
 use crate::clean::Paragraph;
@@ -227,43 +228,53 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         }
     }
 
-    // Co-occurrence and years per entity, from each article's entity set.
-    let mut cooccurring: HashMap<&EntityKey, HashMap<&EntityKey, usize>> = HashMap::new();
-    let mut entity_years: HashMap<&EntityKey, BTreeMap<i32, usize>> = HashMap::new();
-    for article in &articles {
-        let keys = article.metadata.entities();
-        let years = article.metadata.all_years();
-        for &a in &keys {
-            let row = cooccurring.entry(a).or_default();
-            for &b in &keys {
-                if a != b {
-                    *row.entry(b).or_default() += 1;
-                }
-            }
-            let by_year = entity_years.entry(a).or_default();
-            for &year in &years {
-                *by_year.entry(year).or_default() += 1;
-            }
-        }
-    }
+    // Each article's entities as indexes into the entity list, and its years, computed once.
+    let keys: Vec<EntityKey> = entities.keys().cloned().collect();
+    let position: HashMap<&EntityKey, usize> =
+        keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let article_entities: Vec<Vec<usize>> = articles
+        .par_iter()
+        .map(|article| {
+            let mut ids: Vec<usize> = article
+                .metadata
+                .entities()
+                .into_iter()
+                .filter_map(|key| position.get(key).copied())
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
+    let article_years: Vec<Vec<i32>> = articles
+        .par_iter()
+        .map(|article| article.metadata.all_years())
+        .collect();
+
+    // Co-occurrence and years per entity, counted over its articles into a dense array.
     type Counts = (Vec<(EntityKey, usize)>, Vec<(i32, usize)>);
-    let mut extra: BTreeMap<EntityKey, Counts> = BTreeMap::new();
-    for (key, row) in cooccurring {
-        let mut list: Vec<(EntityKey, usize)> =
-            row.into_iter().map(|(k, n)| (k.clone(), n)).collect();
-        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let years = entity_years
-            .remove(key)
-            .map(|m| m.into_iter().collect())
-            .unwrap_or_default();
-        extra.insert(key.clone(), (list, years));
-    }
-    for (key, node) in entities.iter_mut() {
+    let nodes: Vec<&EntityNode> = entities.values().collect();
+    let counts: Vec<Counts> = nodes
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || Tally::new(keys.len()),
+            |tally, (id, node)| {
+                let mut by_year: BTreeMap<i32, usize> = BTreeMap::new();
+                for &a in &node.articles {
+                    tally.add_all(article_entities[a].iter().filter(|&&other| other != id));
+                    for &year in &article_years[a] {
+                        *by_year.entry(year).or_default() += 1;
+                    }
+                }
+                let list = tally.ranked(&keys);
+                (list, by_year.into_iter().collect())
+            },
+        )
+        .collect();
+    for ((_, node), (list, years)) in entities.iter_mut().zip(counts) {
         node.articles.sort_by_key(|&i| rank[i]);
-        if let Some((list, years)) = extra.remove(key) {
-            node.cooccurring = list;
-            node.years = years;
-        }
+        node.cooccurring = list;
+        node.years = years;
     }
 
     // Years.
@@ -281,20 +292,17 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
                 .push((index, i));
         }
     }
-    for node in years.values_mut() {
-        let mut seen_articles: BTreeSet<usize> = node.published.iter().copied().collect();
-        seen_articles.extend(node.references.iter().map(|&(a, _)| a));
-        let mut counts: BTreeMap<&EntityKey, usize> = BTreeMap::new();
-        for &a in &seen_articles {
-            for key in articles[a].metadata.entities() {
-                *counts.entry(key).or_default() += 1;
+    years.par_iter_mut().for_each_init(
+        || Tally::new(keys.len()),
+        |tally, (_, node)| {
+            let mut seen_articles: BTreeSet<usize> = node.published.iter().copied().collect();
+            seen_articles.extend(node.references.iter().map(|&(a, _)| a));
+            for &a in &seen_articles {
+                tally.add_all(article_entities[a].iter());
             }
-        }
-        let mut list: Vec<(EntityKey, usize)> =
-            counts.into_iter().map(|(k, n)| (k.clone(), n)).collect();
-        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        node.entities = list;
-    }
+            node.entities = tally.ranked(&keys);
+        },
+    );
 
     let related = related_articles(&articles, &entities, &rank);
     Ok(Dossier {
@@ -306,41 +314,104 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     })
 }
 
+/// Counts of entity indexes in a dense array, reset as it is read.
+struct Tally {
+    counts: Vec<usize>,
+    touched: Vec<usize>,
+}
+
+impl Tally {
+    fn new(size: usize) -> Self {
+        Tally {
+            counts: vec![0; size],
+            touched: Vec::new(),
+        }
+    }
+
+    fn add_all<'a>(&mut self, ids: impl Iterator<Item = &'a usize>) {
+        for &id in ids {
+            if self.counts[id] == 0 {
+                self.touched.push(id);
+            }
+            self.counts[id] += 1;
+        }
+    }
+
+    /// The counted entities, most first then by key, leaving the tally empty.
+    fn ranked(&mut self, keys: &[EntityKey]) -> Vec<(EntityKey, usize)> {
+        let mut list: Vec<(usize, usize)> = self
+            .touched
+            .drain(..)
+            .map(|id| (id, std::mem::take(&mut self.counts[id])))
+            .collect();
+        // Indexes follow key order, so comparing them compares keys.
+        list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        list.into_iter()
+            .map(|(id, n)| (keys[id].clone(), n))
+            .collect()
+    }
+}
+
 /// Related articles from the inverted index entity -> articles: two articles score the sum of
 /// the inverse document frequencies of the entities they share, so rare shared entities count most.
+///
+/// Each article walks the postings of its own entities into a dense score array (reset through
+/// the list of touched entries), so the cost is the sum of those postings, without hashing.
 fn related_articles(
     articles: &[Article],
     entities: &BTreeMap<EntityKey, EntityNode>,
     rank: &[usize],
 ) -> Vec<Vec<usize>> {
     let total = articles.len().max(1) as f64;
-    articles
+    let postings: HashMap<&EntityKey, (f64, &[usize])> = entities
         .iter()
+        .filter_map(|(key, node)| {
+            let df = node.articles.len();
+            (2..=RELATED_MAX_DF).contains(&df).then(|| {
+                (
+                    key,
+                    ((total / df as f64).ln() + 1.0, node.articles.as_slice()),
+                )
+            })
+        })
+        .collect();
+    articles
+        .par_iter()
         .enumerate()
-        .map(|(index, article)| {
-            let mut scores: HashMap<usize, f64> = HashMap::new();
-            for key in article.metadata.entities() {
-                let Some(node) = entities.get(key) else {
-                    continue;
-                };
-                let df = node.articles.len();
-                if !(2..=RELATED_MAX_DF).contains(&df) {
-                    continue;
-                }
-                let idf = (total / df as f64).ln() + 1.0;
-                for &other in &node.articles {
-                    if other != index {
-                        *scores.entry(other).or_default() += idf;
+        .map_init(
+            || (vec![0.0_f64; articles.len()], Vec::new()),
+            |(scores, touched), (index, article)| {
+                // Keys in sorted order, so the sums add up in the same order every build.
+                for key in article.metadata.entities() {
+                    let Some(&(idf, list)) = postings.get(key) else {
+                        continue;
+                    };
+                    for &other in list {
+                        if other != index {
+                            // Every idf is at least 1, so 0 means untouched.
+                            if scores[other] == 0.0 {
+                                touched.push(other);
+                            }
+                            scores[other] += idf;
+                        }
                     }
                 }
-            }
-            let mut list: Vec<(usize, f64)> = scores.into_iter().collect();
-            list.sort_by(|a, b| b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0])));
-            list.into_iter()
-                .take(RELATED_COUNT)
-                .map(|(i, _)| i)
-                .collect()
-        })
+                let mut list: Vec<(usize, f64)> = touched
+                    .drain(..)
+                    .map(|other| (other, std::mem::take(&mut scores[other])))
+                    .collect();
+                let order = |a: &(usize, f64), b: &(usize, f64)| {
+                    b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0]))
+                };
+                if list.len() > RELATED_COUNT {
+                    list.select_nth_unstable_by(RELATED_COUNT, order);
+                    list.truncate(RELATED_COUNT);
+                }
+                list.sort_by(order);
+                // A fresh vector: collecting `into_iter()` would keep the long list's allocation.
+                list.iter().map(|&(i, _)| i).collect()
+            },
+        )
         .collect()
 }
 

@@ -75,6 +75,45 @@ pub struct Analysis {
     pub warnings: Diagnostics,
 }
 
+/// The cache folder under the site root: what a build keeps to save work on the next one.
+/// Safe to delete at any time; a missing, stale or corrupt cache only means a slower build.
+pub const CACHE_FOLDER: &str = ".dossier-cache";
+
+/// Prints how long each stage took when `DOSSIER_TIMINGS` is set (for profiling builds).
+struct Stopwatch {
+    enabled: bool,
+    mark: Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch {
+            enabled: std::env::var_os("DOSSIER_TIMINGS").is_some(),
+            mark: Instant::now(),
+        }
+    }
+
+    /// Reports the time since the previous lap as `stage`'s.
+    fn lap(&mut self, stage: &str) {
+        if self.enabled {
+            // Peak memory so far, where the system tells it (Linux).
+            let peak = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmHWM:"))
+                        .map(|l| l["VmHWM:".len()..].trim().to_string())
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "{stage:>9}: {:.3} s  peak {peak}",
+                self.mark.elapsed().as_secs_f64()
+            );
+        }
+        self.mark = Instant::now();
+    }
+}
+
 fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
     problems.extend(more);
     problems.sorted()
@@ -88,9 +127,11 @@ pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnost
     config.extract.find_unknown = find_unknown;
     let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     let matcher = extract::Matcher::new(&catalog);
+    let mut stopwatch = Stopwatch::new();
 
     let (sources, problems) = source::load(root);
     let drafts = sources.iter().filter(|s| s.front.draft).count();
+    stopwatch.lap("read");
     let extracted: Vec<(source::Source, extract::Extracted)> = sources
         .into_par_iter()
         .filter(|s| !s.front.draft)
@@ -134,7 +175,9 @@ pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnost
         }
     }
 
+    stopwatch.lap("extract");
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
+    stopwatch.lap("graph");
     Ok(Analysis {
         config,
         catalog,
@@ -170,48 +213,59 @@ pub fn build_with_progress(
         warnings,
         ..
     } = analyze(root, false)?;
-    let timings = std::env::var_os("DOSSIER_TIMINGS").is_some();
-    let lap = |stage: &str, since: Instant| {
-        if timings {
-            eprintln!("{stage:>8}: {:.3} s", since.elapsed().as_secs_f64());
-        }
-        Instant::now()
+    let mut stopwatch = Stopwatch::new();
+    let with_warnings = |d: Diagnostic| {
+        let mut problems = Diagnostics::new();
+        problems.push(d);
+        fail(problems, warnings.clone())
     };
-    let mut mark = lap("analyze", started);
-    progress("rendering pages");
+    // The lock is held from the first file staged until the new output is in place.
+    let (_lock, sink) = match mode {
+        Mode::Build => {
+            let lock = write::lock(&out).map_err(with_warnings)?;
+            let sink = write::Sink::stage(&out, &root.join(CACHE_FOLDER)).map_err(with_warnings)?;
+            (Some(lock), sink)
+        }
+        Mode::Check => (None, write::Sink::discard()),
+    };
+    progress("rendering and writing pages");
     let theme = theme::Theme::new(&config);
-    let mut pages =
-        render::render(&dossier, &config, &theme).map_err(|p| fail(p, warnings.clone()))?;
-    mark = lap("render", mark);
+    render::render(&dossier, &config, &theme, &sink).map_err(|p| fail(p, warnings.clone()))?;
+    stopwatch.lap("render");
     progress("building the search index");
-    pages.extend(search::index(&dossier));
-    mark = lap("search", mark);
+    sink.put_all(search::index(&dossier))
+        .map_err(with_warnings)?;
+    stopwatch.lap("search");
     progress("exports and feeds");
-    pages.extend(export::exports(&dossier));
+    export::exports(&dossier, &sink).map_err(with_warnings)?;
     let mut notes = Vec::new();
     match &config.base_url {
         Some(base_url) => {
-            let html: Vec<PathBuf> = pages.iter().filter(|p| p.path.extension().is_some_and(|x| x == "html")).map(|p| p.path.clone()).collect();
-            pages.extend(feeds::feeds(&dossier, &config.title, base_url, &html));
+            let html: Vec<PathBuf> = sink
+                .paths()
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "html"))
+                .collect();
+            sink.put_all(feeds::feeds(&dossier, &config.title, base_url, &html))
+                .map_err(with_warnings)?;
         }
-        None => notes.push("no base_url in site.toml, so no Atom feeds, sitemap.xml or robots.txt (they need absolute addresses)".to_string()),
+        None => notes.push(
+            "no base_url in site.toml, so no Atom feeds, sitemap.xml or robots.txt (they need \
+             absolute addresses)"
+                .to_string(),
+        ),
     }
-    mark = lap("exports", mark);
-
-    let output = if mode == Mode::Build {
-        progress("writing");
-        let _lock = write::lock(&out).map_err(|d| vec![d])?;
-        write::write(&pages, &out).map_err(|d| vec![d])?;
-        lap("write", mark);
-        Some(out)
-    } else {
-        None
-    };
+    stopwatch.lap("exports");
+    let pages = sink.paths().len();
+    progress("writing");
+    let written = sink.finish().map_err(with_warnings)?;
+    stopwatch.lap("swap");
+    let output = written.map(|_| out);
     Ok(Report {
         articles: dossier.articles.len(),
         drafts,
         entities: dossier.entities.len(),
-        pages: pages.len(),
+        pages,
         elapsed: started.elapsed(),
         output,
         warnings: warnings.sorted(),

@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Builds allocate many small strings on every core at once; mimalloc serves them faster than
+// the system allocator (a quarter of a build's time went to malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code of a build that found content or configuration errors.
 const EXIT_CONTENT: u8 = 1;
 

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -74,94 +75,120 @@ struct Posting {
     best_paragraph: usize,
 }
 
+/// The terms of one article with their postings, and the article's length for BM25.
+struct DocTerms {
+    terms: Vec<(String, Posting)>,
+    length: f64,
+}
+
+/// Tokenizes one article: title, paragraphs, adjacent word pairs and entity names.
+fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
+    let mut terms: HashMap<String, Posting> = HashMap::new();
+    let mut length = 0.0;
+    let mut add = |term: String, paragraph: usize, weight: f64| {
+        length += weight;
+        let posting = terms.entry(term).or_default();
+        posting.weight += weight;
+        // Results link to the first paragraph that uses the term.
+        if posting.best_paragraph == 0 {
+            posting.best_paragraph = paragraph;
+        }
+    };
+    let mut per_paragraph: Vec<(usize, Vec<String>)> = vec![(0, tokens(&article.metadata.title))];
+    per_paragraph.extend(
+        article
+            .paragraphs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i + 1, tokens(&p.text))),
+    );
+    for (paragraph, words) in &per_paragraph {
+        let weight = if *paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
+        for word in words {
+            add(word.clone(), *paragraph, weight);
+        }
+        // Adjacent word pairs answer quoted phrases.
+        for pair in words.windows(2) {
+            add(format!("{} {}", pair[0], pair[1]), *paragraph, 0.0);
+        }
+    }
+    for key in article.metadata.entities() {
+        let name = dossier
+            .entities
+            .get(key)
+            .map_or(key.slug.as_str(), |n| n.entity.name.as_str());
+        for word in tokens(name) {
+            add(word, 0, ENTITY_WEIGHT);
+        }
+    }
+    DocTerms {
+        terms: terms.into_iter().collect(),
+        length: length.max(1.0),
+    }
+}
+
 /// Builds every file of the search index.
 pub fn index(dossier: &Dossier) -> Vec<Page> {
     let docs = &dossier.by_date;
-    // term -> doc -> posting
-    let mut terms: BTreeMap<String, BTreeMap<usize, Posting>> = BTreeMap::new();
-    let mut lengths = vec![0f64; docs.len()];
-    for (doc, &article_index) in docs.iter().enumerate() {
-        let article = &dossier.articles[article_index];
-        let mut add = |term: String, paragraph: usize, weight: f64, length: &mut f64| {
-            *length += weight;
-            let posting = terms.entry(term).or_default().entry(doc).or_default();
-            posting.weight += weight;
-            // Results link to the first paragraph that uses the term.
-            if posting.best_paragraph == 0 {
-                posting.best_paragraph = paragraph;
-            }
-        };
-        let mut length = 0.0;
-        let mut per_paragraph: Vec<(usize, Vec<String>)> =
-            vec![(0, tokens(&article.metadata.title))];
-        per_paragraph.extend(
-            article
-                .paragraphs
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (i + 1, tokens(&p.text))),
-        );
-        for (paragraph, words) in &per_paragraph {
-            let weight = if *paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
-            for word in words {
-                add(word.clone(), *paragraph, weight, &mut length);
-            }
-            // Adjacent word pairs answer quoted phrases.
-            for pair in words.windows(2) {
-                add(
-                    format!("{} {}", pair[0], pair[1]),
-                    *paragraph,
-                    0.0,
-                    &mut length,
-                );
+    // Articles tokenize in parallel; their terms then join in document order.
+    let per_doc: Vec<DocTerms> = docs
+        .par_iter()
+        .map(|&article_index| doc_terms(dossier, &dossier.articles[article_index]))
+        .collect();
+    let lengths: Vec<f64> = per_doc.iter().map(|d| d.length).collect();
+    let mut joined: HashMap<String, Vec<(usize, Posting)>> = HashMap::new();
+    for (doc, doc_terms) in per_doc.into_iter().enumerate() {
+        for (term, posting) in doc_terms.terms {
+            match joined.get_mut(&term) {
+                Some(list) => list.push((doc, posting)),
+                None => {
+                    joined.insert(term, vec![(doc, posting)]);
+                }
             }
         }
-        for key in article.metadata.entities() {
-            let name = dossier
-                .entities
-                .get(key)
-                .map_or(key.slug.as_str(), |n| n.entity.name.as_str());
-            for word in tokens(name) {
-                add(word, 0, ENTITY_WEIGHT, &mut length);
-            }
-        }
-        lengths[doc] = length.max(1.0);
     }
+    let mut terms: Vec<(String, Vec<(usize, Posting)>)> = joined.into_iter().collect();
+    terms.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let count = docs.len().max(1) as f64;
     let average = lengths.iter().sum::<f64>() / count;
 
     // Impacts: BM25 per term and article, as whole numbers. Pairs share their words' idf scale.
     // A very common term keeps only its strongest articles (see MAX_POSTINGS).
-    let mut encoded: BTreeMap<String, String> = BTreeMap::new();
-    for (term, postings) in &terms {
-        let df = postings.len() as f64;
-        let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
-        let mut scored: Vec<(usize, u64, usize)> = postings
-            .iter()
-            .map(|(&doc, posting)| {
-                let tf = if posting.weight > 0.0 {
-                    posting.weight
-                } else {
-                    1.0
-                };
-                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
-                let impact = (idf * norm * 100.0).round().max(1.0) as u64;
-                (doc, impact, posting.best_paragraph)
-            })
-            .collect();
-        if scored.len() > MAX_POSTINGS {
-            scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            scored.truncate(MAX_POSTINGS);
-            scored.sort_by_key(|p| p.0);
-        }
-        let mut numbers = Vec::with_capacity(scored.len() * 3);
-        let mut previous = 0usize;
-        for (doc, impact, paragraph) in scored {
-            numbers.extend([(doc - previous) as u64, impact, paragraph as u64]);
-            previous = doc;
-        }
-        encoded.insert(term.clone(), varints(&numbers));
-    }
+    let encoded: BTreeMap<String, String> = terms
+        .par_iter()
+        .map(|(term, postings)| {
+            let df = postings.len() as f64;
+            let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
+            let mut scored: Vec<(usize, u64, usize)> = postings
+                .iter()
+                .map(|(doc, posting)| {
+                    let tf = if posting.weight > 0.0 {
+                        posting.weight
+                    } else {
+                        1.0
+                    };
+                    let norm =
+                        tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[*doc] / average));
+                    let impact = (idf * norm * 100.0).round().max(1.0) as u64;
+                    (*doc, impact, posting.best_paragraph)
+                })
+                .collect();
+            if scored.len() > MAX_POSTINGS {
+                scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                scored.truncate(MAX_POSTINGS);
+                scored.sort_by_key(|p| p.0);
+            }
+            let mut numbers = Vec::with_capacity(scored.len() * 3);
+            let mut previous = 0usize;
+            for (doc, impact, paragraph) in scored {
+                numbers.extend([(doc - previous) as u64, impact, paragraph as u64]);
+                previous = doc;
+            }
+            (term.clone(), varints(&numbers))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
 
     // Shards by folded prefix, split until each is small.
     let mut pages = Vec::new();
@@ -199,10 +226,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
     }
     for (key, entries) in &shards {
         let data: BTreeMap<&str, &String> = entries.clone();
-        pages.push(script(
-            &format!("t/{}", hex(key)),
-            &serde_json::to_value(data).unwrap_or(Value::Null),
-        ));
+        pages.push(script(&format!("t/{}", hex(key)), &data));
     }
 
     // Facet values: entities with articles, then years.
@@ -240,35 +264,46 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
         ]));
         members.push(Vec::new());
     }
-    for (doc, &article_index) in docs.iter().enumerate() {
-        let article = &dossier.articles[article_index];
-        let mut ids: BTreeSet<usize> = BTreeSet::new();
-        for key in article.metadata.entities() {
-            if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
-                ids.insert(id);
+    let doc_facets: Vec<Vec<usize>> = docs
+        .par_iter()
+        .map(|&article_index| {
+            let article = &dossier.articles[article_index];
+            let mut ids: BTreeSet<usize> = BTreeSet::new();
+            for key in article.metadata.entities() {
+                if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
+                    ids.insert(id);
+                }
             }
-        }
-        for year in article.metadata.all_years() {
-            if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
-                ids.insert(id);
+            for year in article.metadata.all_years() {
+                if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
+                    ids.insert(id);
+                }
             }
-        }
-        for &id in &ids {
+            ids.into_iter().collect()
+        })
+        .collect();
+    for (doc, ids) in doc_facets.iter().enumerate() {
+        for &id in ids {
             members[id].push(doc);
         }
-        let paragraphs: Vec<&str> = article.paragraphs.iter().map(|p| p.text.as_str()).collect();
-        let fragment = DocFragment {
-            t: &article.metadata.title,
-            u: article.url(),
-            d: article.metadata.date.map(crate::render::format_date),
-            e: ids.into_iter().collect(),
-            p: paragraphs,
-        };
-        pages.push(script(
-            &format!("d/{doc}"),
-            &serde_json::to_value(fragment).unwrap_or(Value::Null),
-        ));
     }
+    let fragments: Vec<Page> = docs
+        .par_iter()
+        .zip(doc_facets)
+        .enumerate()
+        .map(|(doc, (&article_index, ids))| {
+            let article = &dossier.articles[article_index];
+            let fragment = DocFragment {
+                t: &article.metadata.title,
+                u: article.url(),
+                d: article.metadata.date.map(crate::render::format_date),
+                e: ids,
+                p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
+            };
+            script(&format!("d/{doc}"), &fragment)
+        })
+        .collect();
+    pages.extend(fragments);
     for (id, docs_of) in members.iter().enumerate() {
         pages.push(script(&format!("f/{id}"), &encode_set(docs_of, docs.len())));
     }
@@ -362,17 +397,24 @@ pub fn hex(key: &str) -> String {
 /// `search/<name>.js`: a classic script handing its data to the page's loader. The JSON is
 /// made safe to sit inside a script: `<`, `>` and `&` are escaped, so no `</script>` in the
 /// data can end it.
-fn script(name: &str, data: &Value) -> Page {
+fn script(name: &str, data: &impl Serialize) -> Page {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_string());
-    let safe = json
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
+    let mut bytes = Vec::with_capacity(json.len() + name.len() + 32);
+    bytes.extend_from_slice(format!("dossierSearch.add({name:?},").as_bytes());
+    for c in json.chars() {
+        match c {
+            '<' => bytes.extend_from_slice(b"\\u003c"),
+            '>' => bytes.extend_from_slice(b"\\u003e"),
+            '&' => bytes.extend_from_slice(b"\\u0026"),
+            '\u{2028}' => bytes.extend_from_slice(b"\\u2028"),
+            '\u{2029}' => bytes.extend_from_slice(b"\\u2029"),
+            c => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    bytes.extend_from_slice(b");\n");
     Page {
         path: format!("search/{name}.js").into(),
-        bytes: format!("dossierSearch.add({:?},{safe});\n", name).into_bytes(),
+        bytes,
     }
 }
 

@@ -1,13 +1,24 @@
 //! Writing: the only stage that touches the output folder.
 //!
-//! Pages are minified and written into a temporary folder beside the output; only when all of
-//! them are written is it swapped in (an atomic exchange on Linux), so a failed or killed build
-//! leaves the previous output as it was. A lock file keeps two builds from writing at once.
+//! Pages arrive one by one as they are rendered (nothing holds the whole site in memory), are
+//! minified and written into a temporary folder beside the output; only when all of them are
+//! written is it swapped in (an atomic exchange on Linux), so a failed or killed build leaves the
+//! previous output as it was. A lock file keeps two builds from writing at once.
+//!
+//! Files whose bytes the previous build already wrote are hard-linked from the previous output
+//! instead of written again: a manifest in the cache folder (`.dossier-cache/`) records each
+//! file's hash, size, inode and time, and a file is reused only when all of them still match.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::error::Diagnostic;
 use crate::render::Page;
@@ -115,55 +126,286 @@ fn split(out: &Path) -> Result<(PathBuf, String), Diagnostic> {
     }
 }
 
-/// Writes `pages` into `out`, replacing what was there only when every page is written.
-/// Call while holding [`lock`].
-pub fn write(pages: &[Page], out: &Path) -> Result<(), Diagnostic> {
-    let (parent, name) = split(out)?;
-    let out = parent.join(&name);
-    // Leftovers of builds that were killed before they could clean up.
-    if let Ok(entries) = fs::read_dir(&parent) {
-        let prefix = format!(".{name}.tmp-");
-        for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(&prefix))
-            {
-                let _ = fs::remove_dir_all(entry.path());
-            }
-        }
-    }
-    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::create_dir_all(&staging)
-        .map_err(|e| Diagnostic::general(format!("cannot create {}: {e}", staging.display())))?;
-    let result = write_all(pages, &staging).and_then(|()| swap(&staging, &out));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
+/// What a build knows about one file it put in the output: what it holds, and the facts on
+/// disk that tell whether the file there is still the one it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FileRecord {
+    /// xxh3-128 of the bytes, in hex.
+    #[serde(with = "hex_u128")]
+    hash: u128,
+    len: u64,
+    inode: u64,
+    modified_ns: i128,
 }
 
-fn write_all(pages: &[Page], dir: &Path) -> Result<(), Diagnostic> {
-    let mut folders: Vec<PathBuf> = pages
-        .iter()
-        .filter_map(|p| p.path.parent().map(|d| dir.join(d)))
-        .collect();
-    folders.sort();
-    folders.dedup();
-    for folder in folders {
-        fs::create_dir_all(&folder)
-            .map_err(|e| Diagnostic::general(format!("cannot create {}: {e}", folder.display())))?;
+/// The output manifest: every file of the last build swapped into `output`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    /// The dossier version that wrote it; another version starts afresh.
+    version: String,
+    /// The output folder it describes.
+    output: PathBuf,
+    files: BTreeMap<PathBuf, FileRecord>,
+}
+
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 1");
+
+/// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
+/// a staging folder beside the output, or hard-linked from the previous output when the last build
+/// wrote the same bytes there and the file is untouched since; [`Sink::finish`] swaps the staging
+/// folder in. In a check, files are only counted.
+pub struct Sink {
+    staging: Option<Staging>,
+    paths: Mutex<Vec<PathBuf>>,
+}
+
+struct Staging {
+    dir: PathBuf,
+    out: PathBuf,
+    manifest_path: PathBuf,
+    previous: Manifest,
+    records: Mutex<Vec<(PathBuf, FileRecord)>>,
+    folders: Mutex<HashSet<PathBuf>>,
+    carried: AtomicUsize,
+    finished: bool,
+}
+
+/// How a finished build's files reached the output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteStats {
+    /// Files written because their bytes are new.
+    pub written: usize,
+    /// Files carried over from the previous output unchanged.
+    pub carried: usize,
+}
+
+impl Sink {
+    /// A sink that only counts files (for `dossier check`).
+    pub fn discard() -> Self {
+        Sink {
+            staging: None,
+            paths: Mutex::new(Vec::new()),
+        }
     }
-    pages.par_iter().try_for_each(|page| {
-        let path = dir.join(&page.path);
-        let bytes = if page.path.extension().is_some_and(|x| x == "html") {
-            minify(&page.bytes)
-        } else {
-            page.bytes.clone()
+
+    /// A sink that stages files for `out`, reusing files of the previous build recorded in
+    /// `cache` (the cache folder). Call while holding [`lock`].
+    pub fn stage(out: &Path, cache: &Path) -> Result<Self, Diagnostic> {
+        let (parent, name) = split(out)?;
+        let out = parent.join(&name);
+        // Leftovers of builds that were killed before they could clean up.
+        if let Ok(entries) = fs::read_dir(&parent) {
+            let prefix = format!(".{name}.tmp-");
+            for entry in entries.flatten() {
+                if entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(&prefix))
+                {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        fs::create_dir_all(&dir)
+            .map_err(|e| Diagnostic::general(format!("cannot create {}: {e}", dir.display())))?;
+        let manifest_path = cache.join(format!(
+            "output-{:016x}.json",
+            xxh3_64(out.as_os_str().as_encoded_bytes())
+        ));
+        let previous = read_manifest(&manifest_path)
+            .filter(|m| m.version == MANIFEST_VERSION && m.output == out)
+            .unwrap_or_default();
+        Ok(Sink {
+            staging: Some(Staging {
+                dir,
+                out,
+                manifest_path,
+                previous,
+                records: Mutex::new(Vec::new()),
+                folders: Mutex::new(HashSet::new()),
+                carried: AtomicUsize::new(0),
+                finished: false,
+            }),
+            paths: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Adds one file to the build.
+    pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
+        if let Some(staging) = &self.staging {
+            staging.put(&page)?;
+        }
+        lock_ignoring_poison(&self.paths).push(page.path);
+        Ok(())
+    }
+
+    /// Adds files in parallel, returning every problem.
+    pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
+        pages.into_par_iter().try_for_each(|page| self.put(page))
+    }
+
+    /// The paths of the files added so far, sorted.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let mut paths = lock_ignoring_poison(&self.paths).clone();
+        paths.sort();
+        paths
+    }
+
+    /// Swaps the staged files in as the new output and records them for the next build.
+    /// Returns how many files were written and carried over; `None` for a check.
+    pub fn finish(mut self) -> Result<Option<WriteStats>, Diagnostic> {
+        let Some(staging) = self.staging.as_mut() else {
+            return Ok(None);
         };
-        fs::write(&path, bytes)
-            .map_err(|e| Diagnostic::general(format!("cannot write {}: {e}", path.display())))
-    })
+        swap(&staging.dir, &staging.out)?;
+        staging.finished = true;
+        let records = std::mem::take(&mut *lock_ignoring_poison(&staging.records));
+        let stats = WriteStats {
+            written: records.len() - staging.carried.load(Ordering::Relaxed),
+            carried: staging.carried.load(Ordering::Relaxed),
+        };
+        let manifest = Manifest {
+            version: MANIFEST_VERSION.to_string(),
+            output: staging.out.clone(),
+            files: records.into_iter().collect(),
+        };
+        // The manifest only saves work: a build that cannot record it is still complete.
+        let _ = write_manifest(&staging.manifest_path, &manifest);
+        Ok(Some(stats))
+    }
+}
+
+impl Staging {
+    fn put(&self, page: &Page) -> Result<(), Diagnostic> {
+        let minified;
+        let bytes = if page.path.extension().is_some_and(|x| x == "html") {
+            minified = minify(&page.bytes);
+            &minified
+        } else {
+            &page.bytes
+        };
+        let hash = xxh3_128(bytes);
+        let target = self.dir.join(&page.path);
+        if let Some(folder) = target.parent() {
+            let mut folders = lock_ignoring_poison(&self.folders);
+            if !folders.contains(folder) {
+                fs::create_dir_all(folder).map_err(|e| {
+                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
+                })?;
+                folders.insert(folder.to_path_buf());
+            }
+        }
+        if let Some(record) = self.carry_over(&page.path, hash, bytes.len() as u64, &target) {
+            self.carried.fetch_add(1, Ordering::Relaxed);
+            lock_ignoring_poison(&self.records).push((page.path.clone(), record));
+            return Ok(());
+        }
+        let cannot = |e: std::io::Error| {
+            Diagnostic::general(format!("cannot write {}: {e}", target.display()))
+        };
+        let mut file = File::create(&target).map_err(cannot)?;
+        file.write_all(bytes).map_err(cannot)?;
+        let record = record_of(&file.metadata().map_err(cannot)?, hash);
+        lock_ignoring_poison(&self.records).push((page.path.clone(), record));
+        Ok(())
+    }
+
+    /// Links the previous output's file at `path` into `target` when the last build wrote
+    /// these very bytes there and the file is untouched since (same size, inode and time).
+    fn carry_over(&self, path: &Path, hash: u128, len: u64, target: &Path) -> Option<FileRecord> {
+        let previous = self.previous.files.get(path)?;
+        if previous.hash != hash || previous.len != len {
+            return None;
+        }
+        let source = self.out.join(path);
+        let metadata = fs::symlink_metadata(&source).ok()?;
+        if !metadata.is_file() || record_of(&metadata, hash) != *previous {
+            return None;
+        }
+        fs::hard_link(&source, target).ok()?;
+        Some(*previous)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(unix)]
+fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
+    use std::os::unix::fs::MetadataExt;
+    FileRecord {
+        hash,
+        len: metadata.len(),
+        inode: metadata.ino(),
+        modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
+            + i128::from(metadata.mtime_nsec()),
+    }
+}
+
+/// Without inode numbers, the time and size alone tell an untouched file.
+#[cfg(not(unix))]
+fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
+    let modified_ns = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    FileRecord {
+        hash,
+        len: metadata.len(),
+        inode: 0,
+        modified_ns,
+    }
+}
+
+/// Reads a manifest; `None` when it is missing, unreadable, or fails its checksum (a corrupt
+/// manifest is never trusted: the build then writes every file).
+fn read_manifest(path: &Path) -> Option<Manifest> {
+    let text = fs::read(path).ok()?;
+    let (body, sum) = text.split_at(text.len().checked_sub(33)?);
+    if sum[0] != b'\n' || format!("{:032x}", xxh3_128(body)).as_bytes() != &sum[1..] {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
+/// Writes a manifest with its checksum, through a temporary file and a rename.
+fn write_manifest(path: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec(manifest).map_err(std::io::Error::other)?;
+    let sum = format!("\n{:032x}", xxh3_128(&bytes));
+    bytes.extend_from_slice(sum.as_bytes());
+    if let Some(folder) = path.parent() {
+        fs::create_dir_all(folder)?;
+    }
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&temporary, &bytes)?;
+    fs::rename(&temporary, path)
+}
+
+/// Serializes a `u128` as 32 hex digits (JSON numbers cannot hold it).
+mod hex_u128 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{value:032x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        u128::from_str_radix(&text, 16).map_err(D::Error::custom)
+    }
 }
 
 /// Minifies a page's HTML and CSS; inline JavaScript is left as written.

@@ -17,6 +17,7 @@ use crate::error::{Diagnostic, Diagnostics};
 use crate::extract::Place;
 use crate::graph::{Article, Dossier, EntityNode};
 use crate::theme::Theme;
+use crate::write::Sink;
 
 mod markup;
 pub mod svg;
@@ -82,19 +83,26 @@ struct TreeNode {
     children: Vec<TreeNode>,
 }
 
-/// Renders every page of `dossier`, and `dossier.json`.
-pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<Page>, Diagnostics> {
+/// Renders every page of `dossier` and the theme's static files into `sink`, in parallel.
+/// Returns every template and write problem.
+pub fn render(
+    dossier: &Dossier,
+    config: &Config,
+    theme: &Theme,
+    sink: &Sink,
+) -> Result<(), Diagnostics> {
+    let one = |d: Diagnostic| {
+        let mut all = Diagnostics::new();
+        all.push(d);
+        all
+    };
     let tera = theme.tera()?;
     let site = SiteView {
         title: &config.title,
         description: &config.description,
         language: &config.language,
     };
-    let outline = theme.map_outline().map_err(|d| {
-        let mut all = Diagnostics::new();
-        all.push(d);
-        all
-    })?;
+    let outline = theme.map_outline().map_err(one)?;
     let renderer = Renderer {
         dossier,
         tera: &tera,
@@ -102,55 +110,48 @@ pub fn render(dossier: &Dossier, config: &Config, theme: &Theme) -> Result<Vec<P
         outline,
         raw_html: config.raw_html,
     };
-    let mut pages = Vec::new();
-    let mut problems = Diagnostics::new();
-    let mut add = |result: Result<Page, Diagnostic>| match result {
-        Ok(page) => pages.push(page),
-        Err(d) => problems.push(d),
-    };
-
-    add(renderer.home());
+    let put = |result: Result<Page, Diagnostic>| result.and_then(|page| sink.put(page));
+    let mut results = vec![put(renderer.home())];
     for kind in Kind::ALL {
-        add(renderer.entity_index(kind));
+        results.push(put(renderer.entity_index(kind)));
     }
-    add(renderer.year_index());
-    add(renderer.page("search.html", "search.html", "Search", Context::new()));
-    // Articles, entities and years render in parallel; the order of `pages` stays fixed.
-    let articles: Vec<Result<Page, Diagnostic>> = (0..dossier.articles.len())
-        .into_par_iter()
-        .map(|index| renderer.article(index))
-        .collect();
+    results.push(put(renderer.year_index()));
+    results.push(put(renderer.page(
+        "search.html",
+        "search.html",
+        "Search",
+        Context::new(),
+    )));
+    results.par_extend(
+        (0..dossier.articles.len())
+            .into_par_iter()
+            .map(|index| put(renderer.article(index))),
+    );
     let nodes: Vec<&EntityNode> = dossier.entities.values().collect();
-    let entities: Vec<Vec<Result<Page, Diagnostic>>> =
-        nodes.par_iter().map(|node| renderer.entity(node)).collect();
+    results.par_extend(
+        nodes
+            .par_iter()
+            .flat_map_iter(|node| renderer.entity(node))
+            .map(put),
+    );
     let years: Vec<i32> = dossier.years.keys().copied().collect();
-    let year_pages: Vec<Result<Page, Diagnostic>> =
-        years.par_iter().map(|&year| renderer.year(year)).collect();
-    for result in articles
-        .into_iter()
-        .chain(entities.into_iter().flatten())
-        .chain(year_pages)
-    {
-        add(result);
-    }
-    pages.push(Page {
-        path: "dossier.json".into(),
-        bytes: crate::data::dossier_json(dossier),
-    });
-    for (path, bytes) in theme.static_files().map_err(|d| {
-        let mut all = Diagnostics::new();
-        all.push(d);
-        all
-    })? {
-        pages.push(Page {
+    results.par_extend(years.par_iter().map(|&year| put(renderer.year(year))));
+    for (path, bytes) in theme.static_files().map_err(one)? {
+        results.push(sink.put(Page {
             path: Path::new("static").join(path),
             bytes,
-        });
+        }));
+    }
+    let mut problems = Diagnostics::new();
+    for result in results {
+        if let Err(d) = result {
+            problems.push(d);
+        }
     }
     if problems.has_errors() {
         return Err(problems);
     }
-    Ok(pages)
+    Ok(())
 }
 
 struct Renderer<'a> {
@@ -601,15 +602,18 @@ impl Renderer<'_> {
                 format!("{}-{n}.html", key.slug)
             }
         };
+        // Mention pages after the first carry only their mentions; the overview (articles,
+        // co-occurring entities, years, sub-places, map) is on the first, not repeated.
+        let empty: &[Link] = &[];
         chunks
-            .into_iter()
+            .into_par_iter()
             .enumerate()
             .map(|(i, chunk)| {
                 let number = i + 1;
+                let first = number == 1;
                 let mut context = Context::new();
                 context.insert("name", &node.entity.name);
-                // The map once, on the first page of mentions.
-                context.insert("map", if number == 1 { map.as_str() } else { "" });
+                context.insert("map", if first { map.as_str() } else { "" });
                 context.insert("kind", key.kind.as_str());
                 context.insert("kind_heading", key.kind.plural_title());
                 context.insert("kind_index", &"index.html".to_string());
@@ -619,14 +623,27 @@ impl Renderer<'_> {
                 context.insert("catalogued", &node.entity.defined_at.is_some());
                 context.insert("coords", &node.entity.coords);
                 context.insert("breadcrumb", &breadcrumb);
-                context.insert("children", &children);
-                context.insert("cooccurring", &cooccurring);
-                context.insert("years", &years);
-                context.insert("articles", &articles);
+                context.insert("children", if first { children.as_slice() } else { empty });
+                context.insert(
+                    "cooccurring",
+                    if first { cooccurring.as_slice() } else { empty },
+                );
+                context.insert("years", if first { years.as_slice() } else { empty });
+                let no_articles: &[ArticleLink] = &[];
+                context.insert(
+                    "articles",
+                    if first {
+                        articles.as_slice()
+                    } else {
+                        no_articles
+                    },
+                );
+                context.insert("article_count", &node.articles.len());
                 context.insert("mention_count", &node.mention_count);
                 context.insert("mentions", &chunk);
                 context.insert("page_number", &number);
                 context.insert("page_count", &total);
+                context.insert("first_page", &file(1));
                 context.insert("previous_page", &(number > 1).then(|| file(number - 1)));
                 context.insert("next_page", &(number < total).then(|| file(number + 1)));
                 self.page(
