@@ -143,14 +143,29 @@ impl Theme {
         if problems.has_errors() {
             return Err(problems);
         }
-        let all: Vec<(&str, &str)> = sources.iter().map(|(n, _, t)| (*n, t.as_str())).collect();
-        if let Err(e) = tera.add_raw_templates(all) {
-            problems.push(Diagnostic::general(format!(
-                "templates: {}",
-                error_chain(&e)
-            )));
-            return Err(problems);
+        // Minified once here rather than every page after rendering. Should minifying ever make a
+        // template that no longer parses, the templates are used as written.
+        let minified: Vec<(&str, String)> = sources
+            .iter()
+            .map(|(n, _, t)| (*n, crate::write::minify_template(t)))
+            .collect();
+        if tera
+            .add_raw_templates(minified.iter().map(|(n, t)| (*n, t.as_str())))
+            .is_err()
+        {
+            tera = Tera::default();
+            let all: Vec<(&str, &str)> = sources.iter().map(|(n, _, t)| (*n, t.as_str())).collect();
+            if let Err(e) = tera.add_raw_templates(all) {
+                problems.push(Diagnostic::general(format!(
+                    "templates: {}",
+                    error_chain(&e)
+                )));
+                return Err(problems);
+            }
         }
+        // Escapes `& < > " '`, enough for text and quoted attributes, leaving `/` as it is
+        // (Tera's default writes it `&#x2F;`, which only makes links longer).
+        tera.set_escape_fn(crate::render::escape);
         Ok(tera)
     }
 

@@ -84,12 +84,11 @@ pub fn paragraph_html(
         return markdown_html(paragraph, id, spans, raw_html);
     }
     let inner = linked_text(&paragraph.text, spans);
-    let anchor =
-        format!(" <a class=\"pilcrow\" href=\"#p{id}\" aria-label=\"Paragraph {id}\">¶</a>");
+    let anchor = format!(" <a class=pilcrow href=#p{id} aria-label=\"Paragraph {id}\">¶</a>");
     match paragraph.role {
-        Role::Caption => format!("<p id=\"p{id}\" class=\"caption\">{inner}{anchor}</p>"),
-        Role::CaptionLabel => format!("<p id=\"p{id}\" class=\"caption-label\">{inner}</p>"),
-        _ => format!("<p id=\"p{id}\">{inner}{anchor}</p>"),
+        Role::Caption => format!("<p class=caption id=p{id}>{inner}{anchor}</p>"),
+        Role::CaptionLabel => format!("<p class=caption-label id=p{id}>{inner}</p>"),
+        _ => format!("<p id=p{id}>{inner}{anchor}</p>"),
     }
 }
 
@@ -194,10 +193,10 @@ fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span], raw_html: Raw
     }
     // The block's first tag gets the paragraph id.
     if let Some(end) = html.find(['>', ' ']).filter(|_| html.starts_with('<')) {
-        html.insert_str(end, &format!(" id=\"p{id}\""));
+        html.insert_str(end, &format!(" id=p{id}"));
         html
     } else {
-        format!("<div id=\"p{id}\">{html}</div>")
+        format!("<div id=p{id}>{html}</div>")
     }
 }
 

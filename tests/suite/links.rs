@@ -9,15 +9,15 @@ use regex::Regex;
 use crate::common::{build, fixture, repository_site};
 
 fn check_links(public: &Path) {
-    // Minified pages leave most attribute values unquoted.
-    let value = r#"(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"#;
+    // Minified pages leave some attribute values unquoted.
+    let value = r#"(?:"(?<double>[^"]*)"|'(?<single>[^']*)'|(?<bare>[^\s"'=<>`]+))"#;
     let tag = Regex::new(r"<(\w+)\s[^>]*>").unwrap();
     let attribute = Regex::new(&format!(r"\s(href|src)={value}")).unwrap();
     let id = Regex::new(&format!(r"\sid={value}")).unwrap();
     let value_of = |c: &regex::Captures<'_>| {
-        c.get(2)
-            .or(c.get(3))
-            .or(c.get(4))
+        c.name("double")
+            .or(c.name("single"))
+            .or(c.name("bare"))
             .map_or(String::new(), |m| m.as_str().to_string())
     };
     let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
