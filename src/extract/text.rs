@@ -13,45 +13,65 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// The byte ranges of the sentences of `text`, covering it from start to end.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
-    let mut bounds = Vec::new();
-    let mut start = 0;
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let (at, c) = chars[i];
-        if matches!(c, '.' | '?' | '!' | '…') {
+    Sentences {
+        text,
+        start: 0,
+        position: 0,
+    }
+    .collect()
+}
+
+/// The sentences of a text, one byte range at a time, so a caller looking for one sentence
+/// stops scanning once it has it.
+struct Sentences<'a> {
+    text: &'a str,
+    /// Where the current sentence starts.
+    start: usize,
+    /// Where scanning goes on.
+    position: usize,
+}
+
+impl Iterator for Sentences<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let text = self.text;
+        while let Some(c) = text[self.position..].chars().next() {
+            let at = self.position;
+            self.position += c.len_utf8();
+            if !matches!(c, '.' | '?' | '!' | '…') {
+                continue;
+            }
             // Closing quotes and brackets belong to the sentence they close.
-            let mut j = i + 1;
-            while j < chars.len() && matches!(chars[j].1, '"' | '\'' | '”' | '’' | ')' | ']') {
-                j += 1;
-            }
-            let followed_by_space = j < chars.len() && chars[j].1.is_whitespace();
-            let mut k = j;
-            while k < chars.len() && chars[k].1.is_whitespace() {
-                k += 1;
-            }
-            let next_starts = k < chars.len() && {
-                let n = chars[k].1;
+            let rest = &text[self.position..];
+            let end = self.position
+                + rest
+                    .find(|x: char| !matches!(x, '"' | '\'' | '”' | '’' | ')' | ']'))
+                    .unwrap_or(rest.len());
+            let after = &text[end..];
+            let spaces = after
+                .find(|x: char| !x.is_whitespace())
+                .unwrap_or(after.len());
+            let next = end + spaces;
+            let next_starts = text[next..].chars().next().is_some_and(|n| {
                 n.is_uppercase()
                     || n.is_ascii_digit()
                     || matches!(n, '"' | '“' | '‘' | '\'' | '(' | '[')
-            };
-            if followed_by_space && next_starts && !(c == '.' && is_abbreviation(&text[start..at]))
-            {
-                let end = chars.get(j).map_or(text.len(), |&(p, _)| p);
-                bounds.push(start..end);
-                start = chars[k].0;
-                i = k;
-                continue;
+            });
+            if spaces > 0 && next_starts && !(c == '.' && is_abbreviation(&text[self.start..at])) {
+                let sentence = self.start..end;
+                self.start = next;
+                self.position = next;
+                return Some(sentence);
             }
-            let _ = at;
         }
-        i += 1;
+        if self.start < text.len() {
+            let sentence = self.start..text.len();
+            self.start = text.len();
+            return Some(sentence);
+        }
+        None
     }
-    if start < text.len() {
-        bounds.push(start..text.len());
-    }
-    bounds
 }
 
 /// True when `before` (the text before a period) ends with an abbreviation or an initial.
@@ -77,10 +97,13 @@ fn is_abbreviation(before: &str) -> bool {
 
 /// The sentence of `text` that holds byte `offset`.
 pub fn sentence_at(text: &str, offset: usize) -> Range<usize> {
-    sentences(text)
-        .into_iter()
-        .find(|r| r.start <= offset && offset < r.end.max(r.start + 1))
-        .unwrap_or(0..text.len())
+    Sentences {
+        text,
+        start: 0,
+        position: 0,
+    }
+    .find(|r| r.start <= offset && offset < r.end.max(r.start + 1))
+    .unwrap_or(0..text.len())
 }
 
 /// The title an article's text gives.

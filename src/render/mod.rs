@@ -15,7 +15,7 @@ use crate::catalog::{EntityKey, Kind};
 use crate::config::Config;
 use crate::error::{Diagnostic, Diagnostics};
 use crate::extract::Place;
-use crate::graph::{Article, Dossier, EntityNode};
+use crate::graph::{Dossier, EntityNode};
 use crate::theme::Theme;
 use crate::write::Sink;
 
@@ -67,13 +67,14 @@ struct ArticleLink {
     date_iso: Option<String>,
 }
 
+/// A mention in its sentence (keyword in context), on an entity or year page.
 #[derive(Serialize)]
-struct Kwic {
-    before: String,
-    hit: String,
-    after: String,
+struct Kwic<'a> {
+    before: &'a str,
+    hit: &'a str,
+    after: &'a str,
     url: String,
-    article: ArticleLink,
+    article: &'a ArticleLink,
 }
 
 #[derive(Serialize)]
@@ -103,8 +104,13 @@ pub fn render(
         language: &config.language,
     };
     let outline = theme.map_outline().map_err(one)?;
+    let links = (0..dossier.articles.len())
+        .into_par_iter()
+        .map(|index| article_link(dossier, index, "../"))
+        .collect();
     let renderer = Renderer {
         dossier,
+        links,
         tera: &tera,
         site,
         outline,
@@ -156,6 +162,8 @@ pub fn render(
 
 struct Renderer<'a> {
     dossier: &'a Dossier,
+    /// Each article's link from a page one folder down, made once for every page that lists it.
+    links: Vec<ArticleLink>,
     tera: &'a Tera,
     site: SiteView<'a>,
     outline: svg::MapOutline,
@@ -224,13 +232,10 @@ impl Renderer<'_> {
     }
 
     fn article_link(&self, index: usize, root: &str) -> ArticleLink {
-        let article = &self.dossier.articles[index];
-        ArticleLink {
-            title: article.metadata.title.clone(),
-            url: format!("{root}{}", article.url()),
-            date: article.metadata.date.map(format_date),
-            date_iso: article.metadata.date.map(|d| d.to_string()),
+        if root == "../" {
+            return self.links[index].clone();
         }
+        article_link(self.dossier, index, root)
     }
 
     fn entity_link(&self, key: &EntityKey, root: &str, count: usize) -> Link {
@@ -549,12 +554,9 @@ impl Renderer<'_> {
                 kind: "year",
             })
             .collect();
-        let articles: Vec<ArticleLink> = node
-            .articles
-            .iter()
-            .map(|&i| self.article_link(i, root))
-            .collect();
-        let mut mentions = Vec::new();
+        let articles: Vec<&ArticleLink> = node.articles.iter().map(|&i| &self.links[i]).collect();
+        // Where the mentions are; each page of them is put in context as it renders.
+        let mut found: Vec<(usize, Place, usize, usize)> = Vec::new();
         for &index in &node.articles {
             let article = &d.articles[index];
             for mention in article
@@ -563,27 +565,13 @@ impl Renderer<'_> {
                 .iter()
                 .filter(|m| &m.entity == key)
             {
-                mentions.push(self.kwic(
-                    index,
-                    article,
-                    mention.at,
-                    mention.start,
-                    mention.end,
-                    root,
-                ));
+                found.push((index, mention.at, mention.start, mention.end));
             }
         }
-        let chunks: Vec<Vec<Kwic>> = if mentions.is_empty() {
-            vec![Vec::new()]
+        let chunks: Vec<&[(usize, Place, usize, usize)]> = if found.is_empty() {
+            vec![&[]]
         } else {
-            let mut chunks = Vec::new();
-            let mut rest = mentions;
-            while !rest.is_empty() {
-                let tail = rest.split_off(rest.len().min(MENTIONS_PER_PAGE));
-                chunks.push(rest);
-                rest = tail;
-            }
-            chunks
+            found.chunks(MENTIONS_PER_PAGE).collect()
         };
         let total = chunks.len();
         let map = if key.kind == Kind::Place && !node.children.is_empty() {
@@ -629,7 +617,7 @@ impl Renderer<'_> {
                     if first { cooccurring.as_slice() } else { empty },
                 );
                 context.insert("years", if first { years.as_slice() } else { empty });
-                let no_articles: &[ArticleLink] = &[];
+                let no_articles: &[&ArticleLink] = &[];
                 context.insert(
                     "articles",
                     if first {
@@ -640,7 +628,11 @@ impl Renderer<'_> {
                 );
                 context.insert("article_count", &node.articles.len());
                 context.insert("mention_count", &node.mention_count);
-                context.insert("mentions", &chunk);
+                let mentions: Vec<Kwic> = chunk
+                    .iter()
+                    .map(|&(index, at, start, end)| self.kwic(index, at, start, end))
+                    .collect();
+                context.insert("mentions", &mentions);
                 context.insert("page_number", &number);
                 context.insert("page_count", &total);
                 context.insert("first_page", &file(1));
@@ -656,15 +648,10 @@ impl Renderer<'_> {
             .collect()
     }
 
-    fn kwic(
-        &self,
-        index: usize,
-        article: &Article,
-        at: Place,
-        start: usize,
-        end: usize,
-        root: &str,
-    ) -> Kwic {
+    /// The mention at `start..end` of `at` in article `index`, in its sentence, for a page one
+    /// folder down (entity and year pages).
+    fn kwic(&self, index: usize, at: Place, start: usize, end: usize) -> Kwic<'_> {
+        let article = &self.dossier.articles[index];
         let text = article.text_at(at);
         let sentence = crate::extract::text::sentence_at(text, start);
         let (from, to) = (sentence.start.min(start), sentence.end.max(end));
@@ -673,11 +660,11 @@ impl Renderer<'_> {
             Place::Paragraph(p) => format!("#p{}", p + 1),
         };
         Kwic {
-            before: text[from..start].to_string(),
-            hit: text[start..end].to_string(),
-            after: text[end..to].to_string(),
-            url: format!("{root}{}{anchor}", article.url()),
-            article: self.article_link(index, root),
+            before: &text[from..start],
+            hit: &text[start..end],
+            after: &text[end..to],
+            url: format!("../{}{anchor}", article.url()),
+            article: &self.links[index],
         }
     }
 
@@ -703,18 +690,13 @@ impl Renderer<'_> {
         let root = "../";
         let d = self.dossier;
         let node = &d.years[&year];
-        let published: Vec<ArticleLink> = node
-            .published
-            .iter()
-            .map(|&i| self.article_link(i, root))
-            .collect();
+        let published: Vec<&ArticleLink> = node.published.iter().map(|&i| &self.links[i]).collect();
         let references: Vec<Kwic> = node
             .references
             .iter()
             .map(|&(index, i)| {
-                let article = &d.articles[index];
-                let mention = article.metadata.years[i];
-                self.kwic(index, article, mention.at, mention.start, mention.end, root)
+                let mention = d.articles[index].metadata.years[i];
+                self.kwic(index, mention.at, mention.start, mention.end)
             })
             .collect();
         let entities: Vec<Link> = node
@@ -742,6 +724,17 @@ impl Renderer<'_> {
             &year.to_string(),
             context,
         )
+    }
+}
+
+/// The link to article `index` from a page under `root`.
+fn article_link(dossier: &Dossier, index: usize, root: &str) -> ArticleLink {
+    let article = &dossier.articles[index];
+    ArticleLink {
+        title: article.metadata.title.clone(),
+        url: format!("{root}{}", article.url()),
+        date: article.metadata.date.map(format_date),
+        date_iso: article.metadata.date.map(|d| d.to_string()),
     }
 }
 
