@@ -10,11 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::catalog::EntityKey;
-use crate::extract::fold::fold;
+use crate::extract::fold::{fold, fold_text};
 use crate::graph::Dossier;
 use crate::render::Page;
 
@@ -39,7 +40,7 @@ const B: f64 = 0.75;
 /// The tokens of `text` for search: folded (case, accents), split on anything but letters and
 /// digits, stopwords dropped; Chinese, Japanese and Korean characters each stand alone.
 pub fn tokens(text: &str) -> Vec<String> {
-    let folded = fold(text).text;
+    let folded = fold_text(text);
     let mut out = Vec::new();
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut Vec<String>| {
@@ -83,33 +84,37 @@ struct DocTerms {
 
 /// Tokenizes one article: title, paragraphs, adjacent word pairs and entity names.
 fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
-    let mut terms: HashMap<String, Posting> = HashMap::new();
+    let mut terms: FxHashMap<String, Posting> = FxHashMap::default();
     let mut length = 0.0;
-    let mut add = |term: String, paragraph: usize, weight: f64| {
+    // Looks the term up by reference, so a term seen before costs no allocation.
+    let mut add = |term: &str, paragraph: usize, weight: f64| {
         length += weight;
-        let posting = terms.entry(term).or_default();
+        let posting = match terms.get_mut(term) {
+            Some(posting) => posting,
+            None => terms.entry(term.to_string()).or_default(),
+        };
         posting.weight += weight;
         // Results link to the first paragraph that uses the term.
         if posting.best_paragraph == 0 {
             posting.best_paragraph = paragraph;
         }
     };
-    let mut per_paragraph: Vec<(usize, Vec<String>)> = vec![(0, tokens(&article.metadata.title))];
-    per_paragraph.extend(
-        article
-            .paragraphs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (i + 1, tokens(&p.text))),
-    );
-    for (paragraph, words) in &per_paragraph {
-        let weight = if *paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
-        for word in words {
-            add(word.clone(), *paragraph, weight);
+    let mut pair = String::new();
+    let texts = std::iter::once(article.metadata.title.as_str())
+        .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
+    for (paragraph, text) in texts.enumerate() {
+        let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
+        let words = tokens(text);
+        for word in &words {
+            add(word, paragraph, weight);
         }
         // Adjacent word pairs answer quoted phrases.
-        for pair in words.windows(2) {
-            add(format!("{} {}", pair[0], pair[1]), *paragraph, 0.0);
+        for two in words.windows(2) {
+            pair.clear();
+            pair.push_str(&two[0]);
+            pair.push(' ');
+            pair.push_str(&two[1]);
+            add(&pair, paragraph, 0.0);
         }
     }
     for key in article.metadata.entities() {
@@ -118,7 +123,7 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
             .get(key)
             .map_or(key.slug.as_str(), |n| n.entity.name.as_str());
         for word in tokens(name) {
-            add(word, 0, ENTITY_WEIGHT);
+            add(&word, 0, ENTITY_WEIGHT);
         }
     }
     DocTerms {
@@ -136,7 +141,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
         .map(|&article_index| doc_terms(dossier, &dossier.articles[article_index]))
         .collect();
     let lengths: Vec<f64> = per_doc.iter().map(|d| d.length).collect();
-    let mut joined: HashMap<String, Vec<(usize, Posting)>> = HashMap::new();
+    let mut joined: FxHashMap<String, Vec<(usize, Posting)>> = FxHashMap::default();
     for (doc, doc_terms) in per_doc.into_iter().enumerate() {
         for (term, posting) in doc_terms.terms {
             match joined.get_mut(&term) {

@@ -33,6 +33,40 @@ pub fn fold(text: &str) -> Folded {
         text: String::with_capacity(text.len()),
         origin: Vec::with_capacity(text.len() + 1),
     };
+    fold_into(text, &mut out);
+    out.origin.push(text.len());
+    out
+}
+
+/// Folds `text` like [`fold`], without the map back to the original (for search terms).
+pub fn fold_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// Where folded characters go: with their original offsets, or only the text.
+trait FoldOut {
+    fn push(&mut self, c: char, at: usize);
+}
+
+impl FoldOut for Folded {
+    fn push(&mut self, c: char, at: usize) {
+        let before = self.text.len();
+        self.text.push(c);
+        for _ in before..self.text.len() {
+            self.origin.push(at);
+        }
+    }
+}
+
+impl FoldOut for String {
+    fn push(&mut self, c: char, _: usize) {
+        String::push(self, c);
+    }
+}
+
+fn fold_into(text: &str, out: &mut impl FoldOut) {
     let mut last_space = true;
     for (at, c) in text.char_indices() {
         if c.is_ascii() {
@@ -44,29 +78,29 @@ pub fn fold(text: &str) -> Folded {
             };
             if c == ' ' {
                 if !last_space {
-                    push(&mut out, ' ', at);
+                    push(out, ' ', at);
                     last_space = true;
                 }
             } else {
-                push(&mut out, c, at);
+                push(out, c, at);
                 last_space = false;
             }
             continue;
         }
         match c {
             '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' | '\u{02BB}' => {
-                push(&mut out, '\'', at);
+                push(out, '\'', at);
                 last_space = false;
             }
             '\u{2010}'..='\u{2015}' | '\u{2212}' => {
                 if !last_space {
-                    push(&mut out, ' ', at);
+                    push(out, ' ', at);
                     last_space = true;
                 }
             }
             c if c.is_whitespace() => {
                 if !last_space {
-                    push(&mut out, ' ', at);
+                    push(out, ' ', at);
                     last_space = true;
                 }
             }
@@ -74,12 +108,12 @@ pub fn fold(text: &str) -> Folded {
                 match latin_base(c) {
                     Some(ascii) => {
                         for b in ascii.chars() {
-                            push(&mut out, b.to_ascii_lowercase(), at);
+                            push(out, b.to_ascii_lowercase(), at);
                         }
                     }
                     None => {
                         for lower in c.to_lowercase() {
-                            push(&mut out, lower, at);
+                            push(out, lower, at);
                         }
                     }
                 }
@@ -87,8 +121,6 @@ pub fn fold(text: &str) -> Folded {
             }
         }
     }
-    out.origin.push(text.len());
-    out
 }
 
 /// Folds an alias or name to the key the catalogue compares for clashes and the matcher searches.
@@ -96,12 +128,8 @@ pub fn fold_key(text: &str) -> String {
     fold(text).text.trim().to_string()
 }
 
-fn push(out: &mut Folded, c: char, at: usize) {
-    let before = out.text.len();
-    out.text.push(c);
-    for _ in before..out.text.len() {
-        out.origin.push(at);
-    }
+fn push(out: &mut impl FoldOut, c: char, at: usize) {
+    out.push(c, at);
 }
 
 /// The ASCII letters a Latin letter with diacritics stands for (`ŏ` -> `o`), or `None` for
