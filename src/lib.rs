@@ -41,6 +41,9 @@ pub struct Report {
     pub entities: usize,
     /// Files made (pages, data, static files).
     pub pages: usize,
+    /// How the files reached the output: written anew or carried over unchanged from the
+    /// previous output. `None` when nothing was written (a check).
+    pub written: Option<write::WriteStats>,
     /// How long the build took.
     pub elapsed: Duration,
     /// The output folder, when the build wrote one.
@@ -260,12 +263,13 @@ pub fn build_with_progress(
     progress("writing");
     let written = sink.finish().map_err(with_warnings)?;
     stopwatch.lap("swap");
-    let output = written.map(|_| out);
+    let output = written.map(|_| out.clone());
     Ok(Report {
         articles: dossier.articles.len(),
         drafts,
         entities: dossier.entities.len(),
         pages,
+        written,
         elapsed: started.elapsed(),
         output,
         warnings: warnings.sorted(),

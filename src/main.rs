@@ -148,8 +148,11 @@ fn main() -> ExitCode {
             }
             let pages = report.pages;
             let seconds = report.elapsed.as_secs_f64();
+            let rewritten = report.written.map_or(String::new(), |w| {
+                format!(" ({} written, {} unchanged)", w.written, w.carried)
+            });
             println!(
-                "{} articles ({} drafts skipped), {} entities, {} files in {:.2} s",
+                "{} articles ({} drafts skipped), {} entities, {} files{rewritten} in {:.2} s",
                 report.articles, report.drafts, report.entities, pages, seconds
             );
             if let Some(out) = &report.output {

@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod incremental;
 mod invalid;
 mod links;
 mod properties;

@@ -1,0 +1,137 @@
+//! Rebuilds: files whose bytes are unchanged are carried over from the previous output, and the
+//! result is the same as a full build; a cache that no longer describes the output is not trusted.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::common::{build, fixture, snapshot};
+
+const NEW_ARTICLE: &str = "+++
+title = \"Phones seized in Musan\"
+date = 2024-06-02
++++
+Border guards seized Chinese phones in Musan in May 2024, a source in North Hamgyong said.
+";
+
+fn inode(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("metadata").ino()
+}
+
+/// A full build of `site` from nothing: no cache, no previous output, written to `out`.
+fn full_build(site: &Path, out: &Path) {
+    let cache = site.join(dossier::CACHE_FOLDER);
+    let _ = std::fs::remove_dir_all(&cache);
+    dossier::build(site, Some(out), dossier::Mode::Build).expect("full build");
+}
+
+#[test]
+fn adding_an_article_rewrites_only_changed_files_and_matches_a_full_build() {
+    let site = fixture("basic");
+    let first = build(site.path());
+    let written = first.written.expect("a build writes");
+    assert_eq!(written.carried, 0, "nothing to carry over on a first build");
+    let public = site.path().join("public");
+    let style = public.join("static/style.css");
+    let style_inode = inode(&style);
+    let article = public.join("articles/arrests.html");
+    let article_before = std::fs::read(&article).unwrap();
+
+    // The same content again: every file is carried over, none written.
+    let again = build(site.path()).written.unwrap();
+    assert_eq!(
+        again.written, 0,
+        "an unchanged site writes nothing: {again:?}"
+    );
+    assert_eq!(again.carried, first.pages);
+
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    let after = build(site.path());
+    let stats = after.written.unwrap();
+    assert!(public.join("articles/musan.html").is_file());
+    assert!(stats.written > 0 && stats.carried > 0, "{stats:?}");
+    assert_eq!(stats.written + stats.carried, after.pages);
+    // Unchanged bytes keep their file: the stylesheet is the very same inode.
+    assert_eq!(
+        inode(&style),
+        style_inode,
+        "unchanged files are not rewritten"
+    );
+    // A page whose bytes changed (its newer/older links now include the new article) is new.
+    assert_ne!(std::fs::read(&article).unwrap(), article_before);
+
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(
+        snapshot(&public) == snapshot(&fresh_out),
+        "an incremental rebuild must equal a full build byte for byte"
+    );
+}
+
+#[test]
+fn an_output_file_changed_by_hand_is_rewritten() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let page = public.join("index.html");
+    let original = std::fs::read(&page).unwrap();
+    // Same length, different bytes: only the file's time and inode can tell.
+    let mut tampered = original.clone();
+    tampered[0] = if tampered[0] == b'x' { b'y' } else { b'x' };
+    std::fs::remove_file(&page).unwrap();
+    std::fs::write(&page, &tampered).unwrap();
+    build(site.path());
+    assert_eq!(std::fs::read(&page).unwrap(), original);
+}
+
+#[test]
+fn a_corrupt_or_stale_cache_is_detected_and_rebuilt() {
+    let site = fixture("basic");
+    build(site.path());
+    let cache = site.path().join(dossier::CACHE_FOLDER);
+    let manifests: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(manifests.len(), 1, "one output manifest: {manifests:?}");
+    let public = site.path().join("public");
+    let expected = snapshot(&public);
+
+    // Corrupt: a flipped byte fails the checksum, so every file is written again.
+    let mut bytes = std::fs::read(&manifests[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&manifests[0], &bytes).unwrap();
+    let report = build(site.path());
+    assert_eq!(
+        report.written.unwrap().carried,
+        0,
+        "a corrupt manifest is not trusted"
+    );
+    assert!(snapshot(&public) == expected);
+
+    // Truncated, and then deleted: the same.
+    std::fs::write(&manifests[0], b"{").unwrap();
+    assert_eq!(build(site.path()).written.unwrap().carried, 0);
+    std::fs::remove_dir_all(&cache).unwrap();
+    assert_eq!(build(site.path()).written.unwrap().carried, 0);
+    assert!(snapshot(&public) == expected);
+
+    // Stale: the output was replaced by something else since (another tool wrote it).
+    let replaced = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&public, replaced.path());
+    std::fs::write(replaced.path().join("index.html"), b"not the dossier").unwrap();
+    std::fs::remove_dir_all(&public).unwrap();
+    crate::common::copy_tree(replaced.path(), &public);
+    let report = build(site.path());
+    assert_eq!(
+        report.written.unwrap().carried,
+        0,
+        "copied files have new inodes and times, so none is trusted"
+    );
+    assert!(snapshot(&public) == expected);
+}
