@@ -1,15 +1,10 @@
 //! `dossier.json`: the whole dossier as data, for other tools and for tests.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalog::Kind;
 use crate::graph::Dossier;
-
-#[derive(Serialize)]
-struct DossierData<'a> {
-    articles: Vec<ArticleData<'a>>,
-    entities: Vec<EntityData<'a>>,
-}
 
 #[derive(Serialize)]
 struct ArticleData<'a> {
@@ -64,18 +59,20 @@ struct EntityData<'a> {
     articles: Vec<String>,
 }
 
-/// The dossier as compact JSON (one line) with a stable order.
-pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
+/// The dossier as compact JSON (one line) with a stable order, in parts: each article is
+/// serialized on its own, in parallel, and the parts are written one after another.
+pub fn dossier_json(dossier: &Dossier) -> Vec<Vec<u8>> {
     fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
         dossier
             .entities
             .get(key)
             .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
     }
-    let articles = dossier
+    let articles: Vec<Vec<u8>> = dossier
         .articles
-        .iter()
-        .map(|a| {
+        .par_iter()
+        .enumerate()
+        .map(|(index, a)| {
             let m = &a.metadata;
             let names = |kind: Kind| -> Vec<&str> {
                 m.entities()
@@ -84,7 +81,7 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
                     .map(|k| name_in(dossier, k))
                     .collect()
             };
-            ArticleData {
+            let data = ArticleData {
                 source: a.path.to_string_lossy().replace('\\', "/"),
                 url: a.url(),
                 title: &m.title,
@@ -120,10 +117,16 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
                     .collect(),
                 furniture: &a.furniture,
                 extra: &a.extra,
+            };
+            let mut part = Vec::new();
+            if index > 0 {
+                part.push(b',');
             }
+            let _ = serde_json::to_writer(&mut part, &data);
+            part
         })
         .collect();
-    let entities = dossier
+    let entities: Vec<EntityData> = dossier
         .entities
         .values()
         .map(|n| EntityData {
@@ -143,9 +146,14 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<u8> {
                 .collect(),
         })
         .collect();
-    let mut bytes = serde_json::to_vec(&DossierData { articles, entities }).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    let mut parts = Vec::with_capacity(articles.len() + 2);
+    parts.push(b"{\"articles\":[".to_vec());
+    parts.extend(articles);
+    let mut end = b"],\"entities\":".to_vec();
+    let _ = serde_json::to_writer(&mut end, &entities);
+    end.extend_from_slice(b"}\n");
+    parts.push(end);
+    parts
 }
 
 /// The 1-based paragraph number of a place (the `#p` anchor), or 0 for the title.

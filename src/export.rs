@@ -9,25 +9,22 @@ use crate::catalog::Kind;
 use crate::error::Diagnostic;
 use crate::extract::Place;
 use crate::graph::Dossier;
-use crate::render::Page;
 use crate::write::Sink;
 
 /// Builds the export files of `dossier` into `sink`.
 pub fn exports(dossier: &Dossier, sink: &Sink) -> Result<(), Diagnostic> {
-    type Maker = fn(&Dossier) -> Vec<u8>;
+    type Maker = fn(&Dossier) -> Vec<Vec<u8>>;
     let makers: [(&str, Maker); 5] = [
-        ("articles.csv", articles_csv),
-        ("entities.csv", entities_csv),
+        ("articles.csv", |d| vec![articles_csv(d)]),
+        ("entities.csv", |d| vec![entities_csv(d)]),
         ("mentions.csv", mentions_csv),
         ("entities.ftm.json", followthemoney),
         ("dossier.json", crate::data::dossier_json),
     ];
-    // One after another (each is parallel inside), so one export at a time is in memory.
+    // One after another (each is parallel inside), so one export at a time is in memory, in
+    // parts that are written without being joined.
     for (path, make) in makers {
-        sink.put(Page {
-            path: path.into(),
-            bytes: make(dossier),
-        })?;
+        sink.put_parts(path.into(), &make(dossier))?;
     }
     Ok(())
 }
@@ -142,7 +139,7 @@ fn entities_csv(dossier: &Dossier) -> Vec<u8> {
     )
 }
 
-fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
+fn mentions_csv(dossier: &Dossier) -> Vec<Vec<u8>> {
     let header = csv_bytes(
         &[
             "article",
@@ -181,17 +178,15 @@ fn mentions_csv(dossier: &Dossier) -> Vec<u8> {
             writer.into_inner().unwrap_or_default()
         })
         .collect();
-    let mut out = header;
-    for rows in per_article {
-        out.extend(rows);
-    }
-    out
+    let mut parts = vec![header];
+    parts.extend(per_article);
+    parts
 }
 
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
 /// agency and place; a `Documentation` linking each article to each entity it names, with the
 /// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
-fn followthemoney(dossier: &Dossier) -> Vec<u8> {
+fn followthemoney(dossier: &Dossier) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     let entity_id =
         |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
@@ -242,11 +237,9 @@ fn followthemoney(dossier: &Dossier) -> Vec<u8> {
         }
         json_lines(lines)
     }).collect();
-    let mut out = json_lines(lines);
-    for bytes in per_article {
-        out.extend(bytes);
-    }
-    out
+    let mut parts = vec![json_lines(lines)];
+    parts.extend(per_article);
+    parts
 }
 
 /// JSON values one to a line.

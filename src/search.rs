@@ -34,6 +34,8 @@ const SHARD_LIMIT: usize = 24 * 1024;
 /// Term weights: title words count thrice, words of entity names twice.
 const TITLE_WEIGHT: f64 = 3.0;
 const ENTITY_WEIGHT: f64 = 2.0;
+/// Articles tokenized at once before their terms join the index.
+const TOKENIZE_BATCH: usize = 512;
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
@@ -135,19 +137,24 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
 /// Builds every file of the search index.
 pub fn index(dossier: &Dossier) -> Vec<Page> {
     let docs = &dossier.by_date;
-    // Articles tokenize in parallel; their terms then join in document order.
-    let per_doc: Vec<DocTerms> = docs
-        .par_iter()
-        .map(|&article_index| doc_terms(dossier, &dossier.articles[article_index]))
-        .collect();
-    let lengths: Vec<f64> = per_doc.iter().map(|d| d.length).collect();
+    // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
+    // document order (batches keep the memory of per-article term maps small).
+    let mut lengths: Vec<f64> = Vec::with_capacity(docs.len());
     let mut joined: FxHashMap<String, Vec<(usize, Posting)>> = FxHashMap::default();
-    for (doc, doc_terms) in per_doc.into_iter().enumerate() {
-        for (term, posting) in doc_terms.terms {
-            match joined.get_mut(&term) {
-                Some(list) => list.push((doc, posting)),
-                None => {
-                    joined.insert(term, vec![(doc, posting)]);
+    for (batch_number, batch) in docs.chunks(TOKENIZE_BATCH).enumerate() {
+        let per_doc: Vec<DocTerms> = batch
+            .par_iter()
+            .map(|&article_index| doc_terms(dossier, &dossier.articles[article_index]))
+            .collect();
+        for (offset, doc_terms) in per_doc.into_iter().enumerate() {
+            let doc = batch_number * TOKENIZE_BATCH + offset;
+            lengths.push(doc_terms.length);
+            for (term, posting) in doc_terms.terms {
+                match joined.get_mut(&term) {
+                    Some(list) => list.push((doc, posting)),
+                    None => {
+                        joined.insert(term, vec![(doc, posting)]);
+                    }
                 }
             }
         }
@@ -159,8 +166,9 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
 
     // Impacts: BM25 per term and article, as whole numbers. Pairs share their words' idf scale.
     // A very common term keeps only its strongest articles (see MAX_POSTINGS).
+    // Each term's postings are encoded and dropped as it goes.
     let encoded: BTreeMap<String, String> = terms
-        .par_iter()
+        .into_par_iter()
         .map(|(term, postings)| {
             let df = postings.len() as f64;
             let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
@@ -189,7 +197,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
                 numbers.extend([(doc - previous) as u64, impact, paragraph as u64]);
                 previous = doc;
             }
-            (term.clone(), varints(&numbers))
+            (term, varints(&numbers))
         })
         .collect::<Vec<_>>()
         .into_iter()

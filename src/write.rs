@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
 use crate::error::Diagnostic;
 use crate::render::Page;
@@ -233,10 +233,16 @@ impl Sink {
 
     /// Adds one file to the build.
     pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
+        self.put_parts(page.path, &[page.bytes])
+    }
+
+    /// Adds one file made of `parts` one after another, without joining them in memory first
+    /// (for large exports).
+    pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
         if let Some(staging) = &self.staging {
-            staging.put(&page)?;
+            staging.put(&path, parts)?;
         }
-        lock_ignoring_poison(&self.paths).push(page.path);
+        lock_ignoring_poison(&self.paths).push(path);
         Ok(())
     }
 
@@ -277,10 +283,15 @@ impl Sink {
 }
 
 impl Staging {
-    fn put(&self, page: &Page) -> Result<(), Diagnostic> {
-        let bytes = &page.bytes;
-        let hash = xxh3_128(bytes);
-        let target = self.dir.join(&page.path);
+    fn put(&self, path: &Path, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
+        let mut hasher = Xxh3::new();
+        let mut len = 0;
+        for part in parts {
+            hasher.update(part);
+            len += part.len() as u64;
+        }
+        let hash = hasher.digest128();
+        let target = self.dir.join(path);
         if let Some(folder) = target.parent() {
             let mut folders = lock_ignoring_poison(&self.folders);
             if !folders.contains(folder) {
@@ -290,18 +301,20 @@ impl Staging {
                 folders.insert(folder.to_path_buf());
             }
         }
-        if let Some(record) = self.carry_over(&page.path, hash, bytes.len() as u64, &target) {
+        if let Some(record) = self.carry_over(path, hash, len, &target) {
             self.carried.fetch_add(1, Ordering::Relaxed);
-            lock_ignoring_poison(&self.records).push((page.path.clone(), record));
+            lock_ignoring_poison(&self.records).push((path.to_path_buf(), record));
             return Ok(());
         }
         let cannot = |e: std::io::Error| {
             Diagnostic::general(format!("cannot write {}: {e}", target.display()))
         };
         let mut file = File::create(&target).map_err(cannot)?;
-        file.write_all(bytes).map_err(cannot)?;
+        for part in parts {
+            file.write_all(part).map_err(cannot)?;
+        }
         let record = record_of(&file.metadata().map_err(cannot)?, hash);
-        lock_ignoring_poison(&self.records).push((page.path.clone(), record));
+        lock_ignoring_poison(&self.records).push((path.to_path_buf(), record));
         Ok(())
     }
 
