@@ -72,7 +72,7 @@ impl fmt::Display for Kind {
 }
 
 /// The stable key of an entity: its kind and slug. Entities refer to each other by key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EntityKey {
     /// The entity's kind.
     pub kind: Kind,

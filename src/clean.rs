@@ -5,12 +5,13 @@
 //! dropped silently. Pure: no I/O.
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::FurnitureRules;
 use crate::source::{Format, Source};
 
 /// What a paragraph is to the reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     /// Running text.
     Text,
@@ -25,7 +26,7 @@ pub enum Role {
 }
 
 /// One paragraph of an article: the unit of citation (`#p3`) and of extraction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Paragraph {
     /// Its plain text, what extraction reads and mention offsets refer to.
     pub text: String,
@@ -34,7 +35,16 @@ pub struct Paragraph {
     /// The file line it starts on.
     pub line: usize,
     /// For Markdown, the block's events; empty for plain text.
+    #[serde(deserialize_with = "owned_events")]
     pub events: Vec<Event<'static>>,
+}
+
+/// Reads Markdown events that borrow from the input, then owns them (for the build cache).
+fn owned_events<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Event<'static>>, D::Error> {
+    let events: Vec<Event<'de>> = Vec::deserialize(deserializer)?;
+    Ok(events.into_iter().map(Event::into_static).collect())
 }
 
 /// An article's body without furniture.
@@ -344,6 +354,7 @@ mod tests {
             front: Default::default(),
             body: body.to_string(),
             body_line: 1,
+            digest: 0,
         }
     }
 

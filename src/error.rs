@@ -3,11 +3,12 @@
 //! Stages collect problems into a [`Diagnostics`] list instead of stopping at the first one, so an
 //! editor sees every broken file of a build at once. Nothing here does I/O.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// How serious a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     /// Reported, but the build goes on (and `check --strict` fails on it).
     Warning,
@@ -16,7 +17,7 @@ pub enum Severity {
 }
 
 /// One problem, located as precisely as the stage that found it knows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The file, relative to the site root where possible (`content/articles/x.md`).
     pub path: Option<PathBuf>,

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod catalog;
 pub mod clean;
 pub mod config;
@@ -125,25 +126,63 @@ fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
 /// Reads the site at `root`, cleans and extracts every article and joins the dossier.
 /// `find_unknown` also collects the names the catalogue lacks.
 pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnostic>> {
+    analyze_with(root, find_unknown, false)
+}
+
+/// [`analyze`], reusing and then updating the extraction cache when `use_cache` is set.
+fn analyze_with(
+    root: &Path,
+    find_unknown: bool,
+    use_cache: bool,
+) -> Result<Analysis, Vec<Diagnostic>> {
     let mut warnings = Diagnostics::new();
     let mut config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     config.extract.find_unknown = find_unknown;
     let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     let matcher = extract::Matcher::new(&catalog);
     let mut stopwatch = Stopwatch::new();
+    let cache_folder = cache::folder(root);
+    let context = cache::context(&config, &catalog);
+    let mut cache = if use_cache {
+        cache::ExtractCache::load(&cache_folder, context)
+    } else {
+        cache::ExtractCache::default()
+    };
+    let cached = cache.len();
+    stopwatch.lap("cache");
 
     let (sources, problems) = source::load(root);
     let drafts = sources.iter().filter(|s| s.front.draft).count();
     stopwatch.lap("read");
-    let extracted: Vec<(source::Source, extract::Extracted)> = sources
-        .into_par_iter()
+    // Each article's cached result, if its file and everything extraction depends on are
+    // unchanged; the others are cleaned and extracted, in parallel.
+    let work: Vec<(source::Source, Option<extract::Extracted>)> = sources
+        .into_iter()
         .filter(|s| !s.front.draft)
         .map(|source| {
-            let cleaned = clean::clean(&source, &config.furniture);
-            let extracted = extract::extract(&source, cleaned, &matcher, &config.extract);
+            let hit = cache.take(&source);
+            (source, hit)
+        })
+        .collect();
+    let reused = work.iter().filter(|(_, hit)| hit.is_some()).count();
+    let extracted: Vec<(source::Source, extract::Extracted)> = work
+        .into_par_iter()
+        .map(|(source, hit)| {
+            let extracted = hit.unwrap_or_else(|| {
+                let cleaned = clean::clean(&source, &config.furniture);
+                extract::extract(&source, cleaned, &matcher, &config.extract)
+            });
             (source, extracted)
         })
         .collect();
+    stopwatch.lap("extract");
+    // The cache is rewritten only when it no longer matches the articles exactly.
+    if use_cache && (reused != extracted.len() || reused != cached) {
+        let results: Vec<(u128, &extract::Extracted)> =
+            extracted.iter().map(|(s, e)| (s.digest, e)).collect();
+        cache::ExtractCache::save(&cache_folder, context, &results);
+        stopwatch.lap("cache");
+    }
     let mut problems = problems;
     for (_, e) in &extracted {
         problems.extend(e.warnings.iter().cloned());
@@ -178,7 +217,6 @@ pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnost
         }
     }
 
-    stopwatch.lap("extract");
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
     stopwatch.lap("graph");
     Ok(Analysis {
@@ -215,7 +253,7 @@ pub fn build_with_progress(
         drafts,
         warnings,
         ..
-    } = analyze(root, false)?;
+    } = analyze_with(root, false, mode == Mode::Build)?;
     let mut stopwatch = Stopwatch::new();
     let with_warnings = |d: Diagnostic| {
         let mut problems = Diagnostics::new();

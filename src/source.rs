@@ -69,6 +69,8 @@ pub struct Source {
     pub body: String,
     /// The file line the body starts on (1-based), for messages about the body.
     pub body_line: usize,
+    /// A hash of the file's path and bytes: what its cached extraction is filed under.
+    pub digest: u128,
 }
 
 /// Finds, reads and parses every article under `root/content/articles/`, in path order.
@@ -115,9 +117,14 @@ pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
             let mut problems = Diagnostics::new();
             let source = match std::fs::read(path) {
                 Ok(bytes) => {
+                    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                    hasher.update(shown.as_os_str().as_encoded_bytes());
+                    hasher.update(&[0]);
+                    hasher.update(&bytes);
+                    let digest = hasher.digest128();
                     let text = decode(&shown, bytes, &mut problems);
                     let format = format_of(path).unwrap_or(Format::Text);
-                    parse(&shown, format, &text, &mut problems)
+                    parse(&shown, format, &text, &mut problems).map(|s| Source { digest, ..s })
                 }
                 Err(e) => {
                     problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
@@ -217,6 +224,7 @@ pub fn parse(
         front,
         body,
         body_line,
+        digest: 0,
     })
 }
 

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
             front: Default::default(),
             body: text.to_string(),
             body_line: 1,
+            digest: 0,
         };
         let _ = dossier::clean::clean(&source, &CONFIG.furniture);
     }

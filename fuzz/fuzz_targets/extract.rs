@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             front: Default::default(),
             body: text.to_string(),
             body_line: 1,
+            digest: 0,
         };
         let cleaned = dossier::clean::clean(&source, &setup.config.furniture);
         let extracted = dossier::extract::extract(&source, cleaned, &setup.matcher, &setup.config.extract);

@@ -14,6 +14,7 @@ pub mod text;
 pub mod unknown;
 pub mod years;
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
@@ -28,7 +29,7 @@ use crate::source::Source;
 pub use matcher::Matcher;
 
 /// Where a mention stands: a body paragraph or the title.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Place {
     /// The title (a headline found in the text or the front matter title).
     Title,
@@ -37,7 +38,7 @@ pub enum Place {
 }
 
 /// One entity named in an article.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Mention {
     /// The entity.
     pub entity: EntityKey,
@@ -50,7 +51,7 @@ pub struct Mention {
 }
 
 /// One year the text refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct YearMention {
     /// The year.
     pub year: i32,
@@ -63,7 +64,7 @@ pub struct YearMention {
 }
 
 /// Everything extraction found in one article.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Metadata {
     /// The title.
     pub title: String,
@@ -89,7 +90,7 @@ pub struct Metadata {
 }
 
 /// A relative time phrase in an article.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelativeMention {
     /// The phrase and what it resolves to.
     pub hit: relative::RelativeHit,
@@ -119,7 +120,7 @@ impl Metadata {
 
 /// An article's extraction result: its metadata, and its body without the lines that became
 /// metadata (headline, publication line, byline).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Extracted {
     /// What was found.
     pub metadata: Metadata,

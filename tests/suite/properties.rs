@@ -34,6 +34,7 @@ fn check_text(text: &str) -> Result<(), TestCaseError> {
             front: Default::default(),
             body: text.to_string(),
             body_line: 1,
+            digest: 0,
         };
         let cleaned = dossier::clean::clean(&source, &SETUP.config.furniture);
         let extracted =

@@ -1,0 +1,168 @@
+//! The extraction cache: each article's cleaning and extraction result, kept in the cache folder
+//! (`.dossier-cache/`) so a rebuild only extracts the articles that changed.
+//!
+//! Entries are filed under a hash of the article file's path and bytes ([`Source::digest`]).
+//! The whole file belongs to one *context*: the dossier binary, the furniture and extraction
+//! settings and the catalogue. Any change to those, a checksum that does not match, or a file
+//! that does not decode, and the cache is ignored and rebuilt: it is never trusted over the
+//! sources. Deleting the folder is always safe.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::extract::Extracted;
+use crate::source::Source;
+
+const FILE_NAME: &str = "extract.bin";
+const MAGIC: &[u8] = b"dossier extraction cache 2\n";
+/// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
+const SAVE_BATCH: usize = 512;
+
+/// Extraction results of the previous build that still apply, by source digest.
+///
+/// The file: a magic line, the context (16 bytes), then per article its digest (16 bytes), the
+/// length of its result (8 bytes) and the result in postcard encoding; last, an xxh3-128 of
+/// everything before it. Results are decoded in parallel.
+#[derive(Default)]
+pub struct ExtractCache {
+    entries: HashMap<u128, Extracted>,
+}
+
+impl ExtractCache {
+    /// Loads the cache under `folder` for `context`; empty when it is missing, written for
+    /// another context, or damaged.
+    pub fn load(folder: &Path, context: u128) -> Self {
+        let entries = std::fs::read(folder.join(FILE_NAME))
+            .ok()
+            .and_then(|bytes| decode(&bytes, context))
+            .unwrap_or_default();
+        ExtractCache { entries }
+    }
+
+    /// How many results the cache holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Takes the cached result of `source`, if there is one.
+    pub fn take(&mut self, source: &Source) -> Option<Extracted> {
+        self.entries.remove(&source.digest)
+    }
+
+    /// Writes the results of this build (and only these) for the next one, through a temporary
+    /// file and a rename. Failing to write only costs the next build time, so errors are ignored.
+    pub fn save(folder: &Path, context: u128, results: &[(u128, &Extracted)]) {
+        let path = folder.join(FILE_NAME);
+        let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+        let written = std::fs::create_dir_all(folder)
+            .and_then(|()| std::fs::File::create(&temporary))
+            .and_then(|file| encode(std::io::BufWriter::new(file), context, results))
+            .and_then(|()| std::fs::rename(&temporary, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+    }
+}
+
+/// Writes a cache file into `out`, hashing as it goes.
+fn encode(
+    mut out: impl Write,
+    context: u128,
+    results: &[(u128, &Extracted)],
+) -> std::io::Result<()> {
+    let mut hasher = Xxh3::new();
+    let mut put = |out: &mut dyn Write, bytes: &[u8]| {
+        hasher.update(bytes);
+        out.write_all(bytes)
+    };
+    put(&mut out, MAGIC)?;
+    put(&mut out, &context.to_le_bytes())?;
+    for batch in results.chunks(SAVE_BATCH) {
+        let encoded: Vec<(u128, Vec<u8>)> = batch
+            .par_iter()
+            .filter_map(|(digest, extracted)| {
+                postcard::to_stdvec(extracted).ok().map(|b| (*digest, b))
+            })
+            .collect();
+        for (digest, bytes) in encoded {
+            put(&mut out, &digest.to_le_bytes())?;
+            put(&mut out, &(bytes.len() as u64).to_le_bytes())?;
+            put(&mut out, &bytes)?;
+        }
+    }
+    let sum = hasher.digest128();
+    out.write_all(&sum.to_le_bytes())?;
+    out.flush()
+}
+
+/// Reads a cache file written for `context`; `None` if anything about it is wrong.
+fn decode(bytes: &[u8], context: u128) -> Option<HashMap<u128, Extracted>> {
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
+    if sum != xxh3_128(body).to_le_bytes() {
+        return None;
+    }
+    let mut rest = body.strip_prefix(MAGIC)?;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        if rest.len() < n {
+            return None;
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    };
+    if u128::from_le_bytes(take(16)?.try_into().ok()?) != context {
+        return None;
+    }
+    let mut raw: Vec<(u128, &[u8])> = Vec::new();
+    while let Some(digest) = take(16) {
+        let digest = u128::from_le_bytes(digest.try_into().ok()?);
+        let len = usize::try_from(u64::from_le_bytes(take(8)?.try_into().ok()?)).ok()?;
+        raw.push((digest, take(len)?));
+    }
+    raw.par_iter()
+        .map(|(digest, bytes)| postcard::from_bytes(bytes).ok().map(|e| (*digest, e)))
+        .collect()
+}
+
+/// The context of extraction results: the running binary (so results of other dossier
+/// versions, or other builds of the code, never mix in), the settings that shape cleaning and
+/// extraction, and the catalogue.
+pub fn context(config: &Config, catalog: &Catalog) -> u128 {
+    let mut hasher = Xxh3::new();
+    hasher.update(&binary_hash().to_le_bytes());
+    // Debug output is complete and deterministic for these plain data types.
+    hasher.update(format!("{:?}", config.furniture).as_bytes());
+    hasher.update(format!("{:?}", config.extract).as_bytes());
+    hasher.update(format!("{:?}", catalog.entities).as_bytes());
+    hasher.digest128()
+}
+
+/// A hash of the running executable, once per process; a fixed value if it cannot be read
+/// (then the version string stands in).
+fn binary_hash() -> u128 {
+    static HASH: OnceLock<u128> = OnceLock::new();
+    *HASH.get_or_init(|| {
+        std::env::current_exe().and_then(std::fs::read).map_or_else(
+            |_| xxh3_128(env!("CARGO_PKG_VERSION").as_bytes()),
+            |bytes| xxh3_128(&bytes),
+        )
+    })
+}
+
+/// The cache folder of the site at `root`.
+pub fn folder(root: &Path) -> PathBuf {
+    root.join(crate::CACHE_FOLDER)
+}
