@@ -52,8 +52,14 @@ pub fn serve(
     port: u16,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Diagnostic> {
+    // One preview folder per site, the same on every run: a restarted server starts from its
+    // last preview (files carry over), and stopped servers leave one folder, not one each.
+    let site = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let out = std::env::temp_dir()
-        .join(format!("dossier-serve-{}", std::process::id()))
+        .join(format!(
+            "dossier-serve-{:016x}",
+            xxhash_rust::xxh3::xxh3_64(site.as_os_str().as_encoded_bytes())
+        ))
         .join("public");
     let status = Arc::new(Mutex::new(Status::default()));
     rebuild(root, &out, &status);
