@@ -38,6 +38,11 @@ pub fn new_article(
 fn starter_files() -> Vec<(PathBuf, String)> {
     let mut files = vec![
         (PathBuf::from("site.toml"), STARTER_SITE.to_string()),
+        // The build output and the cache are made from the sources; neither belongs in git.
+        (
+            PathBuf::from(".gitignore"),
+            format!("/public\n/{}\n", crate::CACHE_FOLDER),
+        ),
         (
             PathBuf::from("content/entities/places.toml"),
             STARTER_PLACES.to_string(),
