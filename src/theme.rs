@@ -25,7 +25,7 @@ pub const TEMPLATES: [&str; 8] = [
 ];
 
 /// The built-in default theme, the same files as `themes/default/` of this repository.
-const BUILT_IN_TEMPLATES: [(&str, &str); 8] = [
+const BUILT_IN_TEMPLATES: [(&str, &str); 9] = [
     (
         "base.html",
         include_str!("../themes/default/templates/base.html"),
@@ -57,6 +57,10 @@ const BUILT_IN_TEMPLATES: [(&str, &str); 8] = [
     (
         "search.html",
         include_str!("../themes/default/templates/search.html"),
+    ),
+    (
+        "quoted.html",
+        include_str!("../themes/default/templates/quoted.html"),
     ),
 ];
 

@@ -34,8 +34,9 @@ pub struct Page {
     pub bytes: Vec<u8>,
 }
 
-/// Mentions shown on one page of an entity before the next page starts.
-pub const MENTIONS_PER_PAGE: usize = 50;
+/// Articles listed, with their quoted passages, on one page of an entity or a year before the
+/// next page starts.
+pub const ARTICLES_PER_PAGE: usize = 50;
 
 #[derive(Serialize)]
 struct SiteView<'a> {
@@ -67,14 +68,23 @@ struct ArticleLink {
     date_iso: Option<String>,
 }
 
-/// A mention in its sentence (keyword in context), on an entity or year page.
+/// A passage naming an entity or a year, quoted in its sentence (keyword in context), with a
+/// link to its paragraph.
 #[derive(Serialize)]
-struct Kwic<'a> {
+struct Quote<'a> {
     before: &'a str,
     hit: &'a str,
     after: &'a str,
     url: String,
+    /// The paragraph number (`#p3`), or 0 for the title.
+    paragraph: usize,
+}
+
+/// An article and the passages of it that a page quotes.
+#[derive(Serialize)]
+struct Quoted<'a> {
     article: &'a ArticleLink,
+    quotes: Vec<Quote<'a>>,
 }
 
 #[derive(Serialize)]
@@ -108,9 +118,14 @@ pub fn render(
         .into_par_iter()
         .map(|index| article_link(dossier, index, "../"))
         .collect();
+    let mut rank = vec![0; dossier.articles.len()];
+    for (position, &index) in dossier.by_date.iter().enumerate() {
+        rank[index] = position;
+    }
     let renderer = Renderer {
         dossier,
         links,
+        rank,
         tera: &tera,
         site,
         outline,
@@ -141,7 +156,12 @@ pub fn render(
             .map(put),
     );
     let years: Vec<i32> = dossier.years.keys().copied().collect();
-    results.par_extend(years.par_iter().map(|&year| put(renderer.year(year))));
+    results.par_extend(
+        years
+            .par_iter()
+            .flat_map_iter(|&year| renderer.year(year))
+            .map(put),
+    );
     for (path, bytes) in theme.static_files().map_err(one)? {
         results.push(sink.put(Page {
             path: Path::new("static").join(path),
@@ -164,6 +184,8 @@ struct Renderer<'a> {
     dossier: &'a Dossier,
     /// Each article's link from a page one folder down, made once for every page that lists it.
     links: Vec<ArticleLink>,
+    /// Each article's position newest first (undated last), for sorting lists of articles.
+    rank: Vec<usize>,
     tera: &'a Tera,
     site: SiteView<'a>,
     outline: svg::MapOutline,
@@ -554,26 +576,8 @@ impl Renderer<'_> {
                 kind: "year",
             })
             .collect();
-        let articles: Vec<&ArticleLink> = node.articles.iter().map(|&i| &self.links[i]).collect();
-        // Where the mentions are; each page of them is put in context as it renders.
-        let mut found: Vec<(usize, Place, usize, usize)> = Vec::new();
-        for &index in &node.articles {
-            let article = &d.articles[index];
-            for mention in article
-                .metadata
-                .mentions
-                .iter()
-                .filter(|m| &m.entity == key)
-            {
-                found.push((index, mention.at, mention.start, mention.end));
-            }
-        }
-        let chunks: Vec<&[(usize, Place, usize, usize)]> = if found.is_empty() {
-            vec![&[]]
-        } else {
-            found.chunks(MENTIONS_PER_PAGE).collect()
-        };
-        let total = chunks.len();
+        let pages = page_ranges(node.articles.len());
+        let total = pages.len();
         let map = if key.kind == Kind::Place && !node.children.is_empty() {
             self.map(
                 &format!("Map of {}", node.entity.name),
@@ -583,22 +587,28 @@ impl Renderer<'_> {
         } else {
             String::new()
         };
-        let file = |n: usize| {
-            if n <= 1 {
-                format!("{}.html", key.slug)
-            } else {
-                format!("{}-{n}.html", key.slug)
-            }
-        };
-        // Mention pages after the first carry only their mentions; the overview (articles,
-        // co-occurring entities, years, sub-places, map) is on the first, not repeated.
+        // Pages after the first carry only their articles and passages; the overview (co-occurring
+        // entities, years, sub-places, map) is on the first, not repeated.
         let empty: &[Link] = &[];
-        chunks
+        pages
             .into_par_iter()
             .enumerate()
-            .map(|(i, chunk)| {
+            .map(|(i, range)| {
                 let number = i + 1;
                 let first = number == 1;
+                let groups: Vec<Quoted> = node.articles[range]
+                    .iter()
+                    .map(|&index| Quoted {
+                        article: &self.links[index],
+                        quotes: d.articles[index]
+                            .metadata
+                            .mentions
+                            .iter()
+                            .filter(|m| &m.entity == key)
+                            .map(|m| self.quote(index, m.at, m.start, m.end))
+                            .collect(),
+                    })
+                    .collect();
                 let mut context = Context::new();
                 context.insert("name", &node.entity.name);
                 context.insert("map", if first { map.as_str() } else { "" });
@@ -617,30 +627,13 @@ impl Renderer<'_> {
                     if first { cooccurring.as_slice() } else { empty },
                 );
                 context.insert("years", if first { years.as_slice() } else { empty });
-                let no_articles: &[&ArticleLink] = &[];
-                context.insert(
-                    "articles",
-                    if first {
-                        articles.as_slice()
-                    } else {
-                        no_articles
-                    },
-                );
                 context.insert("article_count", &node.articles.len());
                 context.insert("mention_count", &node.mention_count);
-                let mentions: Vec<Kwic> = chunk
-                    .iter()
-                    .map(|&(index, at, start, end)| self.kwic(index, at, start, end))
-                    .collect();
-                context.insert("mentions", &mentions);
-                context.insert("page_number", &number);
-                context.insert("page_count", &total);
-                context.insert("first_page", &file(1));
-                context.insert("previous_page", &(number > 1).then(|| file(number - 1)));
-                context.insert("next_page", &(number < total).then(|| file(number + 1)));
+                context.insert("groups", &groups);
+                insert_pager(&mut context, &key.slug, number, total);
                 self.page(
                     "entity.html",
-                    Path::new(key.kind.folder()).join(file(number)),
+                    Path::new(key.kind.folder()).join(page_file(&key.slug, number)),
                     &node.entity.name,
                     context,
                 )
@@ -648,23 +641,23 @@ impl Renderer<'_> {
             .collect()
     }
 
-    /// The mention at `start..end` of `at` in article `index`, in its sentence, for a page one
+    /// The passage at `start..end` of `at` in article `index`, in its sentence, for a page one
     /// folder down (entity and year pages).
-    fn kwic(&self, index: usize, at: Place, start: usize, end: usize) -> Kwic<'_> {
+    fn quote(&self, index: usize, at: Place, start: usize, end: usize) -> Quote<'_> {
         let article = &self.dossier.articles[index];
         let text = article.text_at(at);
         let sentence = crate::extract::text::sentence_at(text, start);
         let (from, to) = (sentence.start.min(start), sentence.end.max(end));
-        let anchor = match at {
-            Place::Title => String::new(),
-            Place::Paragraph(p) => format!("#p{}", p + 1),
+        let (anchor, paragraph) = match at {
+            Place::Title => (String::new(), 0),
+            Place::Paragraph(p) => (format!("#p{}", p + 1), p + 1),
         };
-        Kwic {
+        Quote {
             before: &text[from..start],
             hit: &text[start..end],
             after: &text[end..to],
             url: format!("../{}{anchor}", article.url()),
-            article: &self.links[index],
+            paragraph,
         }
     }
 
@@ -686,19 +679,20 @@ impl Renderer<'_> {
         self.page("year_index.html", "years/index.html", "Years", context)
     }
 
-    fn year(&self, year: i32) -> Result<Page, Diagnostic> {
+    fn year(&self, year: i32) -> Vec<Result<Page, Diagnostic>> {
         let root = "../";
         let d = self.dossier;
         let node = &d.years[&year];
-        let published: Vec<&ArticleLink> = node.published.iter().map(|&i| &self.links[i]).collect();
-        let references: Vec<Kwic> = node
-            .references
-            .iter()
-            .map(|&(index, i)| {
-                let mention = d.articles[index].metadata.years[i];
-                self.kwic(index, mention.at, mention.start, mention.end)
-            })
-            .collect();
+        // The articles published that year or referring to it, newest first, each with the
+        // passages that refer to the year.
+        let mut articles: Vec<usize> = node.published.clone();
+        articles.extend(node.references.iter().map(|&(a, _)| a));
+        articles.sort_unstable_by_key(|&a| self.rank[a]);
+        articles.dedup();
+        let mut references: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(article, i) in &node.references {
+            references.entry(article).or_default().push(i);
+        }
         let entities: Vec<Link> = node
             .entities
             .iter()
@@ -711,20 +705,90 @@ impl Renderer<'_> {
             .next_back()
             .map(|(y, _)| y.to_string());
         let next = d.years.range(year + 1..).next().map(|(y, _)| y.to_string());
-        let mut context = Context::new();
-        context.insert("year", &year);
-        context.insert("published", &published);
-        context.insert("references", &references);
-        context.insert("entities", &entities);
-        context.insert("previous_year", &previous);
-        context.insert("next_year", &next);
-        self.page(
-            "year.html",
-            format!("years/{year}.html"),
-            &year.to_string(),
-            context,
-        )
+        let stem = year.to_string();
+        let pages = page_ranges(articles.len());
+        let total = pages.len();
+        let empty: &[Link] = &[];
+        pages
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, range)| {
+                let number = i + 1;
+                let groups: Vec<Quoted> = articles[range]
+                    .iter()
+                    .map(|&index| Quoted {
+                        article: &self.links[index],
+                        quotes: references.get(&index).map_or_else(Vec::new, |found| {
+                            found
+                                .iter()
+                                .map(|&i| {
+                                    let m = d.articles[index].metadata.years[i];
+                                    self.quote(index, m.at, m.start, m.end)
+                                })
+                                .collect()
+                        }),
+                    })
+                    .collect();
+                let mut context = Context::new();
+                context.insert("year", &year);
+                context.insert("published_count", &node.published.len());
+                context.insert("referring_count", &references.len());
+                context.insert("groups", &groups);
+                context.insert(
+                    "entities",
+                    if number == 1 {
+                        entities.as_slice()
+                    } else {
+                        empty
+                    },
+                );
+                context.insert("previous_year", &previous);
+                context.insert("next_year", &next);
+                insert_pager(&mut context, &stem, number, total);
+                self.page(
+                    "year.html",
+                    Path::new("years").join(page_file(&stem, number)),
+                    &stem,
+                    context,
+                )
+            })
+            .collect()
     }
+}
+
+/// The ranges of a list of `count` articles shown a page at a time; one (empty) page for none.
+fn page_ranges(count: usize) -> Vec<std::ops::Range<usize>> {
+    if count == 0 {
+        return vec![0..0];
+    }
+    (0..count)
+        .step_by(ARTICLES_PER_PAGE)
+        .map(|start| start..(start + ARTICLES_PER_PAGE).min(count))
+        .collect()
+}
+
+/// The file of page `number` of a list whose first page is `<stem>.html`.
+fn page_file(stem: &str, number: usize) -> String {
+    if number <= 1 {
+        format!("{stem}.html")
+    } else {
+        format!("{stem}-{number}.html")
+    }
+}
+
+/// The page number, count and neighbours of a paged list, for its template.
+fn insert_pager(context: &mut Context, stem: &str, number: usize, total: usize) {
+    context.insert("page_number", &number);
+    context.insert("page_count", &total);
+    context.insert("first_page", &page_file(stem, 1));
+    context.insert(
+        "previous_page",
+        &(number > 1).then(|| page_file(stem, number - 1)),
+    );
+    context.insert(
+        "next_page",
+        &(number < total).then(|| page_file(stem, number + 1)),
+    );
 }
 
 /// The link to article `index` from a page under `root`.
