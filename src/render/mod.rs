@@ -759,7 +759,8 @@ impl Renderer<'_> {
 /// The ranges of a list of `count` articles shown a page at a time; one (empty) page for none.
 fn page_ranges(count: usize) -> Vec<std::ops::Range<usize>> {
     if count == 0 {
-        return vec![0..0];
+        // An empty list still has its (empty) first page.
+        return std::iter::once(0..0).collect();
     }
     (0..count)
         .step_by(ARTICLES_PER_PAGE)
