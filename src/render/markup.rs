@@ -25,7 +25,7 @@ impl Span {
             start: mention.start,
             end: mention.end,
             open: format!(
-                "<a class=\"m m-{kind}\" data-kind=\"{kind}\" href=\"{root}{}\">",
+                "<a class=\"m m-{kind}\" href=\"{root}{}\">",
                 mention.entity.url()
             ),
         }
@@ -201,12 +201,12 @@ fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span], raw_html: Raw
 }
 
 /// Cleans a block's HTML with ammonia: scripts, event handlers, frames, styles, images and unsafe
-/// URLs go; dossier's own mention links (`class`, `data-kind`) stay.
+/// URLs go; dossier's own mention links (`class`) stay.
 fn sanitize(html: &str) -> String {
     // Images are dropped too: files from other hosts would break offline reading, and the
     // dossier does not copy image files.
     ammonia::Builder::default()
-        .add_tag_attributes("a", &["class", "data-kind"])
+        .add_tag_attributes("a", &["class"])
         .rm_tags(["img"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(None)
