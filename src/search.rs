@@ -78,6 +78,14 @@ struct Posting {
     best_paragraph: usize,
 }
 
+/// A posting in the joined index, kept small (12 bytes): at 100,000 articles there are tens of
+/// millions. Weights are sums of the whole-number weights above, exact in an `f32`.
+struct Joined {
+    doc: u32,
+    paragraph: u32,
+    weight: f32,
+}
+
 /// The terms of one article with their postings, and the article's length for BM25.
 struct DocTerms {
     terms: Vec<(String, Posting)>,
@@ -140,7 +148,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
     // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
     // document order (batches keep the memory of per-article term maps small).
     let mut lengths: Vec<f64> = Vec::with_capacity(docs.len());
-    let mut joined: FxHashMap<String, Vec<(usize, Posting)>> = FxHashMap::default();
+    let mut joined: FxHashMap<String, Vec<Joined>> = FxHashMap::default();
     for (batch_number, batch) in docs.chunks(TOKENIZE_BATCH).enumerate() {
         let per_doc: Vec<DocTerms> = batch
             .par_iter()
@@ -150,16 +158,21 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
             let doc = batch_number * TOKENIZE_BATCH + offset;
             lengths.push(doc_terms.length);
             for (term, posting) in doc_terms.terms {
+                let entry = Joined {
+                    doc: doc as u32,
+                    paragraph: posting.best_paragraph as u32,
+                    weight: posting.weight as f32,
+                };
                 match joined.get_mut(&term) {
-                    Some(list) => list.push((doc, posting)),
+                    Some(list) => list.push(entry),
                     None => {
-                        joined.insert(term, vec![(doc, posting)]);
+                        joined.insert(term, vec![entry]);
                     }
                 }
             }
         }
     }
-    let mut terms: Vec<(String, Vec<(usize, Posting)>)> = joined.into_iter().collect();
+    let mut terms: Vec<(String, Vec<Joined>)> = joined.into_iter().collect();
     terms.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let count = docs.len().max(1) as f64;
     let average = lengths.iter().sum::<f64>() / count;
@@ -174,16 +187,16 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
             let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
             let mut scored: Vec<(usize, u64, usize)> = postings
                 .iter()
-                .map(|(doc, posting)| {
+                .map(|posting| {
+                    let doc = posting.doc as usize;
                     let tf = if posting.weight > 0.0 {
-                        posting.weight
+                        f64::from(posting.weight)
                     } else {
                         1.0
                     };
-                    let norm =
-                        tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[*doc] / average));
+                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
                     let impact = (idf * norm * 100.0).round().max(1.0) as u64;
-                    (*doc, impact, posting.best_paragraph)
+                    (doc, impact, posting.paragraph as usize)
                 })
                 .collect();
             if scored.len() > MAX_POSTINGS {
