@@ -576,8 +576,6 @@ impl Renderer<'_> {
                 kind: "year",
             })
             .collect();
-        let pages = page_ranges(node.articles.len());
-        let total = pages.len();
         let map = if key.kind == Kind::Place && !node.children.is_empty() {
             self.map(
                 &format!("Map of {}", node.entity.name),
@@ -590,53 +588,71 @@ impl Renderer<'_> {
         // Pages after the first carry only their articles and passages; the overview (co-occurring
         // entities, years, sub-places, map) is on the first, not repeated.
         let empty: &[Link] = &[];
+        let quotes = |index: usize| {
+            self.dossier.articles[index]
+                .metadata
+                .mentions
+                .iter()
+                .filter(|m| &m.entity == key)
+                .map(|m| self.quote(index, m.at, m.start, m.end))
+                .collect()
+        };
+        self.paged(&node.articles, quotes, |number, total, groups| {
+            let first = number == 1;
+            let mut context = Context::new();
+            context.insert("name", &node.entity.name);
+            context.insert("map", if first { map.as_str() } else { "" });
+            context.insert("kind", key.kind.as_str());
+            context.insert("kind_heading", key.kind.plural_title());
+            context.insert("kind_index", &"index.html".to_string());
+            context.insert("subkind", &node.entity.subkind);
+            context.insert("aliases", &node.entity.aliases);
+            context.insert("description", &node.entity.description);
+            context.insert("catalogued", &node.entity.defined_at.is_some());
+            context.insert("coords", &node.entity.coords);
+            context.insert("breadcrumb", &breadcrumb);
+            context.insert("children", if first { children.as_slice() } else { empty });
+            context.insert(
+                "cooccurring",
+                if first { cooccurring.as_slice() } else { empty },
+            );
+            context.insert("years", if first { years.as_slice() } else { empty });
+            context.insert("article_count", &node.articles.len());
+            context.insert("mention_count", &node.mention_count);
+            context.insert("groups", &groups);
+            insert_pager(&mut context, &key.slug, number, total);
+            self.page(
+                "entity.html",
+                Path::new(key.kind.folder()).join(page_file(&key.slug, number)),
+                &node.entity.name,
+                context,
+            )
+        })
+    }
+
+    /// Renders `articles` a page at a time ([`ARTICLES_PER_PAGE`]), in parallel, each article
+    /// with the passages `quotes` finds in it; `page` makes a page from its number, the page
+    /// count and its articles.
+    fn paged<'s>(
+        &'s self,
+        articles: &[usize],
+        quotes: impl Fn(usize) -> Vec<Quote<'s>> + Sync,
+        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<Page, Diagnostic> + Sync,
+    ) -> Vec<Result<Page, Diagnostic>> {
+        let pages = page_ranges(articles.len());
+        let total = pages.len();
         pages
             .into_par_iter()
             .enumerate()
             .map(|(i, range)| {
-                let number = i + 1;
-                let first = number == 1;
-                let groups: Vec<Quoted> = node.articles[range]
+                let groups = articles[range]
                     .iter()
                     .map(|&index| Quoted {
                         article: &self.links[index],
-                        quotes: d.articles[index]
-                            .metadata
-                            .mentions
-                            .iter()
-                            .filter(|m| &m.entity == key)
-                            .map(|m| self.quote(index, m.at, m.start, m.end))
-                            .collect(),
+                        quotes: quotes(index),
                     })
                     .collect();
-                let mut context = Context::new();
-                context.insert("name", &node.entity.name);
-                context.insert("map", if first { map.as_str() } else { "" });
-                context.insert("kind", key.kind.as_str());
-                context.insert("kind_heading", key.kind.plural_title());
-                context.insert("kind_index", &"index.html".to_string());
-                context.insert("subkind", &node.entity.subkind);
-                context.insert("aliases", &node.entity.aliases);
-                context.insert("description", &node.entity.description);
-                context.insert("catalogued", &node.entity.defined_at.is_some());
-                context.insert("coords", &node.entity.coords);
-                context.insert("breadcrumb", &breadcrumb);
-                context.insert("children", if first { children.as_slice() } else { empty });
-                context.insert(
-                    "cooccurring",
-                    if first { cooccurring.as_slice() } else { empty },
-                );
-                context.insert("years", if first { years.as_slice() } else { empty });
-                context.insert("article_count", &node.articles.len());
-                context.insert("mention_count", &node.mention_count);
-                context.insert("groups", &groups);
-                insert_pager(&mut context, &key.slug, number, total);
-                self.page(
-                    "entity.html",
-                    Path::new(key.kind.folder()).join(page_file(&key.slug, number)),
-                    &node.entity.name,
-                    context,
-                )
+                page(i + 1, total, groups)
             })
             .collect()
     }
@@ -706,53 +722,42 @@ impl Renderer<'_> {
             .map(|(y, _)| y.to_string());
         let next = d.years.range(year + 1..).next().map(|(y, _)| y.to_string());
         let stem = year.to_string();
-        let pages = page_ranges(articles.len());
-        let total = pages.len();
         let empty: &[Link] = &[];
-        pages
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, range)| {
-                let number = i + 1;
-                let groups: Vec<Quoted> = articles[range]
+        let quotes = |index: usize| {
+            references.get(&index).map_or_else(Vec::new, |found| {
+                found
                     .iter()
-                    .map(|&index| Quoted {
-                        article: &self.links[index],
-                        quotes: references.get(&index).map_or_else(Vec::new, |found| {
-                            found
-                                .iter()
-                                .map(|&i| {
-                                    let m = d.articles[index].metadata.years[i];
-                                    self.quote(index, m.at, m.start, m.end)
-                                })
-                                .collect()
-                        }),
+                    .map(|&i| {
+                        let m = d.articles[index].metadata.years[i];
+                        self.quote(index, m.at, m.start, m.end)
                     })
-                    .collect();
-                let mut context = Context::new();
-                context.insert("year", &year);
-                context.insert("published_count", &node.published.len());
-                context.insert("referring_count", &references.len());
-                context.insert("groups", &groups);
-                context.insert(
-                    "entities",
-                    if number == 1 {
-                        entities.as_slice()
-                    } else {
-                        empty
-                    },
-                );
-                context.insert("previous_year", &previous);
-                context.insert("next_year", &next);
-                insert_pager(&mut context, &stem, number, total);
-                self.page(
-                    "year.html",
-                    Path::new("years").join(page_file(&stem, number)),
-                    &stem,
-                    context,
-                )
+                    .collect()
             })
-            .collect()
+        };
+        self.paged(&articles, quotes, |number, total, groups| {
+            let mut context = Context::new();
+            context.insert("year", &year);
+            context.insert("published_count", &node.published.len());
+            context.insert("referring_count", &references.len());
+            context.insert("groups", &groups);
+            context.insert(
+                "entities",
+                if number == 1 {
+                    entities.as_slice()
+                } else {
+                    empty
+                },
+            );
+            context.insert("previous_year", &previous);
+            context.insert("next_year", &next);
+            insert_pager(&mut context, &stem, number, total);
+            self.page(
+                "year.html",
+                Path::new("years").join(page_file(&stem, number)),
+                &stem,
+                context,
+            )
+        })
     }
 }
 
