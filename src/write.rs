@@ -309,7 +309,22 @@ impl Staging {
         let cannot = |e: std::io::Error| {
             Diagnostic::general(format!("cannot write {}: {e}", target.display()))
         };
-        let mut file = File::create(&target).map_err(cannot)?;
+        // Never opens an existing file: a staged file may be a hard link to the previous
+        // output, which must stay as it is until the swap (and no path is written twice).
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Diagnostic::general(format!(
+                        "{} would be made twice: two pages have the same name",
+                        path.display()
+                    ))
+                } else {
+                    cannot(e)
+                }
+            })?;
         for part in parts {
             file.write_all(part).map_err(cannot)?;
         }

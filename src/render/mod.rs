@@ -773,12 +773,14 @@ fn page_ranges(count: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
-/// The file of page `number` of a list whose first page is `<stem>.html`.
+/// The file of page `number` of a list whose first page is `<stem>.html`: `<stem>.2.html` and
+/// so on. Slugs never hold a dot, so no entity's page can take another's second page (as
+/// `unit-8.html` could, for an entity "Unit 8" and page 8 of "Unit").
 fn page_file(stem: &str, number: usize) -> String {
     if number <= 1 {
         format!("{stem}.html")
     } else {
-        format!("{stem}-{number}.html")
+        format!("{stem}.{number}.html")
     }
 }
 
@@ -826,4 +828,28 @@ fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
         "template {template}: {}",
         crate::theme::error_chain(error)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_pages_cannot_take_another_entitys_file() {
+        assert_eq!(page_file("unit", 1), "unit.html");
+        assert_eq!(page_file("unit", 8), "unit.8.html");
+        // "Unit 8" has the slug unit-8; page 8 of "Unit" must not be its file.
+        assert_ne!(
+            page_file("unit", 8),
+            page_file(&crate::catalog::slugify("Unit 8"), 1)
+        );
+    }
+
+    #[test]
+    fn lists_split_into_pages_of_articles() {
+        let single = |range: std::ops::Range<usize>| vec![range];
+        assert_eq!(page_ranges(0), single(0..0));
+        assert_eq!(page_ranges(50), single(0..50));
+        assert_eq!(page_ranges(101), [0..50, 50..100, 100..101]);
+    }
 }

@@ -210,3 +210,28 @@ fn a_second_build_into_a_locked_folder_fails_clearly() {
         problems[0]
     );
 }
+
+#[test]
+fn two_pages_with_one_name_fail_the_build_instead_of_overwriting() {
+    let site = fixture("basic");
+    build(site.path());
+    let before = snapshot(&site.path().join("public"));
+    // A place called "Index" would take the place index page's file.
+    let catalog = site.path().join("content/entities/catalog.toml");
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    std::fs::write(&catalog, format!("{text}\n[[place]]\nname = \"Index\"\n")).unwrap();
+    std::fs::write(
+        site.path().join("content/articles/index-town.md"),
+        "+++\ntitle = \"Phones in Index\"\ndate = 2024-01-02\n+++\nPhones were seized in Index.\n",
+    )
+    .unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Build)
+        .expect_err("two pages named places/index.html");
+    let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        all.iter()
+            .any(|p| p.contains("places/index.html would be made twice")),
+        "{all:?}"
+    );
+    assert!(snapshot(&site.path().join("public")) == before);
+}
