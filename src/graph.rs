@@ -93,6 +93,8 @@ pub struct Dossier {
     pub articles: Vec<Article>,
     /// Article indexes newest first, undated last (in path order).
     pub by_date: Vec<usize>,
+    /// Each article's position in `by_date`, by article index.
+    pub rank: Vec<usize>,
     /// Every entity with at least one article, and their ancestors.
     pub entities: BTreeMap<EntityKey, EntityNode>,
     /// Every year with an article or a reference.
@@ -308,6 +310,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     Ok(Dossier {
         articles,
         by_date,
+        rank,
         entities,
         years,
         related,

@@ -303,7 +303,7 @@ pub fn build_with_progress(
         ),
     }
     stopwatch.lap("exports");
-    let pages = sink.paths().len();
+    let pages = sink.count();
     progress("writing");
     let written = sink.finish().map_err(with_warnings)?;
     stopwatch.lap("swap");

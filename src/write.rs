@@ -156,7 +156,8 @@ const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " 
 /// folder in. In a check, files are only counted.
 pub struct Sink {
     staging: Option<Staging>,
-    paths: Mutex<Vec<PathBuf>>,
+    /// Every file added, with what the build recorded of it when it was staged.
+    files: Mutex<Vec<(PathBuf, Option<FileRecord>)>>,
 }
 
 struct Staging {
@@ -164,7 +165,6 @@ struct Staging {
     out: PathBuf,
     manifest_path: PathBuf,
     previous: Manifest,
-    records: Mutex<Vec<(PathBuf, FileRecord)>>,
     folders: Mutex<HashSet<PathBuf>>,
     carried: AtomicUsize,
     finished: bool,
@@ -184,7 +184,7 @@ impl Sink {
     pub fn discard() -> Self {
         Sink {
             staging: None,
-            paths: Mutex::new(Vec::new()),
+            files: Mutex::new(Vec::new()),
         }
     }
 
@@ -222,12 +222,11 @@ impl Sink {
                 out,
                 manifest_path,
                 previous,
-                records: Mutex::new(Vec::new()),
                 folders: Mutex::new(HashSet::new()),
                 carried: AtomicUsize::new(0),
                 finished: false,
             }),
-            paths: Mutex::new(Vec::new()),
+            files: Mutex::new(Vec::new()),
         })
     }
 
@@ -239,10 +238,11 @@ impl Sink {
     /// Adds one file made of `parts` one after another, without joining them in memory first
     /// (for large exports).
     pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
-        if let Some(staging) = &self.staging {
-            staging.put(&path, parts)?;
-        }
-        lock_ignoring_poison(&self.paths).push(path);
+        let record = match &self.staging {
+            Some(staging) => Some(staging.put(&path, parts)?),
+            None => None,
+        };
+        lock_ignoring_poison(&self.files).push((path, record));
         Ok(())
     }
 
@@ -253,9 +253,17 @@ impl Sink {
 
     /// The paths of the files added so far, sorted.
     pub fn paths(&self) -> Vec<PathBuf> {
-        let mut paths = lock_ignoring_poison(&self.paths).clone();
+        let mut paths: Vec<PathBuf> = lock_ignoring_poison(&self.files)
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect();
         paths.sort();
         paths
+    }
+
+    /// How many files were added so far.
+    pub fn count(&self) -> usize {
+        lock_ignoring_poison(&self.files).len()
     }
 
     /// Swaps the staged files in as the new output and records them for the next build.
@@ -266,15 +274,19 @@ impl Sink {
         };
         swap(&staging.dir, &staging.out)?;
         staging.finished = true;
-        let records = std::mem::take(&mut *lock_ignoring_poison(&staging.records));
+        let files = std::mem::take(&mut *lock_ignoring_poison(&self.files));
+        let carried = staging.carried.load(Ordering::Relaxed);
         let stats = WriteStats {
-            written: records.len() - staging.carried.load(Ordering::Relaxed),
-            carried: staging.carried.load(Ordering::Relaxed),
+            written: files.len() - carried,
+            carried,
         };
         let manifest = Manifest {
             version: MANIFEST_VERSION.to_string(),
             output: staging.out.clone(),
-            files: records.into_iter().collect(),
+            files: files
+                .into_iter()
+                .filter_map(|(path, record)| Some((path, record?)))
+                .collect(),
         };
         // The manifest only saves work: a build that cannot record it is still complete.
         let _ = write_manifest(&staging.manifest_path, &manifest);
@@ -283,7 +295,8 @@ impl Sink {
 }
 
 impl Staging {
-    fn put(&self, path: &Path, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
+    /// Stages one file, carried over or written; returns what to record of it.
+    fn put(&self, path: &Path, parts: &[Vec<u8>]) -> Result<FileRecord, Diagnostic> {
         let mut hasher = Xxh3::new();
         let mut len = 0;
         for part in parts {
@@ -303,8 +316,7 @@ impl Staging {
         }
         if let Some(record) = self.carry_over(path, hash, len, &target) {
             self.carried.fetch_add(1, Ordering::Relaxed);
-            lock_ignoring_poison(&self.records).push((path.to_path_buf(), record));
-            return Ok(());
+            return Ok(record);
         }
         let cannot = |e: std::io::Error| {
             Diagnostic::general(format!("cannot write {}: {e}", target.display()))
@@ -328,9 +340,7 @@ impl Staging {
         for part in parts {
             file.write_all(part).map_err(cannot)?;
         }
-        let record = record_of(&file.metadata().map_err(cannot)?, hash);
-        lock_ignoring_poison(&self.records).push((path.to_path_buf(), record));
-        Ok(())
+        Ok(record_of(&file.metadata().map_err(cannot)?, hash))
     }
 
     /// Links the previous output's file at `path` into `target` when the last build wrote
@@ -428,22 +438,6 @@ mod hex_u128 {
         let text = String::deserialize(deserializer)?;
         u128::from_str_radix(&text, 16).map_err(D::Error::custom)
     }
-}
-
-/// Minifies a template's HTML and CSS once, when the theme loads, leaving Tera's `{{ }}`,
-/// `{% %}` and `{# #}` as written: every page then comes out of the template minified, without
-/// minifying each page (which took a quarter of a build's time). Values inserted into the
-/// template are escaped text or markup dossier makes compact itself.
-pub fn minify_template(template: &str) -> String {
-    let mut cfg = minify_html::Cfg::new();
-    cfg.minify_css = true;
-    cfg.minify_js = false;
-    cfg.keep_closing_tags = true;
-    cfg.keep_html_and_head_opening_tags = true;
-    cfg.allow_removing_spaces_between_attributes = false;
-    cfg.allow_noncompliant_unquoted_attribute_values = false;
-    cfg.preserve_brace_template_syntax = true;
-    String::from_utf8_lossy(&minify_html::minify(template.as_bytes(), &cfg)).into_owned()
 }
 
 /// Puts the finished `staging` folder in the place of `out` and removes the old output.

@@ -118,14 +118,9 @@ pub fn render(
         .into_par_iter()
         .map(|index| article_link(dossier, index, "../"))
         .collect();
-    let mut rank = vec![0; dossier.articles.len()];
-    for (position, &index) in dossier.by_date.iter().enumerate() {
-        rank[index] = position;
-    }
     let renderer = Renderer {
         dossier,
         links,
-        rank,
         tera: &tera,
         site,
         outline,
@@ -184,8 +179,6 @@ struct Renderer<'a> {
     dossier: &'a Dossier,
     /// Each article's link from a page one folder down, made once for every page that lists it.
     links: Vec<ArticleLink>,
-    /// Each article's position newest first (undated last), for sorting lists of articles.
-    rank: Vec<usize>,
     tera: &'a Tera,
     site: SiteView<'a>,
     outline: svg::MapOutline,
@@ -703,7 +696,7 @@ impl Renderer<'_> {
         // passages that refer to the year.
         let mut articles: Vec<usize> = node.published.clone();
         articles.extend(node.references.iter().map(|&(a, _)| a));
-        articles.sort_unstable_by_key(|&a| self.rank[a]);
+        articles.sort_unstable_by_key(|&a| self.dossier.rank[a]);
         articles.dedup();
         let mut references: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &(article, i) in &node.references {
