@@ -152,7 +152,7 @@ pub fn context(config: &Config, catalog: &Catalog) -> u128 {
 
 /// A hash of the running executable, once per process; a fixed value if it cannot be read
 /// (then the version string stands in).
-fn binary_hash() -> u128 {
+pub fn binary_hash() -> u128 {
     static HASH: OnceLock<u128> = OnceLock::new();
     *HASH.get_or_init(|| {
         std::env::current_exe().and_then(std::fs::read).map_or_else(

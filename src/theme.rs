@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tera::Tera;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::Config;
 use crate::error::{Diagnostic, Diagnostics};
@@ -82,6 +83,15 @@ const BUILT_IN_STATIC: [(&str, &str); 3] = [
 /// The built-in map outline (`themes/default/map/border-region.json`).
 const BUILT_IN_MAP: &str = include_str!("../themes/default/map/border-region.json");
 
+/// A theme's templates, parsed, and a digest of everything they render with.
+pub struct Templates {
+    /// The parsed templates.
+    pub tera: Tera,
+    /// A hash of the templates' sources and of the dossier binary: two pages rendered from the
+    /// same template and data under the same digest are the same bytes.
+    pub digest: u128,
+}
+
 /// A theme's folders, most specific first.
 #[derive(Debug, Clone)]
 pub struct Theme {
@@ -103,7 +113,7 @@ impl Theme {
     }
 
     /// Loads and parses every template; errors name the template file and line.
-    pub fn tera(&self) -> Result<Tera, Diagnostics> {
+    pub fn tera(&self) -> Result<Templates, Diagnostics> {
         let mut problems = Diagnostics::new();
         let mut sources = Vec::new();
         for (name, built_in) in BUILT_IN_TEMPLATES {
@@ -170,7 +180,20 @@ impl Theme {
         // Escapes `& < > " '`, enough for text and quoted attributes, leaving `/` as it is
         // (Tera's default writes it `&#x2F;`, which only makes links longer).
         tera.set_escape_fn(crate::render::escape);
-        Ok(tera)
+        // What, besides its data, a rendered page depends on: the templates and the code that
+        // renders them (filters, escaping), which the binary's hash stands for.
+        let mut hasher = Xxh3::new();
+        hasher.update(&crate::cache::binary_hash().to_le_bytes());
+        for (name, _, text) in &sources {
+            for part in [name.as_bytes(), text.as_bytes()] {
+                hasher.update(&(part.len() as u64).to_le_bytes());
+                hasher.update(part);
+            }
+        }
+        Ok(Templates {
+            tera,
+            digest: hasher.digest128(),
+        })
     }
 
     /// The map outline: `map/border-region.json` of the most specific theme that has one.

@@ -136,6 +136,24 @@ struct FileRecord {
     len: u64,
     inode: u64,
     modified_ns: i128,
+    /// A hash of what the file was made from (a page's template and data), when the build knew
+    /// it; a later build with the same input reuses the file without making it again.
+    #[serde(
+        default,
+        with = "hex_u128_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    input: Option<u128>,
+}
+
+impl FileRecord {
+    /// True when `metadata` describes the very file this record was made for: same size,
+    /// inode and modification time.
+    fn matches(&self, metadata: &fs::Metadata) -> bool {
+        let now = record_of(metadata, self.hash);
+        metadata.is_file()
+            && (now.len, now.inode, now.modified_ns) == (self.len, self.inode, self.modified_ns)
+    }
 }
 
 /// The output manifest: every file of the last build swapped into `output`.
@@ -148,7 +166,7 @@ struct Manifest {
     files: BTreeMap<PathBuf, FileRecord>,
 }
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 1");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 2");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -246,6 +264,35 @@ impl Sink {
         Ok(())
     }
 
+    /// Adds the file at `path` that `make` makes from an input whose hash is `input`. When the
+    /// previous build made this file from the same input and it is untouched since, it is
+    /// carried over and `make` is not called; `input` must therefore cover everything the bytes
+    /// depend on. In a check, `make` always runs, so its problems are found.
+    pub fn put_made(
+        &self,
+        path: PathBuf,
+        input: u128,
+        make: impl FnOnce() -> Result<Vec<u8>, Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        let record = match &self.staging {
+            Some(staging) => match staging.carry_over_made(&path, input)? {
+                Some(record) => record,
+                None => {
+                    let mut record = staging.put(&path, &[make()?])?;
+                    record.input = Some(input);
+                    record
+                }
+            },
+            None => {
+                make()?;
+                lock_ignoring_poison(&self.files).push((path, None));
+                return Ok(());
+            }
+        };
+        lock_ignoring_poison(&self.files).push((path, Some(record)));
+        Ok(())
+    }
+
     /// Adds files in parallel, returning every problem.
     pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
         pages.into_par_iter().try_for_each(|page| self.put(page))
@@ -304,16 +351,7 @@ impl Staging {
             len += part.len() as u64;
         }
         let hash = hasher.digest128();
-        let target = self.dir.join(path);
-        if let Some(folder) = target.parent() {
-            let mut folders = lock_ignoring_poison(&self.folders);
-            if !folders.contains(folder) {
-                fs::create_dir_all(folder).map_err(|e| {
-                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
-                })?;
-                folders.insert(folder.to_path_buf());
-            }
-        }
+        let target = self.target(path)?;
         if let Some(record) = self.carry_over(path, hash, len, &target) {
             self.carried.fetch_add(1, Ordering::Relaxed);
             return Ok(record);
@@ -343,6 +381,21 @@ impl Staging {
         Ok(record_of(&file.metadata().map_err(cannot)?, hash))
     }
 
+    /// Where `path` goes in the staging folder, its folder made.
+    fn target(&self, path: &Path) -> Result<PathBuf, Diagnostic> {
+        let target = self.dir.join(path);
+        if let Some(folder) = target.parent() {
+            let mut folders = lock_ignoring_poison(&self.folders);
+            if !folders.contains(folder) {
+                fs::create_dir_all(folder).map_err(|e| {
+                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
+                })?;
+                folders.insert(folder.to_path_buf());
+            }
+        }
+        Ok(target)
+    }
+
     /// Links the previous output's file at `path` into `target` when the last build wrote
     /// these very bytes there and the file is untouched since (same size, inode and time).
     fn carry_over(&self, path: &Path, hash: u128, len: u64, target: &Path) -> Option<FileRecord> {
@@ -350,9 +403,41 @@ impl Staging {
         if previous.hash != hash || previous.len != len {
             return None;
         }
+        let record = self.link_previous(path, previous, target)?;
+        Some(FileRecord {
+            input: None,
+            ..record
+        })
+    }
+
+    /// Carries over the previous output's file at `path` when the last build made it from
+    /// `input` and it is untouched since.
+    fn carry_over_made(&self, path: &Path, input: u128) -> Result<Option<FileRecord>, Diagnostic> {
+        let Some(previous) = self.previous.files.get(path) else {
+            return Ok(None);
+        };
+        if previous.input != Some(input) {
+            return Ok(None);
+        }
+        let target = self.target(path)?;
+        let record = self.link_previous(path, previous, &target);
+        if record.is_some() {
+            self.carried.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(record)
+    }
+
+    /// Hard-links the previous output's file at `path` to `target` if it is still the file
+    /// `previous` records.
+    fn link_previous(
+        &self,
+        path: &Path,
+        previous: &FileRecord,
+        target: &Path,
+    ) -> Option<FileRecord> {
         let source = self.out.join(path);
         let metadata = fs::symlink_metadata(&source).ok()?;
-        if !metadata.is_file() || record_of(&metadata, hash) != *previous {
+        if !previous.matches(&metadata) {
             return None;
         }
         fs::hard_link(&source, target).ok()?;
@@ -383,6 +468,7 @@ fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
         inode: metadata.ino(),
         modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
             + i128::from(metadata.mtime_nsec()),
+        input: None,
     }
 }
 
@@ -399,6 +485,7 @@ fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
         len: metadata.len(),
         inode: 0,
         modified_ns,
+        input: None,
     }
 }
 
@@ -424,6 +511,29 @@ fn write_manifest(path: &Path, manifest: &Manifest) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
     fs::write(&temporary, &bytes)?;
     fs::rename(&temporary, path)
+}
+
+/// [`hex_u128`] for an optional value.
+mod hex_u128_option {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<u128>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::hex_u128::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u128>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| u128::from_str_radix(&text, 16).map_err(D::Error::custom))
+            .transpose()
+    }
 }
 
 /// Serializes a `u128` as 32 hex digits (JSON numbers cannot hold it).

@@ -1,7 +1,9 @@
 //! Rendering: turns the dossier into pages with tera templates. Templates receive small view
 //! structs built here, never the whole dossier.
 //!
-//! Does no file I/O beyond loading the theme's templates; pages come back as bytes for `write`.
+//! Does no file I/O beyond loading the theme's templates; pages go to the `write` stage's sink.
+//! Each page's data is hashed with the templates before it is rendered, so the sink can keep a
+//! page the previous build made from the same input without rendering it again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Tera};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::catalog::{EntityKey, Kind};
 use crate::config::Config;
@@ -32,6 +35,16 @@ pub struct Page {
     pub path: PathBuf,
     /// What it holds.
     pub bytes: Vec<u8>,
+}
+
+/// A page with its data gathered, not yet rendered: the write stage renders it only when the
+/// previous build did not already make it from the same input.
+struct Prepared {
+    path: PathBuf,
+    template: &'static str,
+    context: Context,
+    /// A hash of the templates, the template name and the data.
+    input: u128,
 }
 
 /// Articles listed, with their quoted passages, on one page of an entity or a year before the
@@ -107,7 +120,7 @@ pub fn render(
         all.push(d);
         all
     };
-    let tera = theme.tera()?;
+    let templates = theme.tera()?;
     let site = SiteView {
         title: &config.title,
         description: &config.description,
@@ -121,12 +134,21 @@ pub fn render(
     let renderer = Renderer {
         dossier,
         links,
-        tera: &tera,
+        tera: &templates.tera,
+        templates_digest: templates.digest,
         site,
         outline,
         raw_html: config.raw_html,
     };
-    let put = |result: Result<Page, Diagnostic>| result.and_then(|page| sink.put(page));
+    let put = |prepared: Result<Prepared, Diagnostic>| {
+        let Prepared {
+            path,
+            template,
+            context,
+            input,
+        } = prepared?;
+        sink.put_made(path, input, || renderer.finish(template, &context))
+    };
     let mut results = vec![put(renderer.home())];
     for kind in Kind::ALL {
         results.push(put(renderer.entity_index(kind)));
@@ -180,6 +202,8 @@ struct Renderer<'a> {
     /// Each article's link from a page one folder down, made once for every page that lists it.
     links: Vec<ArticleLink>,
     tera: &'a Tera,
+    /// What every page depends on besides its data: see [`crate::theme::Templates::digest`].
+    templates_digest: u128,
     site: SiteView<'a>,
     outline: svg::MapOutline,
     raw_html: crate::config::RawHtml,
@@ -223,27 +247,44 @@ impl Renderer<'_> {
         out
     }
 
+    /// Completes the data of the page at `path` and hashes it with the templates.
     fn page(
         &self,
-        template: &str,
+        template: &'static str,
         path: impl Into<PathBuf>,
         title: &str,
         mut context: Context,
-    ) -> Result<Page, Diagnostic> {
+    ) -> Result<Prepared, Diagnostic> {
         let path = path.into();
         let depth = path.components().count().saturating_sub(1);
         let root = "../".repeat(depth);
         context.insert("site", &self.site);
         context.insert("root", &root);
         context.insert("page_title", title);
-        let html = self
-            .tera
-            .render(template, &context)
-            .map_err(|e| template_error(template, &e))?;
-        Ok(Page {
+        // The context's data as JSON is the page's input; it is taken out of the context to be
+        // hashed and put back, which moves it without copying.
+        let data = context.into_json();
+        let mut hasher = HashWriter(Xxh3::new());
+        hasher.0.update(&self.templates_digest.to_le_bytes());
+        hasher.0.update(template.as_bytes());
+        serde_json::to_writer(&mut hasher, &data)
+            .map_err(|e| Diagnostic::general(format!("{}: {e}", path.display())))?;
+        let input = hasher.0.digest128();
+        let context = Context::from_value(data).map_err(|e| template_error(template, &e))?;
+        Ok(Prepared {
             path,
-            bytes: html.into_bytes(),
+            template,
+            context,
+            input,
         })
+    }
+
+    /// Renders a prepared page's template.
+    fn finish(&self, template: &str, context: &Context) -> Result<Vec<u8>, Diagnostic> {
+        self.tera
+            .render(template, context)
+            .map(String::into_bytes)
+            .map_err(|e| template_error(template, &e))
     }
 
     fn article_link(&self, index: usize, root: &str) -> ArticleLink {
@@ -267,7 +308,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn home(&self) -> Result<Page, Diagnostic> {
+    fn home(&self) -> Result<Prepared, Diagnostic> {
         let d = self.dossier;
         let mut context = Context::new();
         let latest: Vec<ArticleLink> = d
@@ -347,7 +388,7 @@ impl Renderer<'_> {
         self.page("index.html", "index.html", self.site.title, context)
     }
 
-    fn article(&self, index: usize) -> Result<Page, Diagnostic> {
+    fn article(&self, index: usize) -> Result<Prepared, Diagnostic> {
         let d = self.dossier;
         let article = &d.articles[index];
         let root = "../";
@@ -462,7 +503,7 @@ impl Renderer<'_> {
         self.page("article.html", article.url(), &meta.title, context)
     }
 
-    fn entity_index(&self, kind: Kind) -> Result<Page, Diagnostic> {
+    fn entity_index(&self, kind: Kind) -> Result<Prepared, Diagnostic> {
         let root = "../";
         let d = self.dossier;
         let nodes: Vec<&EntityNode> = d
@@ -533,7 +574,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn entity(&self, node: &EntityNode) -> Vec<Result<Page, Diagnostic>> {
+    fn entity(&self, node: &EntityNode) -> Vec<Result<Prepared, Diagnostic>> {
         let root = "../";
         let d = self.dossier;
         let key = &node.entity.key;
@@ -630,8 +671,8 @@ impl Renderer<'_> {
         &'s self,
         articles: &[usize],
         quotes: impl Fn(usize) -> Vec<Quote<'s>> + Sync,
-        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<Page, Diagnostic> + Sync,
-    ) -> Vec<Result<Page, Diagnostic>> {
+        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<Prepared, Diagnostic> + Sync,
+    ) -> Vec<Result<Prepared, Diagnostic>> {
         let pages = page_ranges(articles.len());
         let total = pages.len();
         pages
@@ -670,7 +711,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn year_index(&self) -> Result<Page, Diagnostic> {
+    fn year_index(&self) -> Result<Prepared, Diagnostic> {
         let years: Vec<Link> = self
             .dossier
             .years
@@ -688,7 +729,7 @@ impl Renderer<'_> {
         self.page("year_index.html", "years/index.html", "Years", context)
     }
 
-    fn year(&self, year: i32) -> Vec<Result<Page, Diagnostic>> {
+    fn year(&self, year: i32) -> Vec<Result<Prepared, Diagnostic>> {
         let root = "../";
         let d = self.dossier;
         let node = &d.years[&year];
@@ -778,6 +819,20 @@ fn page_file(stem: &str, number: usize) -> String {
 }
 
 /// The page number, count and neighbours of a paged list, for its template.
+/// Feeds what is written to it to a hasher.
+struct HashWriter(Xxh3);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn insert_pager(context: &mut Context, stem: &str, number: usize, total: usize) {
     context.insert("page_number", &number);
     context.insert("page_count", &total);

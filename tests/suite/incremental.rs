@@ -185,3 +185,35 @@ fn a_corrupt_or_stale_cache_is_detected_and_rebuilt() {
     );
     assert!(snapshot(&public) == expected);
 }
+
+#[test]
+fn a_template_change_renders_the_pages_again() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let article = public.join("articles/arrests.html");
+    assert!(!String::from_utf8_lossy(&std::fs::read(&article).unwrap()).contains("Edited theme"));
+    // The same data under another article template: a page kept because its data did not change
+    // would still show the old template.
+    let (_, built_in) = dossier::theme::built_in_templates()
+        .iter()
+        .find(|(name, _)| *name == "article.html")
+        .expect("a built-in article template");
+    let templates = site.path().join("themes/default/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("article.html"),
+        built_in.replacen(
+            "{% block content %}",
+            "{% block content %}<p>Edited theme</p>",
+            1,
+        ),
+    )
+    .unwrap();
+    build(site.path());
+    assert!(String::from_utf8_lossy(&std::fs::read(&article).unwrap()).contains("Edited theme"));
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
