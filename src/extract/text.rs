@@ -36,12 +36,24 @@ impl Iterator for Sentences<'_> {
 
     fn next(&mut self) -> Option<Range<usize>> {
         let text = self.text;
-        while let Some(c) = text[self.position..].chars().next() {
-            let at = self.position;
-            self.position += c.len_utf8();
-            if !matches!(c, '.' | '?' | '!' | '…') {
-                continue;
-            }
+        let bytes = text.as_bytes();
+        // Scans bytes, not chars: the ASCII marks and the first byte of `…` (0xE2, which no
+        // continuation byte equals) are found without decoding the text in between.
+        while let Some(found) = bytes[self.position..]
+            .iter()
+            .position(|b| matches!(b, b'.' | b'?' | b'!' | 0xE2))
+        {
+            let at = self.position + found;
+            let c = match bytes[at] {
+                0xE2 if text[at..].starts_with('…') => '…',
+                0xE2 => {
+                    // Another three-byte character; skip it whole to stay on a boundary.
+                    self.position = at + 3;
+                    continue;
+                }
+                mark => char::from(mark),
+            };
+            self.position = at + c.len_utf8();
             // Closing quotes and brackets belong to the sentence they close.
             let rest = &text[self.position..];
             let end = self.position
