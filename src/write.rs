@@ -1,13 +1,19 @@
 //! Writing: the only stage that touches the output folder.
 //!
 //! Pages arrive one by one as they are rendered (nothing holds the whole site in memory) and are
-//! written into a temporary folder beside the output; only when all of them are
-//! written is it swapped in (an atomic exchange on Linux), so a failed or killed build leaves the
-//! previous output as it was. A lock file keeps two builds from writing at once.
+//! written into a temporary folder beside the output. Nothing in the output changes until every
+//! page is made, so a failed or killed build leaves the previous output as it was. A lock file
+//! keeps two builds from writing at once.
 //!
-//! Files whose bytes the previous build already wrote are hard-linked from the previous output
-//! instead of written again: a manifest in the cache folder (`.dossier-cache/`) records each
-//! file's hash, size, inode and time, and a file is reused only when all of them still match.
+//! A manifest in the cache folder (`.dossier-cache/`) records each file of the last build: its
+//! hash, size, inode and time, and for pages a hash of what they were made from. A file is
+//! reused only while all of the facts on disk still match.
+//! - **Update**, when the output is the one the manifest describes: only new and changed files
+//!   are staged. Once all are made, stale files are removed and the staged files renamed into
+//!   place, each an atomic replacement; unchanged files are not touched at all.
+//! - **Replace**, otherwise (a first build, or no manifest to trust): every file is staged,
+//!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
+//!   whole (an atomic exchange on Linux).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -183,6 +189,9 @@ struct Staging {
     out: PathBuf,
     manifest_path: PathBuf,
     previous: Manifest,
+    /// True to update the previous output in place (see the module documentation), false to
+    /// replace it with the staging folder.
+    update: bool,
     folders: Mutex<HashSet<PathBuf>>,
     carried: AtomicUsize,
     finished: bool,
@@ -234,12 +243,15 @@ impl Sink {
         let previous = read_manifest(&manifest_path)
             .filter(|m| m.version == MANIFEST_VERSION && m.output == out)
             .unwrap_or_default();
+        let update =
+            !previous.files.is_empty() && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
         Ok(Sink {
             staging: Some(Staging {
                 dir,
                 out,
                 manifest_path,
                 previous,
+                update,
                 folders: Mutex::new(HashSet::new()),
                 carried: AtomicUsize::new(0),
                 finished: false,
@@ -313,15 +325,23 @@ impl Sink {
         lock_ignoring_poison(&self.files).len()
     }
 
-    /// Swaps the staged files in as the new output and records them for the next build.
+    /// Puts the staged files in place as the new output and records them for the next build.
     /// Returns how many files were written and carried over; `None` for a check.
     pub fn finish(mut self) -> Result<Option<WriteStats>, Diagnostic> {
+        let mut files = std::mem::take(&mut *lock_ignoring_poison(&self.files));
+        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = files.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(made_twice(&pair[0].0));
+        }
         let Some(staging) = self.staging.as_mut() else {
             return Ok(None);
         };
-        swap(&staging.dir, &staging.out)?;
-        staging.finished = true;
-        let files = std::mem::take(&mut *lock_ignoring_poison(&self.files));
+        if staging.update {
+            staging.update_output(&files)?;
+        } else {
+            swap(&staging.dir, &staging.out)?;
+            staging.finished = true;
+        }
         let carried = staging.carried.load(Ordering::Relaxed);
         let stats = WriteStats {
             written: files.len() - carried,
@@ -351,11 +371,10 @@ impl Staging {
             len += part.len() as u64;
         }
         let hash = hasher.digest128();
-        let target = self.target(path)?;
-        if let Some(record) = self.carry_over(path, hash, len, &target) {
-            self.carried.fetch_add(1, Ordering::Relaxed);
+        if let Some(record) = self.carry_over(path, hash, len)? {
             return Ok(record);
         }
+        let target = self.target(path)?;
         let cannot = |e: std::io::Error| {
             Diagnostic::general(format!("cannot write {}: {e}", target.display()))
         };
@@ -367,10 +386,7 @@ impl Staging {
             .open(&target)
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Diagnostic::general(format!(
-                        "{} would be made twice: two pages have the same name",
-                        path.display()
-                    ))
+                    made_twice(path)
                 } else {
                     cannot(e)
                 }
@@ -396,53 +412,113 @@ impl Staging {
         Ok(target)
     }
 
-    /// Links the previous output's file at `path` into `target` when the last build wrote
-    /// these very bytes there and the file is untouched since (same size, inode and time).
-    fn carry_over(&self, path: &Path, hash: u128, len: u64, target: &Path) -> Option<FileRecord> {
-        let previous = self.previous.files.get(path)?;
+    /// Carries over the previous output's file at `path` when the last build wrote these very
+    /// bytes there and the file is untouched since (same size, inode and time).
+    fn carry_over(
+        &self,
+        path: &Path,
+        hash: u128,
+        len: u64,
+    ) -> Result<Option<FileRecord>, Diagnostic> {
+        let Some(previous) = self.previous.files.get(path) else {
+            return Ok(None);
+        };
         if previous.hash != hash || previous.len != len {
-            return None;
+            return Ok(None);
         }
-        let record = self.link_previous(path, previous, target)?;
-        Some(FileRecord {
+        Ok(self.keep(path, previous)?.map(|record| FileRecord {
             input: None,
             ..record
-        })
+        }))
     }
 
     /// Carries over the previous output's file at `path` when the last build made it from
     /// `input` and it is untouched since.
     fn carry_over_made(&self, path: &Path, input: u128) -> Result<Option<FileRecord>, Diagnostic> {
-        let Some(previous) = self.previous.files.get(path) else {
-            return Ok(None);
-        };
-        if previous.input != Some(input) {
-            return Ok(None);
+        match self.previous.files.get(path) {
+            Some(previous) if previous.input == Some(input) => self.keep(path, previous),
+            _ => Ok(None),
         }
-        let target = self.target(path)?;
-        let record = self.link_previous(path, previous, &target);
-        if record.is_some() {
-            self.carried.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(record)
     }
 
-    /// Hard-links the previous output's file at `path` to `target` if it is still the file
-    /// `previous` records.
-    fn link_previous(
-        &self,
-        path: &Path,
-        previous: &FileRecord,
-        target: &Path,
-    ) -> Option<FileRecord> {
+    /// Keeps the previous output's file at `path` if it is still the file `previous` records:
+    /// in an update it stays where it is; in a replacement it is hard-linked into the staging
+    /// folder.
+    fn keep(&self, path: &Path, previous: &FileRecord) -> Result<Option<FileRecord>, Diagnostic> {
         let source = self.out.join(path);
-        let metadata = fs::symlink_metadata(&source).ok()?;
+        let Ok(metadata) = fs::symlink_metadata(&source) else {
+            return Ok(None);
+        };
         if !previous.matches(&metadata) {
-            return None;
+            return Ok(None);
         }
-        fs::hard_link(&source, target).ok()?;
-        Some(*previous)
+        if !self.update && fs::hard_link(&source, self.target(path)?).is_err() {
+            return Ok(None);
+        }
+        self.carried.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(*previous))
     }
+
+    /// Makes the previous output into this build's: removes every file this build did not
+    /// make (and folders left empty), then renames the staged files into place. Unchanged
+    /// files stay as they are. Should this fail halfway, every file is still whole, and the
+    /// manifest is not updated, so the next build checks and rewrites what differs.
+    fn update_output(&mut self, files: &[(PathBuf, Option<FileRecord>)]) -> Result<(), Diagnostic> {
+        let made: HashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+        // Removed first, so that a file may take the place of a folder that is now stale.
+        for entry in walkdir::WalkDir::new(&self.out)
+            .min_depth(1)
+            .contents_first(true)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let Ok(relative) = entry.path().strip_prefix(&self.out) else {
+                continue;
+            };
+            if entry.file_type().is_dir() {
+                // Only succeeds on an empty folder, which is what is wanted.
+                let _ = fs::remove_dir(entry.path());
+            } else if !made.contains(relative) {
+                fs::remove_file(entry.path()).map_err(|e| {
+                    Diagnostic::general(format!("cannot remove {}: {e}", entry.path().display()))
+                })?;
+            }
+        }
+        // The staging folder holds exactly the files that are new or changed.
+        let staged: Vec<PathBuf> = walkdir::WalkDir::new(&self.dir)
+            .min_depth(1)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|entry| !entry.file_type().is_dir())
+            .map(walkdir::DirEntry::into_path)
+            .collect();
+        let mut folders = HashSet::new();
+        for path in staged {
+            let Ok(relative) = path.strip_prefix(&self.dir) else {
+                continue;
+            };
+            let target = self.out.join(relative);
+            if let Some(folder) = target.parent()
+                && folders.insert(folder.to_path_buf())
+            {
+                fs::create_dir_all(folder).map_err(|e| {
+                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
+                })?;
+            }
+            fs::rename(&path, &target).map_err(|e| {
+                Diagnostic::general(format!("cannot move {} into place: {e}", target.display()))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The error for a path two pages of one build would share.
+fn made_twice(path: &Path) -> Diagnostic {
+    Diagnostic::general(format!(
+        "{} would be made twice: two pages have the same name",
+        path.display()
+    ))
 }
 
 impl Drop for Staging {

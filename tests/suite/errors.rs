@@ -180,7 +180,8 @@ fn a_killed_build_leaves_the_previous_output_whole() {
     child.wait().unwrap();
     let after = snapshot(&public);
     if after != before {
-        // The build won the race: then the new site must be complete, never a mix.
+        // The build won the race (its last few milliseconds, moving the new files into place,
+        // were not interrupted): then the new site must be complete, never a mix.
         let data: serde_json::Value =
             serde_json::from_slice(&after[std::path::Path::new("dossier.json")]).unwrap();
         assert_eq!(

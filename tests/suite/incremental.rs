@@ -217,3 +217,41 @@ fn a_template_change_renders_the_pages_again() {
     full_build(site.path(), &fresh_out);
     assert!(snapshot(&public) == snapshot(&fresh_out));
 }
+
+#[test]
+fn a_rebuild_in_place_removes_what_the_build_no_longer_makes() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let style_inode = inode(&public.join("static/style.css"));
+    // Files the build never made, and the source of a page that it did.
+    std::fs::write(public.join("notes.txt"), b"left by hand").unwrap();
+    std::fs::create_dir_all(public.join("extra/deeper")).unwrap();
+    std::fs::write(public.join("extra/deeper/page.html"), b"<p>old</p>").unwrap();
+    let article = public.join("articles/arrests.html");
+    assert!(article.is_file());
+    let source = walkdir::WalkDir::new(site.path().join("content/articles"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("arrests"))
+        .expect("the source of articles/arrests.html")
+        .into_path();
+    std::fs::remove_file(&source).unwrap();
+
+    let stats = build(site.path()).written.unwrap();
+    assert!(
+        stats.carried > 0,
+        "an update keeps unchanged files: {stats:?}"
+    );
+    assert!(!article.exists(), "the removed article's page is gone");
+    assert!(!public.join("notes.txt").exists());
+    assert!(
+        !public.join("extra").exists(),
+        "folders left empty are removed"
+    );
+    assert_eq!(inode(&public.join("static/style.css")), style_inode);
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
