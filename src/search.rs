@@ -4,7 +4,8 @@
 //! Layout under `search/`: `manifest.js` (document count, shard keys, facet values with their
 //! aliases), `t/<hex prefix>.js` term shards by folded prefix, `d/<doc>.js` one fragment per
 //! article (title, date, paragraphs, facet ids), `f/<facet>.js` the articles of one facet value.
-//! Postings carry precomputed BM25 impacts, so the reader's browser only adds numbers.
+//! Articles are numbered oldest first, newest last. Postings carry precomputed BM25 impacts, so
+//! the reader's browser only adds numbers.
 //! Pure: returns pages for `write`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -144,7 +145,9 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
 
 /// Builds every file of the search index.
 pub fn index(dossier: &Dossier) -> Vec<Page> {
-    let docs = &dossier.by_date;
+    // Articles are numbered oldest first: a new article, usually the newest, takes the next
+    // number, and the files of every other article (fragments, facet sets) stay as they were.
+    let docs: Vec<usize> = dossier.by_date.iter().rev().copied().collect();
     // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
     // document order (batches keep the memory of per-article term maps small).
     let mut lengths: Vec<f64> = Vec::with_capacity(docs.len());
@@ -200,7 +203,8 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
                 })
                 .collect();
             if scored.len() > MAX_POSTINGS {
-                scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                // On equal impact the newer article (the higher number) stays.
+                scored.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
                 scored.truncate(MAX_POSTINGS);
                 scored.sort_by_key(|p| p.0);
             }

@@ -196,7 +196,8 @@
       Object.keys(byKind).forEach(function (kind) {
         results.forEach(function (_, doc) { if (!byKind[kind].has(doc)) results.delete(doc); });
       });
-      var ranked = Array.from(results.entries()).sort(function (a, b) { return (b[1].score - a[1].score) || (a[0] - b[0]); });
+      // Articles are numbered oldest first; on equal scores the newer comes first.
+      var ranked = Array.from(results.entries()).sort(function (a, b) { return (b[1].score - a[1].score) || (b[0] - a[0]); });
       return { ranked: ranked, entities: entities, terms: parsed.words.concat.apply(parsed.words, parsed.phrases) };
     });
   }
@@ -286,7 +287,7 @@
             return Promise.all(filters.map(function (id) { return load("f/" + id); })).then(function (sets) {
               var docs = null;
               sets.forEach(function (d, i) { var s = decodeSet(d, manifest.docs); docs = docs ? new Set(Array.from(docs).filter(function (x) { return s.has(x); })) : s; });
-              show(Array.from(docs || []).map(function (d) { return [d, { score: 0, paragraph: 0, terms: [] }]; }), [], [], began, mine);
+              show(Array.from(docs || []).sort(function (a, b) { return b - a; }).map(function (d) { return [d, { score: 0, paragraph: 0, terms: [] }]; }), [], [], began, mine);
             });
           }
           return show(ranked, r.entities, r.terms, began, mine);
