@@ -255,3 +255,23 @@ fn a_rebuild_in_place_removes_what_the_build_no_longer_makes() {
     full_build(site.path(), &fresh_out);
     assert!(snapshot(&public) == snapshot(&fresh_out));
 }
+
+#[test]
+fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
+    let site = fixture("basic");
+    build(site.path());
+    let fragments = site.path().join("public/search/d");
+    let before = snapshot(&fragments);
+    assert!(!before.is_empty());
+    std::fs::write(
+        site.path().join("content/articles/2024/newest.md"),
+        "+++\ntitle = \"Newest report\"\ndate = 2026-01-05\n+++\nGuards in Hyesan took phones.\n",
+    )
+    .unwrap();
+    build(site.path());
+    let after = snapshot(&fragments);
+    assert_eq!(after.len(), before.len() + 1);
+    for (path, bytes) in &before {
+        assert!(after.get(path) == Some(bytes), "{} changed", path.display());
+    }
+}
