@@ -9,10 +9,10 @@ use crate::catalog::Kind;
 use crate::error::Diagnostic;
 use crate::extract::Place;
 use crate::graph::Dossier;
-use crate::write::Sink;
+use crate::write::Group;
 
 /// Builds the export files of `dossier` into `sink`.
-pub fn exports(dossier: &Dossier, sink: &Sink) -> Result<(), Diagnostic> {
+pub fn exports(dossier: &Dossier, sink: &Group) -> Result<(), Diagnostic> {
     type Maker = fn(&Dossier) -> Vec<Vec<u8>>;
     let makers: [(&str, Maker); 5] = [
         ("articles.csv", |d| vec![articles_csv(d)]),

@@ -77,6 +77,11 @@ pub struct Analysis {
     pub drafts: usize,
     /// Warnings so far.
     pub warnings: Diagnostics,
+    /// A hash of everything the dossier is made from: every article file (path and bytes), the
+    /// settings, the catalogue and the dossier binary. Equal digests make equal dossiers, so
+    /// files made from the dossier alone (search index, exports) can be kept when it is
+    /// unchanged.
+    pub digest: u128,
 }
 
 /// The cache folder under the site root: what a build keeps to save work on the next one.
@@ -223,6 +228,14 @@ fn analyze_with(
         }
     }
 
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&context.to_le_bytes());
+    // Debug output is complete and deterministic for these plain data types.
+    hasher.update(format!("{config:?}").as_bytes());
+    for (source, _) in &extracted {
+        hasher.update(&source.digest.to_le_bytes());
+    }
+    let digest = hasher.digest128();
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
     stopwatch.lap("graph");
     Ok(Analysis {
@@ -231,6 +244,7 @@ fn analyze_with(
         dossier,
         drafts,
         warnings,
+        digest,
     })
 }
 
@@ -258,6 +272,7 @@ pub fn build_with_progress(
         dossier,
         drafts,
         warnings,
+        digest,
         ..
     } = analyze_with(root, false, mode == Mode::Build)?;
     let mut stopwatch = Stopwatch::new();
@@ -280,11 +295,18 @@ pub fn build_with_progress(
     render::render(&dossier, &config, &theme, &sink).map_err(|p| fail(p, warnings.clone()))?;
     stopwatch.lap("render");
     progress("building the search index");
-    sink.put_all(search::index(&dossier))
-        .map_err(with_warnings)?;
+    // The search index and the exports are made from the dossier alone: when it is unchanged
+    // and their files are untouched, the previous build's files are kept as they are.
+    if let Some(group) = sink.group("search", digest).map_err(with_warnings)? {
+        group
+            .put_all(search::index(&dossier))
+            .map_err(with_warnings)?;
+    }
     stopwatch.lap("search");
     progress("exports and feeds");
-    export::exports(&dossier, &sink).map_err(with_warnings)?;
+    if let Some(group) = sink.group("exports", digest).map_err(with_warnings)? {
+        export::exports(&dossier, &group).map_err(with_warnings)?;
+    }
     let mut notes = Vec::new();
     match &config.base_url {
         Some(base_url) => {

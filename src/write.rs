@@ -197,6 +197,30 @@ struct Staging {
     finished: bool,
 }
 
+/// Files of a build made together from one input; see [`Sink::group`]. Each file added is
+/// recorded with the group's input.
+pub struct Group<'a> {
+    sink: &'a Sink,
+    input: u128,
+}
+
+impl Group<'_> {
+    /// Adds one file of the group.
+    pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
+        self.put_parts(page.path, &[page.bytes])
+    }
+
+    /// Adds one file of the group made of `parts`, as [`Sink::put_parts`].
+    pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
+        self.sink.put_from(path, parts, Some(self.input))
+    }
+
+    /// Adds files of the group in parallel.
+    pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
+        pages.into_par_iter().try_for_each(|page| self.put(page))
+    }
+}
+
 /// How a finished build's files reached the output.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteStats {
@@ -268,8 +292,21 @@ impl Sink {
     /// Adds one file made of `parts` one after another, without joining them in memory first
     /// (for large exports).
     pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
+        self.put_from(path, parts, None)
+    }
+
+    /// Adds one file, recording `input` as what it was made from.
+    fn put_from(
+        &self,
+        path: PathBuf,
+        parts: &[Vec<u8>],
+        input: Option<u128>,
+    ) -> Result<(), Diagnostic> {
         let record = match &self.staging {
-            Some(staging) => Some(staging.put(&path, parts)?),
+            Some(staging) => Some(FileRecord {
+                input,
+                ..staging.put(&path, parts)?
+            }),
             None => None,
         };
         lock_ignoring_poison(&self.files).push((path, record));
@@ -308,6 +345,50 @@ impl Sink {
     /// Adds files in parallel, returning every problem.
     pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
         pages.into_par_iter().try_for_each(|page| self.put(page))
+    }
+
+    /// The group `name` of files that are all made from one input whose hash is `input` (such
+    /// as the search index, from the whole dossier). Returns `None` when the previous build made
+    /// the group from the same input and every one of its files is untouched: they are kept,
+    /// and nothing needs making. Otherwise returns the group, to add its files to. In a check,
+    /// the group is always made.
+    pub fn group(&self, name: &str, input: u128) -> Result<Option<Group<'_>>, Diagnostic> {
+        let mut hasher = Xxh3::new();
+        hasher.update(name.as_bytes());
+        hasher.update(&input.to_le_bytes());
+        let group = Group {
+            sink: self,
+            input: hasher.digest128(),
+        };
+        let Some(staging) = &self.staging else {
+            return Ok(Some(group));
+        };
+        let members: Vec<(&PathBuf, &FileRecord)> = staging
+            .previous
+            .files
+            .iter()
+            .filter(|(_, record)| record.input == Some(group.input))
+            .collect();
+        let untouched = |(path, record): &(&PathBuf, &FileRecord)| {
+            fs::symlink_metadata(staging.out.join(path)).is_ok_and(|m| record.matches(&m))
+        };
+        if members.is_empty() || !members.iter().all(untouched) {
+            return Ok(Some(group));
+        }
+        let mut kept = Vec::with_capacity(members.len());
+        for (path, record) in members {
+            match staging.keep(path, record)? {
+                Some(record) => kept.push((path.clone(), Some(record))),
+                None => {
+                    return Err(Diagnostic::general(format!(
+                        "{} changed while the build was keeping it",
+                        staging.out.join(path).display()
+                    )));
+                }
+            }
+        }
+        lock_ignoring_poison(&self.files).extend(kept);
+        Ok(None)
     }
 
     /// The paths of the files added so far, sorted.

@@ -275,3 +275,21 @@ fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
         assert!(after.get(path) == Some(bytes), "{} changed", path.display());
     }
 }
+
+#[test]
+fn a_search_or_export_file_changed_by_hand_is_made_again() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let expected = snapshot(&public);
+    // The search index and the exports are kept whole when the dossier is unchanged, so one
+    // edited file must make the whole group again.
+    for file in ["search/manifest.js", "dossier.json"] {
+        let path = public.join(file);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"edited").unwrap();
+        let stats = build(site.path()).written.unwrap();
+        assert!(stats.written >= 1, "{file}: {stats:?}");
+        assert!(snapshot(&public) == expected, "{file} was not restored");
+    }
+}
