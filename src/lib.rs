@@ -290,19 +290,29 @@ pub fn build_with_progress(
         }
         Mode::Check => (None, write::Sink::discard()),
     };
-    progress("rendering and writing pages");
+    progress("rendering pages and building the search index");
     let theme = theme::Theme::new(&config);
-    render::render(&dossier, &config, &theme, &sink).map_err(|p| fail(p, warnings.clone()))?;
-    stopwatch.lap("render");
-    progress("building the search index");
-    // The search index and the exports are made from the dossier alone: when it is unchanged
-    // and their files are untouched, the previous build's files are kept as they are.
-    if let Some(group) = sink.group("search", digest).map_err(with_warnings)? {
-        group
-            .put_all(search::index(&dossier))
-            .map_err(with_warnings)?;
+    // Side by side: each is parallel inside, but the index has sequential steps that the
+    // pages fill, and the two write into different folders.
+    let (rendered, indexed) = rayon::join(
+        || render::render(&dossier, &config, &theme, &sink),
+        || -> Result<(), Diagnostic> {
+            // The search index and the exports are made from the dossier alone: when it is
+            // unchanged and their files are untouched, the previous build's files are kept.
+            if let Some(group) = sink.group("search", digest)? {
+                group.put_all(search::index(&dossier))?;
+            }
+            Ok(())
+        },
+    );
+    let mut problems = rendered.err().unwrap_or_default();
+    if let Err(problem) = indexed {
+        problems.push(problem);
     }
-    stopwatch.lap("search");
+    if problems.has_errors() {
+        return Err(fail(problems, warnings.clone()));
+    }
+    stopwatch.lap("render and search");
     progress("exports and feeds");
     if let Some(group) = sink.group("exports", digest).map_err(with_warnings)? {
         export::exports(&dossier, &group).map_err(with_warnings)?;
