@@ -295,7 +295,7 @@ pub fn build_with_progress(
     // Side by side: each is parallel inside, but the index has sequential steps that the
     // pages fill, and the two write into different folders.
     let (rendered, indexed) = rayon::join(
-        || render::render(&dossier, &config, &theme, &sink),
+        || render::render(&dossier, &config, &theme, digest, &sink),
         || -> Result<(), Diagnostic> {
             // The search index and the exports are made from the dossier alone: when it is
             // unchanged and their files are untouched, the previous build's files are kept.

@@ -150,6 +150,13 @@ struct FileRecord {
         skip_serializing_if = "Option::is_none"
     )]
     input: Option<u128>,
+    /// The key of the group the file was made in (see [`Sink::group`]), if any.
+    #[serde(
+        default,
+        with = "hex_u128_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    group: Option<u128>,
 }
 
 impl FileRecord {
@@ -172,7 +179,7 @@ struct Manifest {
     files: BTreeMap<PathBuf, FileRecord>,
 }
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 2");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 3");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -198,10 +205,10 @@ struct Staging {
 }
 
 /// Files of a build made together from one input; see [`Sink::group`]. Each file added is
-/// recorded with the group's input.
+/// recorded with the group's key.
 pub struct Group<'a> {
     sink: &'a Sink,
-    input: u128,
+    key: u128,
 }
 
 impl Group<'_> {
@@ -212,7 +219,17 @@ impl Group<'_> {
 
     /// Adds one file of the group made of `parts`, as [`Sink::put_parts`].
     pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
-        self.sink.put_from(path, parts, Some(self.input))
+        self.sink.put_from(path, parts, Some(self.key))
+    }
+
+    /// Adds one file of the group as [`Sink::put_made`].
+    pub fn put_made(
+        &self,
+        path: PathBuf,
+        input: u128,
+        make: impl FnOnce() -> Result<Vec<u8>, Diagnostic>,
+    ) -> Result<(), Diagnostic> {
+        self.sink.made(path, input, Some(self.key), make)
     }
 
     /// Adds files of the group in parallel.
@@ -295,16 +312,17 @@ impl Sink {
         self.put_from(path, parts, None)
     }
 
-    /// Adds one file, recording `input` as what it was made from.
+    /// Adds one file, recording the `group` it belongs to.
     fn put_from(
         &self,
         path: PathBuf,
         parts: &[Vec<u8>],
-        input: Option<u128>,
+        group: Option<u128>,
     ) -> Result<(), Diagnostic> {
         let record = match &self.staging {
             Some(staging) => Some(FileRecord {
-                input,
+                input: None,
+                group,
                 ..staging.put(&path, parts)?
             }),
             None => None,
@@ -323,15 +341,29 @@ impl Sink {
         input: u128,
         make: impl FnOnce() -> Result<Vec<u8>, Diagnostic>,
     ) -> Result<(), Diagnostic> {
+        self.made(path, input, None, make)
+    }
+
+    /// [`Sink::put_made`], recording the `group` the file belongs to.
+    fn made(
+        &self,
+        path: PathBuf,
+        input: u128,
+        group: Option<u128>,
+        make: impl FnOnce() -> Result<Vec<u8>, Diagnostic>,
+    ) -> Result<(), Diagnostic> {
         let record = match &self.staging {
-            Some(staging) => match staging.carry_over_made(&path, input)? {
-                Some(record) => record,
-                None => {
-                    let mut record = staging.put(&path, &[make()?])?;
-                    record.input = Some(input);
-                    record
+            Some(staging) => {
+                let record = match staging.carry_over_made(&path, input)? {
+                    Some(record) => record,
+                    None => staging.put(&path, &[make()?])?,
+                };
+                FileRecord {
+                    input: Some(input),
+                    group,
+                    ..record
                 }
-            },
+            }
             None => {
                 make()?;
                 lock_ignoring_poison(&self.files).push((path, None));
@@ -358,7 +390,7 @@ impl Sink {
         hasher.update(&input.to_le_bytes());
         let group = Group {
             sink: self,
-            input: hasher.digest128(),
+            key: hasher.digest128(),
         };
         let Some(staging) = &self.staging else {
             return Ok(Some(group));
@@ -367,7 +399,7 @@ impl Sink {
             .previous
             .files
             .iter()
-            .filter(|(_, record)| record.input == Some(group.input))
+            .filter(|(_, record)| record.group == Some(group.key))
             .collect();
         let untouched = |(path, record): &(&PathBuf, &FileRecord)| {
             fs::symlink_metadata(staging.out.join(path)).is_ok_and(|m| record.matches(&m))
@@ -509,6 +541,7 @@ impl Staging {
         }
         Ok(self.keep(path, previous)?.map(|record| FileRecord {
             input: None,
+            group: None,
             ..record
         }))
     }
@@ -626,6 +659,7 @@ fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
         modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
             + i128::from(metadata.mtime_nsec()),
         input: None,
+        group: None,
     }
 }
 
@@ -643,6 +677,7 @@ fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
         inode: 0,
         modified_ns,
         input: None,
+        group: None,
     }
 }
 

@@ -109,10 +109,15 @@ struct TreeNode {
 
 /// Renders every page of `dossier` and the theme's static files into `sink`, in parallel.
 /// Returns every template and write problem.
+///
+/// `digest` is the dossier's [`crate::Analysis::digest`]: when it, the templates, the map outline
+/// and the static files are all as the previous build had them, and its files are untouched, no
+/// page is made again.
 pub fn render(
     dossier: &Dossier,
     config: &Config,
     theme: &Theme,
+    digest: u128,
     sink: &Sink,
 ) -> Result<(), Diagnostics> {
     let one = |d: Diagnostic| {
@@ -121,12 +126,26 @@ pub fn render(
         all
     };
     let templates = theme.tera()?;
+    let outline = theme.map_outline().map_err(one)?;
+    let static_files = theme.static_files().map_err(one)?;
+    let mut key = Xxh3::new();
+    key.update(&digest.to_le_bytes());
+    key.update(&templates.digest.to_le_bytes());
+    // Debug output is complete and deterministic for this plain data type.
+    key.update(format!("{outline:?}").as_bytes());
+    for (path, bytes) in &static_files {
+        key.update(path.as_os_str().as_encoded_bytes());
+        key.update(&(bytes.len() as u64).to_le_bytes());
+        key.update(bytes);
+    }
+    let Some(group) = sink.group("pages", key.digest128()).map_err(one)? else {
+        return Ok(());
+    };
     let site = SiteView {
         title: &config.title,
         description: &config.description,
         language: &config.language,
     };
-    let outline = theme.map_outline().map_err(one)?;
     let links = (0..dossier.articles.len())
         .into_par_iter()
         .map(|index| article_link(dossier, index, "../"))
@@ -147,7 +166,7 @@ pub fn render(
             context,
             input,
         } = prepared?;
-        sink.put_made(path, input, || renderer.finish(template, &context))
+        group.put_made(path, input, || renderer.finish(template, &context))
     };
     let mut results = vec![put(renderer.home())];
     for kind in Kind::ALL {
@@ -179,8 +198,8 @@ pub fn render(
             .flat_map_iter(|&year| renderer.year(year))
             .map(put),
     );
-    for (path, bytes) in theme.static_files().map_err(one)? {
-        results.push(sink.put(Page {
+    for (path, bytes) in static_files {
+        results.push(group.put(Page {
             path: Path::new("static").join(path),
             bytes,
         }));

@@ -293,3 +293,32 @@ fn a_search_or_export_file_changed_by_hand_is_made_again() {
         assert!(snapshot(&public) == expected, "{file} was not restored");
     }
 }
+
+#[test]
+fn a_theme_stylesheet_change_is_not_kept_from_the_previous_build() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    // The pages are kept whole while nothing they are made from changes; the theme's static
+    // files are among those things.
+    let (_, built_in) = dossier::theme::built_in_static()
+        .iter()
+        .find(|(name, _)| *name == "style.css")
+        .expect("a built-in stylesheet");
+    let folder = site.path().join("themes/default/static");
+    std::fs::create_dir_all(&folder).unwrap();
+    // Same length, other bytes: only the bytes can tell.
+    assert!(built_in.contains("body"));
+    std::fs::write(
+        folder.join("style.css"),
+        built_in.replacen("body", "BODY", 1),
+    )
+    .unwrap();
+    build(site.path());
+    let css = std::fs::read_to_string(public.join("static/style.css")).unwrap();
+    assert!(css.contains("BODY"), "the new stylesheet is in the output");
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
