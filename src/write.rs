@@ -179,6 +179,9 @@ struct Manifest {
     files: BTreeMap<PathBuf, FileRecord>,
 }
 
+/// Bytes gathered before each write of a file made of many parts.
+const WRITE_BUFFER: usize = 1 << 20;
+
 const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 3");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
@@ -504,8 +507,16 @@ impl Staging {
                     cannot(e)
                 }
             })?;
-        for part in parts {
-            file.write_all(part).map_err(cannot)?;
+        if let [whole] = parts {
+            file.write_all(whole).map_err(cannot)?;
+        } else {
+            // Exports come in many small parts (one per article): gathered into large writes
+            // rather than a system call each.
+            let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
+            for part in parts {
+                writer.write_all(part).map_err(cannot)?;
+            }
+            writer.flush().map_err(cannot)?;
         }
         Ok(record_of(&file.metadata().map_err(cannot)?, hash))
     }
