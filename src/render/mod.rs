@@ -490,9 +490,9 @@ impl Renderer<'_> {
                 kind: "year",
             })
             .collect();
-        let position = d.by_date.iter().position(|&i| i == index);
+        let position = d.rank[index];
         let neighbour = |offset: isize| -> Option<ArticleLink> {
-            let p = position? as isize + offset;
+            let p = position as isize + offset;
             let &i = d.by_date.get(usize::try_from(p).ok()?)?;
             (d.articles[i].metadata.date.is_some() && meta.date.is_some())
                 .then(|| self.article_link(i, root))
