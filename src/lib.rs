@@ -121,6 +121,13 @@ impl Stopwatch {
         }
         self.mark = Instant::now();
     }
+
+    /// Reports how long one of two stages run side by side took on its own.
+    fn side(&self, stage: &str, took: std::time::Duration) {
+        if self.enabled {
+            eprintln!("{stage:>9}: {:.3} s  (side by side)", took.as_secs_f64());
+        }
+    }
 }
 
 fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
@@ -294,21 +301,32 @@ pub fn build_with_progress(
     let theme = theme::Theme::new(&config);
     // Side by side: each is parallel inside, but the index has sequential steps that the
     // pages fill, and the two write into different folders.
-    let (rendered, indexed) = rayon::join(
-        || render::render(&dossier, &config, &theme, digest, &sink),
-        || -> Result<(), Diagnostic> {
-            // The search index and the exports are made from the dossier alone: when it is
-            // unchanged and their files are untouched, the previous build's files are kept.
-            if let Some(group) = sink.group("search", digest)? {
-                group.put_all(search::index(&dossier))?;
-            }
-            Ok(())
+    let timed = |work: &dyn Fn() -> Result<(), Diagnostics>| {
+        let started = Instant::now();
+        (work(), started.elapsed())
+    };
+    let ((rendered, render_took), (indexed, search_took)) = rayon::join(
+        || timed(&|| render::render(&dossier, &config, &theme, digest, &sink)),
+        || {
+            timed(&|| {
+                // The search index and the exports are made from the dossier alone: when it is
+                // unchanged and their files are untouched, the previous build's files are kept.
+                let one = |d: Diagnostic| {
+                    let mut all = Diagnostics::new();
+                    all.push(d);
+                    all
+                };
+                if let Some(group) = sink.group("search", digest).map_err(one)? {
+                    group.put_all(search::index(&dossier)).map_err(one)?;
+                }
+                Ok(())
+            })
         },
     );
+    stopwatch.side("render", render_took);
+    stopwatch.side("search", search_took);
     let mut problems = rendered.err().unwrap_or_default();
-    if let Err(problem) = indexed {
-        problems.push(problem);
-    }
+    problems.extend(indexed.err().unwrap_or_default());
     if problems.has_errors() {
         return Err(fail(problems, warnings.clone()));
     }

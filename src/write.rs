@@ -2,15 +2,18 @@
 //!
 //! Pages arrive one by one as they are rendered (nothing holds the whole site in memory) and are
 //! written into a temporary folder beside the output. Nothing in the output changes until every
-//! page is made, so a failed or killed build leaves the previous output as it was. A lock file
-//! keeps two builds from writing at once.
+//! page is made, so a build that fails, or is killed before then, leaves the previous output as
+//! it was. A lock file keeps two builds from writing at once.
 //!
 //! A manifest in the cache folder (`.dossier-cache/`) records each file of the last build: its
-//! hash, size, inode and time, and for pages a hash of what they were made from. A file is
-//! reused only while all of the facts on disk still match.
+//! hash, size, inode and time; for a page, a hash of what it was made from ([`Sink::put_made`]);
+//! and the group it was made in ([`Sink::group`]: the pages, the search index, the exports), which
+//! is kept whole while the group's input is unchanged. A file is reused only while all of the
+//! facts on disk still match.
 //! - **Update**, when the output is the one the manifest describes: only new and changed files
 //!   are staged. Once all are made, stale files are removed and the staged files renamed into
-//!   place, each an atomic replacement; unchanged files are not touched at all.
+//!   place, each an atomic replacement; unchanged files are not touched at all. A build killed
+//!   during this last step leaves whole files of both builds, which the next build sorts out.
 //! - **Replace**, otherwise (a first build, or no manifest to trust): every file is staged,
 //!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
 //!   whole (an atomic exchange on Linux).
