@@ -592,6 +592,15 @@ impl Staging {
     /// files stay as they are. Should this fail halfway, every file is still whole, and the
     /// manifest is not updated, so the next build checks and rewrites what differs.
     fn update_output(&mut self, files: &[(PathBuf, Option<FileRecord>)]) -> Result<(), Diagnostic> {
+        // Files can only be renamed within one file system: an output that is a mount point of
+        // its own is refused here, before anything in it changes.
+        if !same_file_system(&self.dir, &self.out) {
+            return Err(Diagnostic::general(format!(
+                "{} is on another file system than the folder it is in; dossier writes beside \
+                 the output and renames files into it, so the two must be on one file system",
+                self.out.display()
+            )));
+        }
         let made: HashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
         // Removed first, so that a file may take the place of a folder that is now stale.
         for entry in walkdir::WalkDir::new(&self.out)
@@ -639,6 +648,22 @@ impl Staging {
         }
         Ok(())
     }
+}
+
+/// True when `a` and `b` are on one file system (or when that cannot be told).
+#[cfg(unix)]
+fn same_file_system(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => true,
+    }
+}
+
+/// Without device numbers, a rename across file systems fails with its own error.
+#[cfg(not(unix))]
+fn same_file_system(_: &Path, _: &Path) -> bool {
+    true
 }
 
 /// The error for a path two pages of one build would share.
