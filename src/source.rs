@@ -73,6 +73,9 @@ pub struct Source {
     pub digest: u128,
 }
 
+/// Files read at once when loading articles.
+const READ_THREADS: usize = 8;
+
 /// Finds, reads and parses every article under `root/content/articles/`, in path order.
 /// Problems of all files are collected; warnings come back with the sources.
 pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
@@ -110,30 +113,37 @@ pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
             }
         }
     }
-    let results: Vec<(Option<Source>, Diagnostics)> = paths
-        .par_iter()
-        .map(|path| {
-            let shown = crate::error::relative(root, path);
-            let mut problems = Diagnostics::new();
-            let source = match std::fs::read(path) {
-                Ok(bytes) => {
-                    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-                    hasher.update(shown.as_os_str().as_encoded_bytes());
-                    hasher.update(&[0]);
-                    hasher.update(&bytes);
-                    let digest = hasher.digest128();
-                    let text = decode(&shown, bytes, &mut problems);
-                    let format = format_of(path).unwrap_or(Format::Text);
-                    parse(&shown, format, &text, &mut problems).map(|s| Source { digest, ..s })
-                }
-                Err(e) => {
-                    problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
-                    None
-                }
-            };
-            (source, problems)
-        })
-        .collect();
+    let read = |path: &PathBuf| {
+        let shown = crate::error::relative(root, path);
+        let mut problems = Diagnostics::new();
+        let source = match std::fs::read(path) {
+            Ok(bytes) => {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                hasher.update(shown.as_os_str().as_encoded_bytes());
+                hasher.update(&[0]);
+                hasher.update(&bytes);
+                let digest = hasher.digest128();
+                let text = decode(&shown, bytes, &mut problems);
+                let format = format_of(path).unwrap_or(Format::Text);
+                parse(&shown, format, &text, &mut problems).map(|s| Source { digest, ..s })
+            }
+            Err(e) => {
+                problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
+                None
+            }
+        };
+        (source, problems)
+    };
+    // Reading waits on the disk more than on the processor when the files are not cached, so
+    // more reads are kept in flight than there are cores; the global pool serves if this pool
+    // cannot be made.
+    let results: Vec<(Option<Source>, Diagnostics)> = match rayon::ThreadPoolBuilder::new()
+        .num_threads(READ_THREADS.max(rayon::current_num_threads()))
+        .build()
+    {
+        Ok(pool) => pool.install(|| paths.par_iter().map(read).collect()),
+        Err(_) => paths.par_iter().map(read).collect(),
+    };
     let mut sources = Vec::with_capacity(results.len());
     for (source, found) in results {
         problems.extend(found);
