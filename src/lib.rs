@@ -311,13 +311,8 @@ pub fn build_with_progress(
             timed(&|| {
                 // The search index and the exports are made from the dossier alone: when it is
                 // unchanged and their files are untouched, the previous build's files are kept.
-                let one = |d: Diagnostic| {
-                    let mut all = Diagnostics::new();
-                    all.push(d);
-                    all
-                };
-                if let Some(group) = sink.group("search", digest).map_err(one)? {
-                    group.put_all(search::index(&dossier)).map_err(one)?;
+                if let Some(group) = sink.group("search", digest)? {
+                    group.put_all(search::index(&dossier))?;
                 }
                 Ok(())
             })

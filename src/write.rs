@@ -6,7 +6,7 @@
 //! it was. A lock file keeps two builds from writing at once.
 //!
 //! A manifest in the cache folder (`.dossier-cache/`) records each file of the last build: its
-//! hash, size, inode and time; for a page, a hash of what it was made from ([`Sink::put_made`]);
+//! hash, size, inode and time; for a page, a hash of what it was made from ([`Group::put_made`]);
 //! and the group it was made in ([`Sink::group`]: the pages, the search index, the exports), which
 //! is kept whole while the group's input is unchanged. A file is reused only while all of the
 //! facts on disk still match.
@@ -223,12 +223,15 @@ impl Group<'_> {
         self.put_parts(page.path, &[page.bytes])
     }
 
-    /// Adds one file of the group made of `parts`, as [`Sink::put_parts`].
+    /// Adds one file of the group made of `parts` one after another, without joining them in
+    /// memory first (for large exports).
     pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
         self.sink.put_from(path, parts, Some(self.key))
     }
 
-    /// Adds one file of the group as [`Sink::put_made`].
+    /// Adds one file of the group made by `make` from an input whose hash is `input`; the
+    /// previous build's file is kept, without calling `make`, when it was made from the same
+    /// input and is untouched since.
     pub fn put_made(
         &self,
         path: PathBuf,
@@ -309,16 +312,11 @@ impl Sink {
 
     /// Adds one file to the build.
     pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
-        self.put_parts(page.path, &[page.bytes])
+        self.put_from(page.path, &[page.bytes], None)
     }
 
     /// Adds one file made of `parts` one after another, without joining them in memory first
-    /// (for large exports).
-    pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
-        self.put_from(path, parts, None)
-    }
-
-    /// Adds one file, recording the `group` it belongs to.
+    /// (for large exports), recording the `group` it belongs to.
     fn put_from(
         &self,
         path: PathBuf,
@@ -337,20 +335,11 @@ impl Sink {
         Ok(())
     }
 
-    /// Adds the file at `path` that `make` makes from an input whose hash is `input`. When the
-    /// previous build made this file from the same input and it is untouched since, it is
-    /// carried over and `make` is not called; `input` must therefore cover everything the bytes
-    /// depend on. In a check, `make` always runs, so its problems are found.
-    pub fn put_made(
-        &self,
-        path: PathBuf,
-        input: u128,
-        make: impl FnOnce() -> Result<Vec<u8>, Diagnostic>,
-    ) -> Result<(), Diagnostic> {
-        self.made(path, input, None, make)
-    }
-
-    /// [`Sink::put_made`], recording the `group` the file belongs to.
+    /// Adds the file at `path` that `make` makes from an input whose hash is `input`, recording
+    /// the `group` it belongs to. When the previous build made this file from the same input and
+    /// it is untouched since, it is carried over and `make` is not called; `input` must
+    /// therefore cover everything the bytes depend on. In a check, `make` always runs, so its
+    /// problems are found.
     fn made(
         &self,
         path: PathBuf,
@@ -553,11 +542,8 @@ impl Staging {
         if previous.hash != hash || previous.len != len {
             return Ok(None);
         }
-        Ok(self.keep(path, previous)?.map(|record| FileRecord {
-            input: None,
-            group: None,
-            ..record
-        }))
+        // What it was made from is recorded by the caller.
+        self.keep(path, previous)
     }
 
     /// Carries over the previous output's file at `path` when the last build made it from

@@ -120,14 +120,9 @@ pub fn render(
     digest: u128,
     sink: &Sink,
 ) -> Result<(), Diagnostics> {
-    let one = |d: Diagnostic| {
-        let mut all = Diagnostics::new();
-        all.push(d);
-        all
-    };
     let templates = theme.tera()?;
-    let outline = theme.map_outline().map_err(one)?;
-    let static_files = theme.static_files().map_err(one)?;
+    let outline = theme.map_outline()?;
+    let static_files = theme.static_files()?;
     let mut key = Xxh3::new();
     key.update(&digest.to_le_bytes());
     key.update(&templates.digest.to_le_bytes());
@@ -138,7 +133,7 @@ pub fn render(
         key.update(&(bytes.len() as u64).to_le_bytes());
         key.update(bytes);
     }
-    let Some(group) = sink.group("pages", key.digest128()).map_err(one)? else {
+    let Some(group) = sink.group("pages", key.digest128())? else {
         return Ok(());
     };
     let site = SiteView {
