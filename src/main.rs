@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // Builds allocate many small strings on every core at once; mimalloc serves them faster than
-// the system allocator (a quarter of a build's time went to malloc and free).
+// the system allocator (a quarter of a build's time went to malloc and free). Its transparent
+// huge pages are off (the `no_thp` feature): with them, every fresh 2 MiB page was zeroed whole
+// on first touch, about 0.6 s of system time in a 10,000-article build, for 30 MB more memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
