@@ -20,13 +20,6 @@ use crate::extract::fold::{fold, fold_text};
 use crate::graph::Dossier;
 use crate::render::Page;
 
-/// Words too common to index or to search for.
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has",
-    "have", "he", "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the",
-    "their", "them", "they", "this", "to", "was", "were", "which", "who", "will", "with",
-];
-
 /// A term found in more articles than this keeps only the articles where it weighs most: its
 /// other articles would rank low anyway, and a reader should not download them all.
 const MAX_POSTINGS: usize = 2000;
@@ -45,32 +38,57 @@ const B: f64 = 0.75;
 pub fn tokens(text: &str) -> Vec<String> {
     let folded = fold_text(text);
     let mut out = Vec::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut Vec<String>| {
-        if !word.is_empty()
-            && !STOPWORDS.contains(&word.as_str())
-            && (word.chars().count() > 1 || word.chars().all(|c| c.is_ascii_digit()))
-        {
-            out.push(std::mem::take(word));
+    folded_tokens(&folded, &mut out);
+    out.into_iter().map(str::to_string).collect()
+}
+
+/// [`tokens`] of text already folded, as slices of it: the index tokenizes every paragraph of
+/// every article, and a string per word was most of its allocations.
+fn folded_tokens<'t>(folded: &'t str, out: &mut Vec<&'t str>) {
+    let mut word_start = None;
+    for (at, c) in folded.char_indices() {
+        if c.is_alphanumeric() && !is_cjk(c) {
+            word_start.get_or_insert(at);
+            continue;
         }
-        word.clear();
-    };
-    for c in folded.chars() {
+        if let Some(start) = word_start.take() {
+            push_word(&folded[start..at], out);
+        }
         if is_cjk(c) {
-            flush(&mut word, &mut out);
-            out.push(c.to_string());
-        } else if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
+            // Each Chinese, Japanese or Korean character is a token, however short.
+            out.push(&folded[at..at + c.len_utf8()]);
         }
     }
-    flush(&mut word, &mut out);
-    out
+    if let Some(start) = word_start {
+        push_word(&folded[start..], out);
+    }
+}
+
+/// Adds `word` to `out` unless it is a stopword or a single letter (a single digit stays).
+fn push_word<'t>(word: &'t str, out: &mut Vec<&'t str>) {
+    if !is_stopword(word)
+        && (word.chars().nth(1).is_some() || word.bytes().all(|b| b.is_ascii_digit()))
+    {
+        out.push(word);
+    }
 }
 
 fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// Words too common to index or to search for, sorted for [`is_stopword`]. The search page
+/// drops the same words from queries (`STOP` in the theme's `search.js`; a test compares them).
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has",
+    "have", "he", "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the",
+    "their", "them", "they", "this", "to", "was", "were", "which", "who", "will", "with",
+];
+
+/// Whether `word` is a stopword: a binary search, since it is asked of every word of every
+/// article (a scan of the list was a visible share of the index's time).
+fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
 }
 
 #[derive(Default)]
@@ -115,16 +133,18 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
         .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
     for (paragraph, text) in texts.enumerate() {
         let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
-        let words = tokens(text);
+        let folded = fold_text(text);
+        let mut words = Vec::new();
+        folded_tokens(&folded, &mut words);
         for word in &words {
             add(word, paragraph, weight);
         }
         // Adjacent word pairs answer quoted phrases.
         for two in words.windows(2) {
             pair.clear();
-            pair.push_str(&two[0]);
+            pair.push_str(two[0]);
             pair.push(' ');
-            pair.push_str(&two[1]);
+            pair.push_str(two[1]);
             add(&pair, paragraph, 0.0);
         }
     }
@@ -459,6 +479,18 @@ mod tests {
             ["hoeryong", "based", "mss", "agents", "2020"]
         );
         assert_eq!(tokens("회령 市"), ["회", "령", "市"]);
+    }
+
+    #[test]
+    fn stopwords_are_sorted_and_match_the_search_page() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        let script = include_str!("../themes/default/static/search.js");
+        let line = script
+            .lines()
+            .find(|l| l.contains("var STOP = "))
+            .expect("search.js declares STOP");
+        let quoted = line.split('"').nth(1).expect("STOP is a quoted list");
+        assert_eq!(quoted.split(' ').collect::<Vec<_>>(), STOPWORDS);
     }
 
     #[test]
