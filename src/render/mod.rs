@@ -3,7 +3,8 @@
 //!
 //! Does no file I/O beyond loading the theme's templates; pages go to the `write` stage's sink.
 //! Each page's data is hashed with the templates before it is rendered, so the sink can keep a
-//! page the previous build made from the same input without rendering it again.
+//! page the previous build made from the same input without rendering it again. The data is
+//! serialized straight into the hasher; tera's context is built only for pages that are made.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use crate::error::{Diagnostic, Diagnostics};
 use crate::extract::Place;
 use crate::graph::{Dossier, EntityNode};
 use crate::theme::Theme;
-use crate::write::Sink;
+use crate::write::{Group as FileGroup, Sink};
 
 mod markup;
 pub mod svg;
@@ -37,14 +38,44 @@ pub struct Page {
     pub bytes: Vec<u8>,
 }
 
-/// A page with its data gathered, not yet rendered: the write stage renders it only when the
-/// previous build did not already make it from the same input.
-struct Prepared {
-    path: PathBuf,
-    template: &'static str,
-    context: Context,
-    /// A hash of the templates, the template name and the data.
-    input: u128,
+/// Where a page stands in a list shown a page at a time (entity and year pages).
+#[derive(Serialize)]
+struct Pager {
+    page_number: usize,
+    page_count: usize,
+    first_page: String,
+    previous_page: Option<String>,
+    next_page: Option<String>,
+}
+
+impl Pager {
+    fn new(stem: &str, number: usize, total: usize) -> Self {
+        Pager {
+            page_number: number,
+            page_count: total,
+            first_page: page_file(stem, 1),
+            previous_page: (number > 1).then(|| page_file(stem, number - 1)),
+            next_page: (number < total).then(|| page_file(stem, number + 1)),
+        }
+    }
+}
+
+/// The data of a page whose template needs none of its own (the search page).
+#[derive(Serialize)]
+struct NoData {}
+
+/// Feeds what is written to it to a hasher: page data is serialized straight into the hash.
+struct HashWriter<'h>(&'h mut Xxh3);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Articles listed, with their quoted passages, on one page of an entity or a year before the
@@ -147,6 +178,7 @@ pub fn render(
         .collect();
     let renderer = Renderer {
         dossier,
+        group: &group,
         links,
         tera: &templates.tera,
         templates_digest: templates.digest,
@@ -154,45 +186,21 @@ pub fn render(
         outline,
         raw_html: config.raw_html,
     };
-    let put = |prepared: Result<Prepared, Diagnostic>| {
-        let Prepared {
-            path,
-            template,
-            context,
-            input,
-        } = prepared?;
-        group.put_made(path, input, || renderer.finish(template, &context))
-    };
-    let mut results = vec![put(renderer.home())];
+    let mut results = vec![renderer.home()];
     for kind in Kind::ALL {
-        results.push(put(renderer.entity_index(kind)));
+        results.push(renderer.entity_index(kind));
     }
-    results.push(put(renderer.year_index()));
-    results.push(put(renderer.page(
-        "search.html",
-        "search.html",
-        "Search",
-        Context::new(),
-    )));
+    results.push(renderer.year_index());
+    results.push(renderer.page("search.html", "search.html", "Search", &NoData {}, None));
     results.par_extend(
         (0..dossier.articles.len())
             .into_par_iter()
-            .map(|index| put(renderer.article(index))),
+            .map(|index| renderer.article(index)),
     );
     let nodes: Vec<&EntityNode> = dossier.entities.values().collect();
-    results.par_extend(
-        nodes
-            .par_iter()
-            .flat_map_iter(|node| renderer.entity(node))
-            .map(put),
-    );
+    results.par_extend(nodes.par_iter().flat_map_iter(|node| renderer.entity(node)));
     let years: Vec<i32> = dossier.years.keys().copied().collect();
-    results.par_extend(
-        years
-            .par_iter()
-            .flat_map_iter(|&year| renderer.year(year))
-            .map(put),
-    );
+    results.par_extend(years.par_iter().flat_map_iter(|&year| renderer.year(year)));
     for (path, bytes) in static_files {
         results.push(group.put(Page {
             path: Path::new("static").join(path),
@@ -213,6 +221,8 @@ pub fn render(
 
 struct Renderer<'a> {
     dossier: &'a Dossier,
+    /// Where the pages go.
+    group: &'a FileGroup<'a>,
     /// Each article's link from a page one folder down, made once for every page that lists it.
     links: Vec<ArticleLink>,
     tera: &'a Tera,
@@ -261,38 +271,49 @@ impl Renderer<'_> {
         out
     }
 
-    /// Completes the data of the page at `path` and hashes it with the templates.
-    fn page(
+    /// Makes the page at `path` from `template` and `view`, with the site, the way back to the
+    /// output root, the page title and, on a list shown a page at a time, its `pager`.
+    ///
+    /// All of it is hashed with the templates first, serialized straight into the hasher; when
+    /// the previous build made the page from the same input, the page is kept as it is, and
+    /// neither tera's context (a JSON tree) is built nor the template rendered.
+    fn page<V: Serialize>(
         &self,
         template: &'static str,
         path: impl Into<PathBuf>,
         title: &str,
-        mut context: Context,
-    ) -> Result<Prepared, Diagnostic> {
+        view: &V,
+        pager: Option<&Pager>,
+    ) -> Result<(), Diagnostic> {
         let path = path.into();
         let depth = path.components().count().saturating_sub(1);
         let root = "../".repeat(depth);
-        context.insert("site", &self.site);
-        context.insert("root", &root);
-        context.insert("page_title", title);
-        // The context's data as JSON is the page's input; it is taken out of the context to be
-        // hashed and put back, which moves it without copying.
-        let data = context.into_json();
         let mut hasher = Xxh3::new();
         hasher.update(&self.templates_digest.to_le_bytes());
-        hasher.update(template.as_bytes());
-        hash_value(&mut hasher, &data);
+        // postcard's encoding prefixes every string and list with its length, so different
+        // data cannot hash the same bytes.
+        postcard::to_io(
+            &(template, &self.site, &root, title, view, pager),
+            HashWriter(&mut hasher),
+        )
+        .map_err(|e| {
+            Diagnostic::general(format!("{template}: the page data cannot be hashed: {e}"))
+        })?;
         let input = hasher.digest128();
-        let context = Context::from_value(data).map_err(|e| template_error(template, &e))?;
-        Ok(Prepared {
-            path,
-            template,
-            context,
-            input,
+        self.group.put_made(path, input, || {
+            let tera_error = |e: tera::Error| template_error(template, &e);
+            let mut context = Context::from_serialize(view).map_err(tera_error)?;
+            if let Some(pager) = pager {
+                context.extend(Context::from_serialize(pager).map_err(tera_error)?);
+            }
+            context.insert("site", &self.site);
+            context.insert("root", &root);
+            context.insert("page_title", title);
+            self.finish(template, &context)
         })
     }
 
-    /// Renders a prepared page's template.
+    /// Renders a page's template.
     fn finish(&self, template: &str, context: &Context) -> Result<Vec<u8>, Diagnostic> {
         self.tera
             .render(template, context)
@@ -321,9 +342,8 @@ impl Renderer<'_> {
         }
     }
 
-    fn home(&self) -> Result<Prepared, Diagnostic> {
+    fn home(&self) -> Result<(), Diagnostic> {
         let d = self.dossier;
-        let mut context = Context::new();
         let latest: Vec<ArticleLink> = d
             .by_date
             .iter()
@@ -384,24 +404,33 @@ impl Renderer<'_> {
             })
             .chain([("articles", d.articles.len()), ("years", d.years.len())])
             .collect();
-        context.insert("latest", &latest);
-        context.insert("undated", &undated);
-        context.insert("top", &top);
-        context.insert("years", &years);
-        context.insert("counts", &counts);
-        context.insert("timeline", &svg::timeline(d, ""));
-        context.insert(
-            "map",
-            &self.map(
+        #[derive(Serialize)]
+        struct HomeView<'v> {
+            latest: Vec<ArticleLink>,
+            undated: Vec<ArticleLink>,
+            top: Vec<Group>,
+            years: Vec<Link>,
+            counts: BTreeMap<&'v str, usize>,
+            timeline: String,
+            map: String,
+        }
+        let view = HomeView {
+            latest,
+            undated,
+            top,
+            years,
+            counts,
+            timeline: svg::timeline(d, ""),
+            map: self.map(
                 "Map of the places named in the dossier",
                 d.entities.values(),
                 "",
             ),
-        );
-        self.page("index.html", "index.html", self.site.title, context)
+        };
+        self.page("index.html", "index.html", self.site.title, &view, None)
     }
 
-    fn article(&self, index: usize) -> Result<Prepared, Diagnostic> {
+    fn article(&self, index: usize) -> Result<(), Diagnostic> {
         let d = self.dossier;
         let article = &d.articles[index];
         let root = "../";
@@ -496,27 +525,41 @@ impl Renderer<'_> {
             .iter()
             .map(|&i| self.article_link(i, root))
             .collect();
-        let mut context = Context::new();
-        context.insert("title_html", &title_html);
-        context.insert("title_derived", &meta.title_derived);
-        context.insert("date", &meta.date.map(format_date));
-        context.insert("date_iso", &meta.date.map(|d| d.to_string()));
-        context.insert("author", &meta.author);
-        context.insert(
-            "source_url",
-            &article.source_url.as_deref().filter(|u| is_web_url(u)),
-        );
-        context.insert("source_path", &article.path.to_string_lossy());
-        context.insert("paragraphs", &body);
-        context.insert("entities", &groups);
-        context.insert("years", &years);
-        context.insert("related", &related);
-        context.insert("newer", &neighbour(-1));
-        context.insert("older", &neighbour(1));
-        self.page("article.html", article.url(), &meta.title, context)
+        #[derive(Serialize)]
+        struct ArticleView<'v> {
+            title_html: String,
+            title_derived: bool,
+            date: Option<String>,
+            date_iso: Option<String>,
+            author: Option<&'v str>,
+            source_url: Option<&'v str>,
+            source_path: std::borrow::Cow<'v, str>,
+            paragraphs: Vec<String>,
+            entities: Vec<Group>,
+            years: Vec<Link>,
+            related: Vec<ArticleLink>,
+            newer: Option<ArticleLink>,
+            older: Option<ArticleLink>,
+        }
+        let view = ArticleView {
+            title_html,
+            title_derived: meta.title_derived,
+            date: meta.date.map(format_date),
+            date_iso: meta.date.map(|d| d.to_string()),
+            author: meta.author.as_deref(),
+            source_url: article.source_url.as_deref().filter(|u| is_web_url(u)),
+            source_path: article.path.to_string_lossy(),
+            paragraphs: body,
+            entities: groups,
+            years,
+            related,
+            newer: neighbour(-1),
+            older: neighbour(1),
+        };
+        self.page("article.html", article.url(), &meta.title, &view, None)
     }
 
-    fn entity_index(&self, kind: Kind) -> Result<Prepared, Diagnostic> {
+    fn entity_index(&self, kind: Kind) -> Result<(), Diagnostic> {
         let root = "../";
         let d = self.dossier;
         let nodes: Vec<&EntityNode> = d
@@ -542,21 +585,30 @@ impl Renderer<'_> {
                 .cmp(&b.entity.name.to_lowercase())
         });
         let tree: Vec<TreeNode> = roots.into_iter().map(|n| self.tree(n, root, 0)).collect();
-        let mut context = Context::new();
-        context.insert("kind", kind.as_str());
-        context.insert("heading", kind.plural_title());
-        context.insert("tree", &tree);
         let map = if kind == Kind::Place {
             self.map("Map of the places", d.entities.values(), root)
         } else {
             String::new()
         };
-        context.insert("map", &map);
+        #[derive(Serialize)]
+        struct EntityIndexView {
+            kind: &'static str,
+            heading: &'static str,
+            tree: Vec<TreeNode>,
+            map: String,
+        }
+        let view = EntityIndexView {
+            kind: kind.as_str(),
+            heading: kind.plural_title(),
+            tree,
+            map,
+        };
         self.page(
             "entity_index.html",
             format!("{}/index.html", kind.folder()),
             kind.plural_title(),
-            context,
+            &view,
+            None,
         )
     }
 
@@ -587,7 +639,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn entity(&self, node: &EntityNode) -> Vec<Result<Prepared, Diagnostic>> {
+    fn entity(&self, node: &EntityNode) -> Vec<Result<(), Diagnostic>> {
         let root = "../";
         let d = self.dossier;
         let key = &node.entity.key;
@@ -644,35 +696,53 @@ impl Renderer<'_> {
                 .map(|m| self.quote(index, m.at, m.start, m.end))
                 .collect()
         };
+        #[derive(Serialize)]
+        struct EntityView<'v> {
+            name: &'v str,
+            map: &'v str,
+            kind: &'static str,
+            kind_heading: &'static str,
+            kind_index: &'static str,
+            subkind: &'v str,
+            aliases: &'v [String],
+            description: &'v str,
+            catalogued: bool,
+            coords: Option<(f64, f64)>,
+            breadcrumb: &'v [Link],
+            children: &'v [Link],
+            cooccurring: &'v [Link],
+            years: &'v [Link],
+            article_count: usize,
+            mention_count: usize,
+            groups: Vec<Quoted<'v>>,
+        }
         self.paged(&node.articles, quotes, |number, total, groups| {
             let first = number == 1;
-            let mut context = Context::new();
-            context.insert("name", &node.entity.name);
-            context.insert("map", if first { map.as_str() } else { "" });
-            context.insert("kind", key.kind.as_str());
-            context.insert("kind_heading", key.kind.plural_title());
-            context.insert("kind_index", &"index.html".to_string());
-            context.insert("subkind", &node.entity.subkind);
-            context.insert("aliases", &node.entity.aliases);
-            context.insert("description", &node.entity.description);
-            context.insert("catalogued", &node.entity.defined_at.is_some());
-            context.insert("coords", &node.entity.coords);
-            context.insert("breadcrumb", &breadcrumb);
-            context.insert("children", if first { children.as_slice() } else { empty });
-            context.insert(
-                "cooccurring",
-                if first { cooccurring.as_slice() } else { empty },
-            );
-            context.insert("years", if first { years.as_slice() } else { empty });
-            context.insert("article_count", &node.articles.len());
-            context.insert("mention_count", &node.mention_count);
-            context.insert("groups", &groups);
-            insert_pager(&mut context, &key.slug, number, total);
+            let view = EntityView {
+                name: &node.entity.name,
+                map: if first { map.as_str() } else { "" },
+                kind: key.kind.as_str(),
+                kind_heading: key.kind.plural_title(),
+                kind_index: "index.html",
+                subkind: &node.entity.subkind,
+                aliases: &node.entity.aliases,
+                description: &node.entity.description,
+                catalogued: node.entity.defined_at.is_some(),
+                coords: node.entity.coords,
+                breadcrumb: &breadcrumb,
+                children: if first { children.as_slice() } else { empty },
+                cooccurring: if first { cooccurring.as_slice() } else { empty },
+                years: if first { years.as_slice() } else { empty },
+                article_count: node.articles.len(),
+                mention_count: node.mention_count,
+                groups,
+            };
             self.page(
                 "entity.html",
                 Path::new(key.kind.folder()).join(page_file(&key.slug, number)),
                 &node.entity.name,
-                context,
+                &view,
+                Some(&Pager::new(&key.slug, number, total)),
             )
         })
     }
@@ -684,8 +754,8 @@ impl Renderer<'_> {
         &'s self,
         articles: &[usize],
         quotes: impl Fn(usize) -> Vec<Quote<'s>> + Sync,
-        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<Prepared, Diagnostic> + Sync,
-    ) -> Vec<Result<Prepared, Diagnostic>> {
+        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<(), Diagnostic> + Sync,
+    ) -> Vec<Result<(), Diagnostic>> {
         let pages = page_ranges(articles.len());
         let total = pages.len();
         pages
@@ -724,7 +794,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn year_index(&self) -> Result<Prepared, Diagnostic> {
+    fn year_index(&self) -> Result<(), Diagnostic> {
         let years: Vec<Link> = self
             .dossier
             .years
@@ -736,13 +806,19 @@ impl Renderer<'_> {
                 kind: "year",
             })
             .collect();
-        let mut context = Context::new();
-        context.insert("years", &years);
-        context.insert("timeline", &svg::timeline(self.dossier, "../"));
-        self.page("year_index.html", "years/index.html", "Years", context)
+        #[derive(Serialize)]
+        struct YearIndexView {
+            years: Vec<Link>,
+            timeline: String,
+        }
+        let view = YearIndexView {
+            years,
+            timeline: svg::timeline(self.dossier, "../"),
+        };
+        self.page("year_index.html", "years/index.html", "Years", &view, None)
     }
 
-    fn year(&self, year: i32) -> Vec<Result<Prepared, Diagnostic>> {
+    fn year(&self, year: i32) -> Vec<Result<(), Diagnostic>> {
         let root = "../";
         let d = self.dossier;
         let node = &d.years[&year];
@@ -781,28 +857,36 @@ impl Renderer<'_> {
                     .collect()
             })
         };
+        #[derive(Serialize)]
+        struct YearView<'v> {
+            year: i32,
+            published_count: usize,
+            referring_count: usize,
+            groups: Vec<Quoted<'v>>,
+            entities: &'v [Link],
+            previous_year: &'v Option<String>,
+            next_year: &'v Option<String>,
+        }
         self.paged(&articles, quotes, |number, total, groups| {
-            let mut context = Context::new();
-            context.insert("year", &year);
-            context.insert("published_count", &node.published.len());
-            context.insert("referring_count", &references.len());
-            context.insert("groups", &groups);
-            context.insert(
-                "entities",
-                if number == 1 {
+            let view = YearView {
+                year,
+                published_count: node.published.len(),
+                referring_count: references.len(),
+                groups,
+                entities: if number == 1 {
                     entities.as_slice()
                 } else {
                     empty
                 },
-            );
-            context.insert("previous_year", &previous);
-            context.insert("next_year", &next);
-            insert_pager(&mut context, &stem, number, total);
+                previous_year: &previous,
+                next_year: &next,
+            };
             self.page(
                 "year.html",
                 Path::new("years").join(page_file(&stem, number)),
                 &stem,
-                context,
+                &view,
+                Some(&Pager::new(&stem, number, total)),
             )
         })
     }
@@ -829,68 +913,6 @@ fn page_file(stem: &str, number: usize) -> String {
     } else {
         format!("{stem}.{number}.html")
     }
-}
-
-/// The page number, count and neighbours of a paged list, for its template.
-/// Feeds `value` to `hasher`: every node with a tag, and every string and list with its length,
-/// so that no two different values feed the same bytes. Faster than hashing its JSON text.
-fn hash_value(hasher: &mut Xxh3, value: &serde_json::Value) {
-    use serde_json::Value;
-    let text = |hasher: &mut Xxh3, text: &str| {
-        hasher.update(&(text.len() as u64).to_le_bytes());
-        hasher.update(text.as_bytes());
-    };
-    match value {
-        Value::Null => hasher.update(b"n"),
-        Value::Bool(b) => hasher.update(if *b { b"t" } else { b"f" }),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => {
-                hasher.update(b"u");
-                hasher.update(&u.to_le_bytes());
-            }
-            (None, Some(i), _) => {
-                hasher.update(b"i");
-                hasher.update(&i.to_le_bytes());
-            }
-            (None, None, f) => {
-                hasher.update(b"d");
-                hasher.update(&f.unwrap_or(f64::NAN).to_bits().to_le_bytes());
-            }
-        },
-        Value::String(s) => {
-            hasher.update(b"s");
-            text(hasher, s);
-        }
-        Value::Array(items) => {
-            hasher.update(b"[");
-            hasher.update(&(items.len() as u64).to_le_bytes());
-            for item in items {
-                hash_value(hasher, item);
-            }
-        }
-        Value::Object(map) => {
-            hasher.update(b"{");
-            hasher.update(&(map.len() as u64).to_le_bytes());
-            for (key, item) in map {
-                text(hasher, key);
-                hash_value(hasher, item);
-            }
-        }
-    }
-}
-
-fn insert_pager(context: &mut Context, stem: &str, number: usize, total: usize) {
-    context.insert("page_number", &number);
-    context.insert("page_count", &total);
-    context.insert("first_page", &page_file(stem, 1));
-    context.insert(
-        "previous_page",
-        &(number > 1).then(|| page_file(stem, number - 1)),
-    );
-    context.insert(
-        "next_page",
-        &(number < total).then(|| page_file(stem, number + 1)),
-    );
 }
 
 /// The link to article `index` from a page under `root`.

@@ -219,6 +219,29 @@ fn a_template_change_renders_the_pages_again() {
 }
 
 #[test]
+fn a_site_title_change_renders_every_page_again() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let article = public.join("articles/arrests.html");
+    let config = site.path().join("site.toml");
+    let settings = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        settings.replacen("Basic fixture", "Renamed dossier", 1),
+    )
+    .unwrap();
+    // The article's own data is unchanged, but every page shows the site's title: a page kept
+    // because its data alone did not change would still show the old one.
+    build(site.path());
+    assert!(String::from_utf8_lossy(&std::fs::read(&article).unwrap()).contains("Renamed dossier"));
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
+
+#[test]
 fn a_rebuild_in_place_removes_what_the_build_no_longer_makes() {
     let site = fixture("basic");
     build(site.path());
