@@ -1,10 +1,11 @@
 //! `dossier.json`: the whole dossier as data, for other tools and for tests.
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalog::Kind;
+use crate::error::Diagnostic;
 use crate::graph::Dossier;
+use crate::write::Streamed;
 
 #[derive(Serialize)]
 struct ArticleData<'a> {
@@ -59,73 +60,69 @@ struct EntityData<'a> {
     articles: Vec<String>,
 }
 
-/// The dossier as compact JSON (one line) with a stable order, in parts: each article is
-/// serialized on its own, in parallel, and the parts are written one after another.
-pub fn dossier_json(dossier: &Dossier) -> Vec<Vec<u8>> {
+/// Writes the dossier to `out` as compact JSON (one line) with a stable order: each article is
+/// serialized on its own, in parallel, and written in order.
+pub fn dossier_json(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
     fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
         dossier
             .entities
             .get(key)
             .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
     }
-    let articles: Vec<Vec<u8>> = dossier
-        .articles
-        .par_iter()
-        .enumerate()
-        .map(|(index, a)| {
-            let m = &a.metadata;
-            let names = |kind: Kind| -> Vec<&str> {
-                m.entities()
-                    .into_iter()
-                    .filter(|k| k.kind == kind)
-                    .map(|k| name_in(dossier, k))
-                    .collect()
-            };
-            let data = ArticleData {
-                source: a.path.to_string_lossy().replace('\\', "/"),
-                url: a.url(),
-                title: &m.title,
-                title_derived: m.title_derived,
-                date: m.date.map(|d| d.to_string()),
-                author: m.author.as_deref(),
-                source_url: a.source_url.as_deref(),
-                places: names(Kind::Place),
-                agencies: names(Kind::Agency),
-                people: names(Kind::Person),
-                laws: names(Kind::Law),
-                years: m.all_years(),
-                paragraphs: a.paragraphs.len(),
-                mentions: m
-                    .mentions
-                    .iter()
-                    .map(|x| MentionData {
-                        entity: name_in(dossier, &x.entity),
-                        kind: x.entity.kind,
-                        paragraph: paragraph_number(x.at),
-                        start: x.start,
-                        end: x.end,
-                    })
-                    .collect(),
-                relative_dates: m
-                    .relative
-                    .iter()
-                    .map(|r| RelativeData {
-                        phrase: &r.hit.phrase,
-                        paragraph: paragraph_number(r.at),
-                        resolved: r.hit.resolved.as_deref(),
-                    })
-                    .collect(),
-                furniture: &a.furniture,
-                extra: &a.extra,
-            };
-            let mut part = Vec::new();
-            if index > 0 {
-                part.push(b',');
-            }
-            let _ = serde_json::to_writer(&mut part, &data);
-            part
-        })
-        .collect();
+    out.write(b"{\"articles\":[")?;
+    crate::export::by_article(dossier, out, |index, a| {
+        let m = &a.metadata;
+        let names = |kind: Kind| -> Vec<&str> {
+            m.entities()
+                .into_iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| name_in(dossier, k))
+                .collect()
+        };
+        let data = ArticleData {
+            source: a.path.to_string_lossy().replace('\\', "/"),
+            url: a.url(),
+            title: &m.title,
+            title_derived: m.title_derived,
+            date: m.date.map(|d| d.to_string()),
+            author: m.author.as_deref(),
+            source_url: a.source_url.as_deref(),
+            places: names(Kind::Place),
+            agencies: names(Kind::Agency),
+            people: names(Kind::Person),
+            laws: names(Kind::Law),
+            years: m.all_years(),
+            paragraphs: a.paragraphs.len(),
+            mentions: m
+                .mentions
+                .iter()
+                .map(|x| MentionData {
+                    entity: name_in(dossier, &x.entity),
+                    kind: x.entity.kind,
+                    paragraph: paragraph_number(x.at),
+                    start: x.start,
+                    end: x.end,
+                })
+                .collect(),
+            relative_dates: m
+                .relative
+                .iter()
+                .map(|r| RelativeData {
+                    phrase: &r.hit.phrase,
+                    paragraph: paragraph_number(r.at),
+                    resolved: r.hit.resolved.as_deref(),
+                })
+                .collect(),
+            furniture: &a.furniture,
+            extra: &a.extra,
+        };
+        let mut part = Vec::new();
+        if index > 0 {
+            part.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut part, &data);
+        part
+    })?;
     let entities: Vec<EntityData> = dossier
         .entities
         .values()
@@ -146,14 +143,10 @@ pub fn dossier_json(dossier: &Dossier) -> Vec<Vec<u8>> {
                 .collect(),
         })
         .collect();
-    let mut parts = Vec::with_capacity(articles.len() + 2);
-    parts.push(b"{\"articles\":[".to_vec());
-    parts.extend(articles);
     let mut end = b"],\"entities\":".to_vec();
     let _ = serde_json::to_writer(&mut end, &entities);
     end.extend_from_slice(b"}\n");
-    parts.push(end);
-    parts
+    out.write(&end)
 }
 
 /// The 1-based paragraph number of a place (the `#p` anchor), or 0 for the title.

@@ -1,6 +1,7 @@
 //! Exports for other tools: `dossier.json`, `articles.csv`, `entities.csv`, `mentions.csv`, and
 //! `entities.ftm.json`, FollowTheMoney entities as JSON lines (the format Aleph and other
-//! investigation tools import). Each is made in memory and handed to the write sink.
+//! investigation tools import). Each is made and written a block of articles at a time, so
+//! that at 100,000 articles no export (half a gigabyte for some) is held in memory whole.
 
 use rayon::prelude::*;
 use serde_json::json;
@@ -8,23 +9,47 @@ use serde_json::json;
 use crate::catalog::Kind;
 use crate::error::Diagnostic;
 use crate::extract::Place;
+use crate::graph::Article;
 use crate::graph::Dossier;
-use crate::write::Group;
+use crate::write::{Group, Streamed};
+
+/// Articles made into export lines at once (in parallel) before they are written.
+const BLOCK: usize = 1024;
 
 /// Builds the export files of `dossier` into `sink`.
 pub fn exports(dossier: &Dossier, sink: &Group) -> Result<(), Diagnostic> {
-    type Maker = fn(&Dossier) -> Vec<Vec<u8>>;
+    type Maker = fn(&Dossier, &mut Streamed) -> Result<(), Diagnostic>;
     let makers: [(&str, Maker); 5] = [
-        ("articles.csv", |d| vec![articles_csv(d)]),
-        ("entities.csv", |d| vec![entities_csv(d)]),
+        ("articles.csv", articles_csv),
+        ("entities.csv", |d, out| out.write(&entities_csv(d))),
         ("mentions.csv", mentions_csv),
         ("entities.ftm.json", followthemoney),
         ("dossier.json", crate::data::dossier_json),
     ];
-    // One after another (each is parallel inside), so one export at a time is in memory, in
-    // parts that are written without being joined.
     for (path, make) in makers {
-        sink.put_parts(path.into(), &make(dossier))?;
+        let mut out = sink.stream(path.into())?;
+        make(dossier, &mut out)?;
+        out.finish()?;
+    }
+    Ok(())
+}
+
+/// Writes to `out` the bytes `part` makes of each article (given its index), in article order,
+/// a block of articles at a time made in parallel.
+pub fn by_article(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    part: impl Fn(usize, &Article) -> Vec<u8> + Sync,
+) -> Result<(), Diagnostic> {
+    for (block, articles) in dossier.articles.chunks(BLOCK).enumerate() {
+        let parts: Vec<Vec<u8>> = articles
+            .par_iter()
+            .enumerate()
+            .map(|(offset, article)| part(block * BLOCK + offset, article))
+            .collect();
+        for bytes in parts {
+            out.write(&bytes)?;
+        }
     }
     Ok(())
 }
@@ -34,6 +59,16 @@ fn name_of<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a 
         .entities
         .get(key)
         .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+}
+
+/// One CSV record without a header.
+fn csv_row<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    // Writing into memory cannot fail.
+    let _ = writer.write_record(fields);
+    writer.into_inner().unwrap_or_default()
 }
 
 fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
@@ -46,40 +81,8 @@ fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
-fn articles_csv(dossier: &Dossier) -> Vec<u8> {
-    let rows = dossier
-        .articles
-        .iter()
-        .map(|a| {
-            let m = &a.metadata;
-            let names = |kind: Kind| -> String {
-                m.entities()
-                    .into_iter()
-                    .filter(|k| k.kind == kind)
-                    .map(|k| name_of(dossier, k))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            vec![
-                a.url(),
-                a.path.to_string_lossy().into_owned(),
-                m.title.clone(),
-                m.title_derived.to_string(),
-                m.date.map(|d| d.to_string()).unwrap_or_default(),
-                a.source_url.clone().unwrap_or_default(),
-                names(Kind::Place),
-                names(Kind::Agency),
-                names(Kind::Person),
-                names(Kind::Law),
-                m.all_years()
-                    .iter()
-                    .map(i32::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ]
-        })
-        .collect();
-    csv_bytes(
+fn articles_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+    out.write(&csv_bytes(
         &[
             "url",
             "file",
@@ -93,8 +96,36 @@ fn articles_csv(dossier: &Dossier) -> Vec<u8> {
             "laws",
             "years",
         ],
-        rows,
-    )
+        Vec::new(),
+    ))?;
+    by_article(dossier, out, |_, a| {
+        let m = &a.metadata;
+        let names = |kind: Kind| -> String {
+            m.entities()
+                .into_iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| name_of(dossier, k))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        csv_row(&[
+            a.url(),
+            a.path.to_string_lossy().into_owned(),
+            m.title.clone(),
+            m.title_derived.to_string(),
+            m.date.map(|d| d.to_string()).unwrap_or_default(),
+            a.source_url.clone().unwrap_or_default(),
+            names(Kind::Place),
+            names(Kind::Agency),
+            names(Kind::Person),
+            names(Kind::Law),
+            m.all_years()
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ])
+    })
 }
 
 fn entities_csv(dossier: &Dossier) -> Vec<u8> {
@@ -139,8 +170,8 @@ fn entities_csv(dossier: &Dossier) -> Vec<u8> {
     )
 }
 
-fn mentions_csv(dossier: &Dossier) -> Vec<Vec<u8>> {
-    let header = csv_bytes(
+fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+    out.write(&csv_bytes(
         &[
             "article",
             "kind",
@@ -150,43 +181,35 @@ fn mentions_csv(dossier: &Dossier) -> Vec<Vec<u8>> {
             "sentence",
         ],
         Vec::new(),
-    );
-    // Each article's rows are written in parallel, then joined in article order.
-    let per_article: Vec<Vec<u8>> = dossier
-        .articles
-        .par_iter()
-        .map(|article| {
-            let mut writer = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            let url = article.url();
-            for m in &article.metadata.mentions {
-                let paragraph = match m.at {
-                    Place::Title => 0,
-                    Place::Paragraph(p) => p + 1,
-                };
-                let text = article.text_at(m.at);
-                let _ = writer.write_record([
-                    url.as_str(),
-                    m.entity.kind.as_str(),
-                    name_of(dossier, &m.entity),
-                    paragraph.to_string().as_str(),
-                    &text[m.start..m.end],
-                    article.sentence_at(m.at, m.start),
-                ]);
-            }
-            writer.into_inner().unwrap_or_default()
-        })
-        .collect();
-    let mut parts = vec![header];
-    parts.extend(per_article);
-    parts
+    ))?;
+    by_article(dossier, out, |_, article| {
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        let url = article.url();
+        for m in &article.metadata.mentions {
+            let paragraph = match m.at {
+                Place::Title => 0,
+                Place::Paragraph(p) => p + 1,
+            };
+            let text = article.text_at(m.at);
+            let _ = writer.write_record([
+                url.as_str(),
+                m.entity.kind.as_str(),
+                name_of(dossier, &m.entity),
+                paragraph.to_string().as_str(),
+                &text[m.start..m.end],
+                article.sentence_at(m.at, m.start),
+            ]);
+        }
+        writer.into_inner().unwrap_or_default()
+    })
 }
 
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
 /// agency and place; a `Documentation` linking each article to each entity it names, with the
 /// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
-fn followthemoney(dossier: &Dossier) -> Vec<Vec<u8>> {
+fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
     let mut lines = Vec::new();
     let entity_id =
         |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
@@ -207,7 +230,8 @@ fn followthemoney(dossier: &Dossier) -> Vec<Vec<u8>> {
         }
         lines.push(json!({ "id": entity_id(&e.key), "schema": schema, "properties": properties }));
     }
-    let per_article: Vec<Vec<u8>> = dossier.articles.par_iter().map(|article| {
+    out.write(&json_lines(lines))?;
+    by_article(dossier, out, |_, article| {
         let mut lines = Vec::new();
         let m = &article.metadata;
         let article_id = format!("dossier-article-{}", article.slug);
@@ -236,10 +260,7 @@ fn followthemoney(dossier: &Dossier) -> Vec<Vec<u8>> {
             lines.push(json!({ "id": format!("{article_id}-{}", entity_id(key)), "schema": "Documentation", "properties": properties }));
         }
         json_lines(lines)
-    }).collect();
-    let mut parts = vec![json_lines(lines)];
-    parts.extend(per_article);
-    parts
+    })
 }
 
 /// JSON values one to a line.

@@ -297,39 +297,45 @@ pub fn build_with_progress(
         }
         Mode::Check => (None, write::Sink::discard()),
     };
-    progress("rendering pages and building the search index");
+    progress("rendering pages, the search index and the exports");
     let theme = theme::Theme::new(&config);
-    // Side by side: each is parallel inside, but the index has sequential steps that the
-    // pages fill, and the two write into different folders.
+    // Side by side: each is parallel inside, but the index and the exports have sequential
+    // steps (joining postings, writing large files) that the others fill, and the three write
+    // into different files.
     let timed = |work: &dyn Fn() -> Result<(), Diagnostics>| {
         let started = Instant::now();
         (work(), started.elapsed())
     };
-    let ((rendered, render_took), (indexed, search_took)) = rayon::join(
+    // The search index and the exports are made from the dossier alone: when it is unchanged
+    // and their files are untouched, the previous build's files are kept.
+    let index = || -> Result<(), Diagnostics> {
+        if let Some(group) = sink.group("search", digest)? {
+            group.put_all(search::index(&dossier))?;
+        }
+        Ok(())
+    };
+    let exports = || -> Result<(), Diagnostics> {
+        if let Some(group) = sink.group("exports", digest)? {
+            export::exports(&dossier, &group)?;
+        }
+        Ok(())
+    };
+    let ((rendered, render_took), ((indexed, search_took), (exported, exports_took))) = rayon::join(
         || timed(&|| render::render(&dossier, &config, &theme, digest, &sink)),
-        || {
-            timed(&|| {
-                // The search index and the exports are made from the dossier alone: when it is
-                // unchanged and their files are untouched, the previous build's files are kept.
-                if let Some(group) = sink.group("search", digest)? {
-                    group.put_all(search::index(&dossier))?;
-                }
-                Ok(())
-            })
-        },
+        || rayon::join(|| timed(&index), || timed(&exports)),
     );
     stopwatch.side("render", render_took);
     stopwatch.side("search", search_took);
-    let mut problems = rendered.err().unwrap_or_default();
-    problems.extend(indexed.err().unwrap_or_default());
+    stopwatch.side("exports", exports_took);
+    let mut problems = Diagnostics::new();
+    for result in [rendered, indexed, exported] {
+        problems.extend(result.err().unwrap_or_default());
+    }
     if problems.has_errors() {
         return Err(fail(problems, warnings.clone()));
     }
-    stopwatch.lap("render and search");
-    progress("exports and feeds");
-    if let Some(group) = sink.group("exports", digest).map_err(with_warnings)? {
-        export::exports(&dossier, &group).map_err(with_warnings)?;
-    }
+    stopwatch.lap("pages, search and exports");
+    progress("feeds");
     let mut notes = Vec::new();
     match &config.base_url {
         Some(base_url) => {
@@ -347,7 +353,7 @@ pub fn build_with_progress(
                 .to_string(),
         ),
     }
-    stopwatch.lap("exports");
+    stopwatch.lap("feeds");
     let pages = sink.count();
     progress("writing");
     let written = sink.finish().map_err(with_warnings)?;

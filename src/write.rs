@@ -220,13 +220,31 @@ pub struct Group<'a> {
 impl Group<'_> {
     /// Adds one file of the group.
     pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
-        self.put_parts(page.path, &[page.bytes])
+        self.sink.put_in(page, Some(self.key))
     }
 
-    /// Adds one file of the group made of `parts` one after another, without joining them in
-    /// memory first (for large exports).
-    pub fn put_parts(&self, path: PathBuf, parts: &[Vec<u8>]) -> Result<(), Diagnostic> {
-        self.sink.put_from(path, parts, Some(self.key))
+    /// Starts a file of the group that is written a part at a time: exports too large to hold
+    /// in memory whole. [`Streamed::finish`] adds it.
+    pub fn stream(&self, path: PathBuf) -> Result<Streamed<'_>, Diagnostic> {
+        let file = match &self.sink.staging {
+            Some(staging) => {
+                let target = staging.target(&path)?;
+                let file = create_new(&path, &target)?;
+                Some((
+                    target,
+                    std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+                ))
+            }
+            None => None,
+        };
+        Ok(Streamed {
+            sink: self.sink,
+            group: self.key,
+            path,
+            hasher: Xxh3::new(),
+            len: 0,
+            file,
+        })
     }
 
     /// Adds one file of the group made by `make` from an input whose hash is `input`; the
@@ -244,6 +262,56 @@ impl Group<'_> {
     /// Adds files of the group in parallel.
     pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
         pages.into_par_iter().try_for_each(|page| self.put(page))
+    }
+}
+
+/// A file of a [`Group`] being written a part at a time, hashed as it goes; see
+/// [`Group::stream`].
+pub struct Streamed<'a> {
+    sink: &'a Sink,
+    group: u128,
+    path: PathBuf,
+    hasher: Xxh3,
+    len: u64,
+    /// The staged file and its buffer; `None` in a check, which writes nothing.
+    file: Option<(PathBuf, std::io::BufWriter<File>)>,
+}
+
+impl Streamed<'_> {
+    /// Appends `part` to the file.
+    pub fn write(&mut self, part: &[u8]) -> Result<(), Diagnostic> {
+        self.hasher.update(part);
+        self.len += part.len() as u64;
+        if let Some((target, writer)) = &mut self.file {
+            writer
+                .write_all(part)
+                .map_err(|e| cannot_write(target, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Completes the file and adds it to the build. When the previous build wrote the same
+    /// bytes to the output and that file is untouched, the output's file stays and the staged
+    /// copy is dropped, as for any other unchanged file.
+    pub fn finish(self) -> Result<(), Diagnostic> {
+        let hash = self.hasher.digest128();
+        let record = match (self.file, &self.sink.staging) {
+            (Some((target, writer)), Some(staging)) => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| cannot_write(&target, e.error()))?;
+                let metadata = file.metadata().map_err(|e| cannot_write(&target, &e))?;
+                let record = staging.settle_streamed(&self.path, &target, hash, self.len)?;
+                Some(FileRecord {
+                    input: None,
+                    group: Some(self.group),
+                    ..record.unwrap_or_else(|| record_of(&metadata, hash))
+                })
+            }
+            _ => None,
+        };
+        lock_ignoring_poison(&self.sink.files).push((self.path, record));
+        Ok(())
     }
 }
 
@@ -312,26 +380,20 @@ impl Sink {
 
     /// Adds one file to the build.
     pub fn put(&self, page: Page) -> Result<(), Diagnostic> {
-        self.put_from(page.path, &[page.bytes], None)
+        self.put_in(page, None)
     }
 
-    /// Adds one file made of `parts` one after another, without joining them in memory first
-    /// (for large exports), recording the `group` it belongs to.
-    fn put_from(
-        &self,
-        path: PathBuf,
-        parts: &[Vec<u8>],
-        group: Option<u128>,
-    ) -> Result<(), Diagnostic> {
+    /// Adds one file, recording the `group` it belongs to.
+    fn put_in(&self, page: Page, group: Option<u128>) -> Result<(), Diagnostic> {
         let record = match &self.staging {
             Some(staging) => Some(FileRecord {
                 input: None,
                 group,
-                ..staging.put(&path, parts)?
+                ..staging.put(&page.path, &page.bytes)?
             }),
             None => None,
         };
-        lock_ignoring_poison(&self.files).push((path, record));
+        lock_ignoring_poison(&self.files).push((page.path, record));
         Ok(())
     }
 
@@ -351,7 +413,7 @@ impl Sink {
             Some(staging) => {
                 let record = match staging.carry_over_made(&path, input)? {
                     Some(record) => record,
-                    None => staging.put(&path, &[make()?])?,
+                    None => staging.put(&path, &make()?)?,
                 };
                 FileRecord {
                     input: Some(input),
@@ -471,46 +533,43 @@ impl Sink {
 
 impl Staging {
     /// Stages one file, carried over or written; returns what to record of it.
-    fn put(&self, path: &Path, parts: &[Vec<u8>]) -> Result<FileRecord, Diagnostic> {
-        let mut hasher = Xxh3::new();
-        let mut len = 0;
-        for part in parts {
-            hasher.update(part);
-            len += part.len() as u64;
-        }
-        let hash = hasher.digest128();
-        if let Some(record) = self.carry_over(path, hash, len)? {
+    fn put(&self, path: &Path, bytes: &[u8]) -> Result<FileRecord, Diagnostic> {
+        let hash = xxh3_128(bytes);
+        if let Some(record) = self.carry_over(path, hash, bytes.len() as u64)? {
             return Ok(record);
         }
         let target = self.target(path)?;
-        let cannot = |e: std::io::Error| {
-            Diagnostic::general(format!("cannot write {}: {e}", target.display()))
+        let mut file = create_new(path, &target)?;
+        file.write_all(bytes)
+            .map_err(|e| cannot_write(&target, &e))?;
+        let metadata = file.metadata().map_err(|e| cannot_write(&target, &e))?;
+        Ok(record_of(&metadata, hash))
+    }
+
+    /// For a file streamed to `target` with `hash` and `len`: when an update finds the very
+    /// same bytes already in the output, untouched, the staged copy is removed and the
+    /// output's file recorded as carried over. Otherwise `None`: the staged file stands.
+    fn settle_streamed(
+        &self,
+        path: &Path,
+        target: &Path,
+        hash: u128,
+        len: u64,
+    ) -> Result<Option<FileRecord>, Diagnostic> {
+        let Some(previous) = self.previous.files.get(path) else {
+            return Ok(None);
         };
-        // Never opens an existing file: a staged file may be a hard link to the previous
-        // output, which must stay as it is until the swap (and no path is written twice).
-        let mut file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    made_twice(path)
-                } else {
-                    cannot(e)
-                }
-            })?;
-        if let [whole] = parts {
-            file.write_all(whole).map_err(cannot)?;
-        } else {
-            // Exports come in many small parts (one per article): gathered into large writes
-            // rather than a system call each.
-            let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
-            for part in parts {
-                writer.write_all(part).map_err(cannot)?;
-            }
-            writer.flush().map_err(cannot)?;
+        let in_place = self.update
+            && previous.hash == hash
+            && previous.len == len
+            && fs::symlink_metadata(self.out.join(path)).is_ok_and(|m| previous.matches(&m));
+        if !in_place {
+            return Ok(None);
         }
-        Ok(record_of(&file.metadata().map_err(cannot)?, hash))
+        fs::remove_file(target)
+            .map_err(|e| Diagnostic::general(format!("cannot remove {}: {e}", target.display())))?;
+        self.carried.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(*previous))
     }
 
     /// Where `path` goes in the staging folder, its folder made.
@@ -650,6 +709,28 @@ fn same_file_system(a: &Path, b: &Path) -> bool {
 #[cfg(not(unix))]
 fn same_file_system(_: &Path, _: &Path) -> bool {
     true
+}
+
+/// Creates the staged file `target` for `path`. Never opens an existing file: a staged file
+/// may be a hard link to the previous output, which must stay as it is until the swap (and no
+/// path is written twice).
+fn create_new(path: &Path, target: &Path) -> Result<File, Diagnostic> {
+    File::options()
+        .write(true)
+        .create_new(true)
+        .open(target)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                made_twice(path)
+            } else {
+                cannot_write(target, &e)
+            }
+        })
+}
+
+/// The error for a file that cannot be written.
+fn cannot_write(target: &Path, error: &std::io::Error) -> Diagnostic {
+    Diagnostic::general(format!("cannot write {}: {error}", target.display()))
 }
 
 /// The error for a path two pages of one build would share.

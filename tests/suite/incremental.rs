@@ -219,7 +219,7 @@ fn a_template_change_renders_the_pages_again() {
 }
 
 #[test]
-fn a_site_title_change_renders_every_page_again() {
+fn a_site_title_change_renders_every_page_again_and_keeps_unchanged_exports() {
     let site = fixture("basic");
     build(site.path());
     let public = site.path().join("public");
@@ -231,10 +231,15 @@ fn a_site_title_change_renders_every_page_again() {
         settings.replacen("Basic fixture", "Renamed dossier", 1),
     )
     .unwrap();
+    let export = public.join("articles.csv");
+    let export_inode = inode(&export);
     // The article's own data is unchanged, but every page shows the site's title: a page kept
     // because its data alone did not change would still show the old one.
     build(site.path());
     assert!(String::from_utf8_lossy(&std::fs::read(&article).unwrap()).contains("Renamed dossier"));
+    // The exports are made again (the settings changed) but come out the same: the file in
+    // place is kept, not rewritten.
+    assert_eq!(inode(&export), export_inode, "an unchanged export is kept");
     let fresh = tempfile::tempdir().unwrap();
     let fresh_out = fresh.path().join("public");
     full_build(site.path(), &fresh_out);
