@@ -187,7 +187,7 @@ fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
             .has_headers(false)
             .from_writer(Vec::new());
         let url = article.url();
-        for m in &article.metadata.mentions {
+        for (i, m) in article.metadata.mentions.iter().enumerate() {
             let paragraph = match m.at {
                 Place::Title => 0,
                 Place::Paragraph(p) => p + 1,
@@ -199,7 +199,7 @@ fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
                 name_of(dossier, &m.entity),
                 paragraph.to_string().as_str(),
                 &text[m.start..m.end],
-                article.sentence_at(m.at, m.start),
+                article.mention_sentence(i),
             ]);
         }
         writer.into_inner().unwrap_or_default()
@@ -251,8 +251,8 @@ fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnosti
             if key.kind == Kind::Law {
                 continue;
             }
-            let first = m.mentions.iter().find(|x| &x.entity == key);
-            let summary = first.map(|x| article.sentence_at(x.at, x.start).to_string());
+            let first = m.mentions.iter().position(|x| &x.entity == key);
+            let summary = first.map(|i| article.mention_sentence(i).to_string());
             let mut properties = json!({ "document": [article_id], "entity": [entity_id(key)], "role": ["mentioned"] });
             if let Some(summary) = summary {
                 properties["summary"] = json!([summary]);

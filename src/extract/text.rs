@@ -107,15 +107,14 @@ fn is_abbreviation(before: &str) -> bool {
     initials || ABBREVIATIONS.contains(&bare.to_lowercase().as_str())
 }
 
-/// The sentence of `text` that holds byte `offset`.
-pub fn sentence_at(text: &str, offset: usize) -> Range<usize> {
-    Sentences {
-        text,
-        start: 0,
-        position: 0,
-    }
-    .find(|r| r.start <= offset && offset < r.end.max(r.start + 1))
-    .unwrap_or(0..text.len())
+/// Of the sentences `ranges` of a text `len` bytes long (see [`sentences`]), the one that holds
+/// byte `offset`; the whole text when none does.
+pub fn sentence_holding(ranges: &[Range<usize>], offset: usize, len: usize) -> Range<usize> {
+    ranges
+        .iter()
+        .find(|r| r.start <= offset && offset < r.end.max(r.start + 1))
+        .cloned()
+        .unwrap_or(0..len)
 }
 
 /// The title an article's text gives.
@@ -201,6 +200,17 @@ mod tests {
             line: 1,
             events: Vec::new(),
         }
+    }
+
+    #[test]
+    fn finds_the_sentence_holding_an_offset() {
+        let text = "Guards came at night. Phones were seized in Hyesan.";
+        let ranges = sentences(text);
+        let at = text.find("Hyesan").unwrap();
+        let held = sentence_holding(&ranges, at, text.len());
+        assert_eq!(text[held].trim(), "Phones were seized in Hyesan.");
+        assert_eq!(sentence_holding(&ranges, 0, text.len()).start, 0);
+        assert_eq!(sentence_holding(&[], 3, text.len()), 0..text.len());
     }
 
     #[test]

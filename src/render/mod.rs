@@ -688,12 +688,11 @@ impl Renderer<'_> {
         // entities, years, sub-places, map) is on the first, not repeated.
         let empty: &[Link] = &[];
         let quotes = |index: usize| {
-            self.dossier.articles[index]
-                .metadata
-                .mentions
-                .iter()
-                .filter(|m| &m.entity == key)
-                .map(|m| self.quote(index, m.at, m.start, m.end))
+            let article = &self.dossier.articles[index];
+            (article.metadata.mentions.iter())
+                .zip(&article.mention_sentences)
+                .filter(|(m, _)| &m.entity == key)
+                .map(|(m, sentence)| self.quote(index, m.at, m.start..m.end, sentence.clone()))
                 .collect()
         };
         #[derive(Serialize)]
@@ -774,12 +773,18 @@ impl Renderer<'_> {
             .collect()
     }
 
-    /// The passage at `start..end` of `at` in article `index`, in its sentence, for a page one
-    /// folder down (entity and year pages).
-    fn quote(&self, index: usize, at: Place, start: usize, end: usize) -> Quote<'_> {
+    /// The passage `hit` of `at` in article `index`, in its `sentence`, for a page one folder
+    /// down (entity and year pages).
+    fn quote(
+        &self,
+        index: usize,
+        at: Place,
+        hit: std::ops::Range<usize>,
+        sentence: std::ops::Range<usize>,
+    ) -> Quote<'_> {
         let article = &self.dossier.articles[index];
         let text = article.text_at(at);
-        let sentence = crate::extract::text::sentence_at(text, start);
+        let std::ops::Range { start, end } = hit;
         let (from, to) = (sentence.start.min(start), sentence.end.max(end));
         let (anchor, paragraph) = match at {
             Place::Title => (String::new(), 0),
@@ -851,8 +856,15 @@ impl Renderer<'_> {
                 found
                     .iter()
                     .map(|&i| {
-                        let m = d.articles[index].metadata.years[i];
-                        self.quote(index, m.at, m.start, m.end)
+                        let article = &d.articles[index];
+                        let m = article.metadata.years[i];
+                        let sentence = article.year_sentences.get(i).cloned();
+                        self.quote(
+                            index,
+                            m.at,
+                            m.start..m.end,
+                            sentence.unwrap_or(m.start..m.end),
+                        )
                     })
                     .collect()
             })
