@@ -4,7 +4,7 @@
 //! that at 100,000 articles no export (half a gigabyte for some) is held in memory whole.
 
 use rayon::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::catalog::Kind;
 use crate::error::Diagnostic;
@@ -206,13 +206,57 @@ fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
     })
 }
 
+/// One FollowTheMoney entity, a line of `entities.ftm.json`. Fields, here and in the
+/// properties, are in alphabetical order, as FollowTheMoney's own tools write them.
+#[derive(Serialize)]
+struct FtmLine<'a, P> {
+    id: &'a str,
+    properties: P,
+    schema: &'static str,
+}
+
+/// One value of a FollowTheMoney property (properties are lists of values).
+type One<T> = Option<[T; 1]>;
+
+#[derive(Serialize)]
+struct EntityProperties<'a> {
+    alias: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: One<&'a str>,
+    name: [&'a str; 1],
+    #[serde(rename = "partOf", skip_serializing_if = "Option::is_none")]
+    part_of: One<String>,
+}
+
+#[derive(Serialize)]
+struct ArticleProperties<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: One<&'a str>,
+    #[serde(rename = "fileName")]
+    file_name: [std::borrow::Cow<'a, str>; 1],
+    #[serde(rename = "publishedAt", skip_serializing_if = "Option::is_none")]
+    published_at: One<String>,
+    #[serde(rename = "sourceUrl", skip_serializing_if = "Option::is_none")]
+    source_url: One<&'a str>,
+    title: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+struct DocumentationProperties<'a> {
+    document: [&'a str; 1],
+    entity: [&'a str; 1],
+    role: [&'static str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: One<&'a str>,
+}
+
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
 /// agency and place; a `Documentation` linking each article to each entity it names, with the
 /// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
 fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
-    let mut lines = Vec::new();
     let entity_id =
         |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
+    let mut lines = Vec::new();
     for node in dossier.entities.values() {
         let e = &node.entity;
         let schema = match e.key.kind {
@@ -221,54 +265,74 @@ fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnosti
             Kind::Place => "Territory",
             Kind::Law => continue,
         };
-        let mut properties = json!({ "name": [e.name], "alias": e.aliases });
-        if !e.description.is_empty() {
-            properties["description"] = json!([e.description]);
-        }
-        if let (Kind::Place, Some(parent)) = (e.key.kind, &e.parent) {
-            properties["partOf"] = json!([entity_id(parent)]);
-        }
-        lines.push(json!({ "id": entity_id(&e.key), "schema": schema, "properties": properties }));
+        let part_of = match (e.key.kind, &e.parent) {
+            (Kind::Place, Some(parent)) => Some([entity_id(parent)]),
+            _ => None,
+        };
+        let properties = EntityProperties {
+            alias: &e.aliases,
+            description: (!e.description.is_empty()).then_some([e.description.as_str()]),
+            name: [&e.name],
+            part_of,
+        };
+        json_line(
+            &mut lines,
+            &FtmLine {
+                id: &entity_id(&e.key),
+                properties,
+                schema,
+            },
+        );
     }
-    out.write(&json_lines(lines))?;
+    out.write(&lines)?;
     by_article(dossier, out, |_, article| {
         let mut lines = Vec::new();
         let m = &article.metadata;
         let article_id = format!("dossier-article-{}", article.slug);
-        let mut properties =
-            json!({ "title": [m.title], "fileName": [article.path.to_string_lossy()] });
-        if let Some(date) = m.date {
-            properties["publishedAt"] = json!([date.to_string()]);
-        }
-        if let Some(url) = &article.source_url {
-            properties["sourceUrl"] = json!([url]);
-        }
-        if let Some(author) = &m.author {
-            properties["author"] = json!([author]);
-        }
-        lines.push(json!({ "id": article_id, "schema": "Article", "properties": properties }));
+        let properties = ArticleProperties {
+            author: m.author.as_deref().map(|a| [a]),
+            file_name: [article.path.to_string_lossy()],
+            published_at: m.date.map(|d| [d.to_string()]),
+            source_url: article.source_url.as_deref().map(|u| [u]),
+            title: [&m.title],
+        };
+        json_line(
+            &mut lines,
+            &FtmLine {
+                id: &article_id,
+                properties,
+                schema: "Article",
+            },
+        );
         for key in m.entities() {
             if key.kind == Kind::Law {
                 continue;
             }
             let first = m.mentions.iter().position(|x| &x.entity == key);
-            let summary = first.map(|i| article.mention_sentence(i).to_string());
-            let mut properties = json!({ "document": [article_id], "entity": [entity_id(key)], "role": ["mentioned"] });
-            if let Some(summary) = summary {
-                properties["summary"] = json!([summary]);
-            }
-            lines.push(json!({ "id": format!("{article_id}-{}", entity_id(key)), "schema": "Documentation", "properties": properties }));
+            let entity = entity_id(key);
+            let properties = DocumentationProperties {
+                document: [&article_id],
+                entity: [&entity],
+                role: ["mentioned"],
+                summary: first.map(|i| [article.mention_sentence(i)]),
+            };
+            let id = format!("{article_id}-{entity}");
+            json_line(
+                &mut lines,
+                &FtmLine {
+                    id: &id,
+                    properties,
+                    schema: "Documentation",
+                },
+            );
         }
-        json_lines(lines)
+        lines
     })
 }
 
-/// JSON values one to a line.
-fn json_lines(values: Vec<serde_json::Value>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for value in values {
-        out.extend(serde_json::to_vec(&value).unwrap_or_default());
-        out.push(b'\n');
-    }
-    out
+/// Appends `value` to `out` as one line of JSON.
+fn json_line(out: &mut Vec<u8>, value: &impl Serialize) {
+    // Serializing these plain structs into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+    out.push(b'\n');
 }
