@@ -6,9 +6,14 @@
 //! settings and the catalogue. Any change to those, a checksum that does not match, or a file
 //! that does not decode, and the cache is ignored and rebuilt: it is never trusted over the
 //! sources. Deleting the folder is always safe.
+//!
+//! A build that only adds results (new or edited articles) appends them to the file and
+//! rewrites its checksum, instead of rewriting every result: at 100,000 articles the file is
+//! 800 MB. Results no article uses any more stay in the file until they are a quarter of it;
+//! then it is rewritten with this build's results alone.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -25,6 +30,9 @@ const FILE_NAME: &str = "extract.bin";
 const MAGIC: &[u8] = b"dossier extraction cache 2\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
+/// The file is rewritten rather than appended to once more than one entry in this many is a
+/// result no article uses any more.
+const STALE_SHARE: usize = 4;
 
 /// Extraction results of the previous build that still apply, by source digest.
 ///
@@ -34,27 +42,33 @@ const SAVE_BATCH: usize = 512;
 #[derive(Default)]
 pub struct ExtractCache {
     entries: HashMap<u128, Extracted>,
+    /// Where the loaded file can be appended to; `None` when nothing sound was loaded.
+    end: Option<FileEnd>,
+}
+
+/// The state of a sound cache file after its last entry: enough to append entries and write
+/// a new checksum without reading the file again.
+struct FileEnd {
+    /// The checksum's hasher, fed everything up to the end of the last entry.
+    hasher: Xxh3,
+    /// Where the checksum starts.
+    length: u64,
+    /// How many entries the file holds.
+    count: usize,
 }
 
 impl ExtractCache {
     /// Loads the cache under `folder` for `context`; empty when it is missing, written for
     /// another context, or damaged.
     pub fn load(folder: &Path, context: u128) -> Self {
-        let entries = std::fs::read(folder.join(FILE_NAME))
+        std::fs::read(folder.join(FILE_NAME))
             .ok()
             .and_then(|bytes| decode(&bytes, context))
-            .unwrap_or_default();
-        ExtractCache { entries }
-    }
-
-    /// How many results the cache holds.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when the cache holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+            .map(|(entries, end)| ExtractCache {
+                entries,
+                end: Some(end),
+            })
+            .unwrap_or_default()
     }
 
     /// Takes the cached result of `source`, if there is one.
@@ -62,9 +76,42 @@ impl ExtractCache {
         self.entries.remove(&source.digest)
     }
 
+    /// Records this build's results for the next build, when they differ from the file's:
+    /// `fresh` are the results this build made (the others came from this cache), `all` every
+    /// result. The fresh ones are appended to the loaded file while few of its entries go
+    /// unused (those still in the cache, not taken); otherwise the file is rewritten with `all`.
+    /// Failing to write only costs the next build time, so errors are ignored.
+    pub fn update(
+        self,
+        folder: &Path,
+        context: u128,
+        all: &[(u128, &Extracted)],
+        fresh: &[(u128, &Extracted)],
+    ) {
+        let unused = self.entries.len();
+        if fresh.is_empty() && unused == 0 {
+            return;
+        }
+        if let Some(end) = self.end
+            && unused * STALE_SHARE <= end.count + fresh.len()
+        {
+            let path = folder.join(FILE_NAME);
+            let appended = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|file| append(file, end, fresh));
+            if appended.is_err() {
+                // A half-appended file would fail its checksum anyway; it goes now.
+                let _ = std::fs::remove_file(&path);
+            }
+            return;
+        }
+        Self::save(folder, context, all);
+    }
+
     /// Writes the results of this build (and only these) for the next one, through a temporary
     /// file and a rename. Failing to write only costs the next build time, so errors are ignored.
-    pub fn save(folder: &Path, context: u128, results: &[(u128, &Extracted)]) {
+    fn save(folder: &Path, context: u128, results: &[(u128, &Extracted)]) {
         let path = folder.join(FILE_NAME);
         let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
         let written = std::fs::create_dir_all(folder)
@@ -84,12 +131,44 @@ fn encode(
     results: &[(u128, &Extracted)],
 ) -> std::io::Result<()> {
     let mut hasher = Xxh3::new();
+    for bytes in [MAGIC, &context.to_le_bytes()] {
+        hasher.update(bytes);
+        out.write_all(bytes)?;
+    }
+    encode_entries(&mut out, &mut hasher, results)?;
+    let sum = hasher.digest128();
+    out.write_all(&sum.to_le_bytes())?;
+    out.flush()
+}
+
+/// Appends `results` to the cache `file` whose end is `end`, over its old checksum, and writes
+/// the new checksum.
+fn append(
+    mut file: std::fs::File,
+    end: FileEnd,
+    results: &[(u128, &Extracted)],
+) -> std::io::Result<()> {
+    let FileEnd {
+        mut hasher, length, ..
+    } = end;
+    file.set_len(length)?;
+    file.seek(std::io::SeekFrom::Start(length))?;
+    let mut out = std::io::BufWriter::new(file);
+    encode_entries(&mut out, &mut hasher, results)?;
+    out.write_all(&hasher.digest128().to_le_bytes())?;
+    out.flush()
+}
+
+/// Writes the entries of `results` into `out`, feeding `hasher`.
+fn encode_entries(
+    out: &mut impl Write,
+    hasher: &mut Xxh3,
+    results: &[(u128, &Extracted)],
+) -> std::io::Result<()> {
     let mut put = |out: &mut dyn Write, bytes: &[u8]| {
         hasher.update(bytes);
         out.write_all(bytes)
     };
-    put(&mut out, MAGIC)?;
-    put(&mut out, &context.to_le_bytes())?;
     for batch in results.chunks(SAVE_BATCH) {
         let encoded: Vec<(u128, Vec<u8>)> = batch
             .par_iter()
@@ -98,20 +177,21 @@ fn encode(
             })
             .collect();
         for (digest, bytes) in encoded {
-            put(&mut out, &digest.to_le_bytes())?;
-            put(&mut out, &(bytes.len() as u64).to_le_bytes())?;
-            put(&mut out, &bytes)?;
+            put(out, &digest.to_le_bytes())?;
+            put(out, &(bytes.len() as u64).to_le_bytes())?;
+            put(out, &bytes)?;
         }
     }
-    let sum = hasher.digest128();
-    out.write_all(&sum.to_le_bytes())?;
-    out.flush()
+    Ok(())
 }
 
-/// Reads a cache file written for `context`; `None` if anything about it is wrong.
-fn decode(bytes: &[u8], context: u128) -> Option<HashMap<u128, Extracted>> {
+/// Reads a cache file written for `context`, with where it ends; `None` if anything about it
+/// is wrong.
+fn decode(bytes: &[u8], context: u128) -> Option<(HashMap<u128, Extracted>, FileEnd)> {
     let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
-    if sum != xxh3_128(body).to_le_bytes() {
+    let mut hasher = Xxh3::new();
+    hasher.update(body);
+    if sum != hasher.digest128().to_le_bytes() {
         return None;
     }
     let mut rest = body.strip_prefix(MAGIC)?;
@@ -132,9 +212,16 @@ fn decode(bytes: &[u8], context: u128) -> Option<HashMap<u128, Extracted>> {
         let len = usize::try_from(u64::from_le_bytes(take(8)?.try_into().ok()?)).ok()?;
         raw.push((digest, take(len)?));
     }
-    raw.par_iter()
+    let end = FileEnd {
+        hasher,
+        length: body.len() as u64,
+        count: raw.len(),
+    };
+    let entries = raw
+        .par_iter()
         .map(|(digest, bytes)| postcard::from_bytes(bytes).ok().map(|e| (*digest, e)))
-        .collect()
+        .collect::<Option<HashMap<u128, Extracted>>>()?;
+    Some((entries, end))
 }
 
 /// The context of extraction results: the running binary (so results of other dossier

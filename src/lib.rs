@@ -160,7 +160,6 @@ fn analyze_with(
     } else {
         cache::ExtractCache::default()
     };
-    let cached = cache.len();
     stopwatch.lap("cache");
 
     let (sources, problems) = source::load(root);
@@ -176,7 +175,7 @@ fn analyze_with(
             (source, hit)
         })
         .collect();
-    let reused = work.iter().filter(|(_, hit)| hit.is_some()).count();
+    let from_cache: Vec<bool> = work.iter().map(|(_, hit)| hit.is_some()).collect();
     let extracted: Vec<(source::Source, extract::Extracted)> = work
         .into_par_iter()
         .map(|(source, hit)| {
@@ -194,11 +193,15 @@ fn analyze_with(
         })
         .collect();
     stopwatch.lap("extract");
-    // The cache is rewritten only when it no longer matches the articles exactly.
-    if use_cache && (reused != extracted.len() || reused != cached) {
-        let results: Vec<(u128, &extract::Extracted)> =
+    // The cache changes only when this build made results or left some unused.
+    if use_cache {
+        let all: Vec<(u128, &extract::Extracted)> =
             extracted.iter().map(|(s, e)| (s.digest, e)).collect();
-        cache::ExtractCache::save(&cache_folder, context, &results);
+        let fresh: Vec<(u128, &extract::Extracted)> = (all.iter().zip(&from_cache))
+            .filter(|&(_, &cached)| !cached)
+            .map(|(&result, _)| result)
+            .collect();
+        cache.update(&cache_folder, context, &all, &fresh);
         stopwatch.lap("cache");
     }
     let mut problems = problems;

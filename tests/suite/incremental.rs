@@ -116,6 +116,57 @@ fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
 }
 
 #[test]
+fn new_results_are_appended_to_the_extraction_cache_until_many_go_unused() {
+    let site = fixture("basic");
+    build(site.path());
+    let file = site.path().join(dossier::CACHE_FOLDER).join("extract.bin");
+    let before = std::fs::read(&file).unwrap();
+    let file_inode = inode(&file);
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    build(site.path());
+    // The one new result is appended: the same file, its entries kept byte for byte (all but
+    // the old checksum, the last 16 bytes).
+    let after = std::fs::read(&file).unwrap();
+    assert_eq!(inode(&file), file_inode, "appended in place, not rewritten");
+    assert!(after.len() > before.len());
+    assert_eq!(after[..before.len() - 16], before[..before.len() - 16]);
+    // The appended file is sound: a build trusts it and makes the same site as from nothing.
+    let public = site.path().join("public");
+    build(site.path());
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        after,
+        "a sound cache is neither added to nor rewritten"
+    );
+    let fresh = tempfile::tempdir().unwrap();
+    full_build(site.path(), &fresh.path().join("public"));
+    let from_nothing = snapshot(&fresh.path().join("public"));
+    assert!(snapshot(&public) == from_nothing);
+
+    // Most articles removed: their results would be most of the file, which is rewritten with
+    // the remaining results alone.
+    let articles = site.path().join("content/articles");
+    let mut files: Vec<_> = walkdir::WalkDir::new(&articles)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "the fixture has articles to remove");
+    for path in &files[1..] {
+        std::fs::remove_file(path).unwrap();
+    }
+    build(site.path());
+    assert_ne!(inode(&file), file_inode, "rewritten once mostly unused");
+    assert!(std::fs::read(&file).unwrap().len() < before.len());
+}
+
+#[test]
 fn a_catalogue_change_is_not_served_from_the_cache() {
     let site = fixture("basic");
     build(site.path());
