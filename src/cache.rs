@@ -18,12 +18,16 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
+use serde::Serialize;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::catalog::Catalog;
+use crate::clean::Paragraph;
 use crate::config::Config;
-use crate::extract::Extracted;
+use crate::error::Diagnostic;
+use crate::extract::{Extracted, Metadata};
+use crate::graph::Article;
 use crate::source::Source;
 
 const FILE_NAME: &str = "extract.bin";
@@ -57,6 +61,74 @@ struct FileEnd {
     count: usize,
 }
 
+/// An extraction result as the cache file holds it, borrowed from the dossier's article that
+/// now holds it: it encodes exactly as [`Extracted`] does (a test checks).
+#[derive(Serialize, Clone, Copy)]
+struct Entry<'a> {
+    metadata: &'a Metadata,
+    paragraphs: &'a [Paragraph],
+    furniture: &'a [String],
+    warnings: &'a [Diagnostic],
+}
+
+/// What the cache has to record once the dossier is built, when the results have moved into
+/// its articles: recording then runs beside rendering instead of before it (at 100,000
+/// articles, rewriting the file takes seconds).
+pub struct Pending {
+    cache: ExtractCache,
+    folder: PathBuf,
+    context: u128,
+    /// Per article, in the order the dossier keeps them: its source digest, its warnings, and
+    /// whether this build made its result (rather than taking it from the cache).
+    articles: Vec<(u128, Vec<Diagnostic>, bool)>,
+}
+
+impl Pending {
+    /// What to record for `results` (each result's source digest and whether this build made
+    /// it), in the order of the articles the dossier will hold, with the `cache` they were
+    /// taken from, for the file under `folder` in `context`.
+    pub fn new(
+        cache: ExtractCache,
+        folder: PathBuf,
+        context: u128,
+        results: impl Iterator<Item = (u128, Vec<Diagnostic>, bool)>,
+    ) -> Self {
+        Pending {
+            cache,
+            folder,
+            context,
+            articles: results.collect(),
+        }
+    }
+
+    /// Records the results now held by `articles` (see [`ExtractCache::update`]).
+    pub fn record(self, articles: &[Article]) {
+        if articles.len() != self.articles.len() {
+            // The dossier keeps every article in order when it is built at all; should that
+            // ever change, the cache is left as it is rather than filed under wrong digests.
+            return;
+        }
+        let all: Vec<(u128, Entry)> = articles
+            .iter()
+            .zip(&self.articles)
+            .map(|(article, (digest, warnings, _))| {
+                let entry = Entry {
+                    metadata: &article.metadata,
+                    paragraphs: &article.paragraphs,
+                    furniture: &article.furniture,
+                    warnings,
+                };
+                (*digest, entry)
+            })
+            .collect();
+        let fresh: Vec<(u128, Entry)> = (all.iter().zip(&self.articles))
+            .filter(|(_, (_, _, made))| *made)
+            .map(|(&result, _)| result)
+            .collect();
+        self.cache.update(&self.folder, self.context, &all, &fresh);
+    }
+}
+
 impl ExtractCache {
     /// Loads the cache under `folder` for `context`; empty when it is missing, written for
     /// another context, or damaged.
@@ -81,12 +153,12 @@ impl ExtractCache {
     /// result. The fresh ones are appended to the loaded file while few of its entries go
     /// unused (those still in the cache, not taken); otherwise the file is rewritten with `all`.
     /// Failing to write only costs the next build time, so errors are ignored.
-    pub fn update(
+    fn update<T: Serialize + Sync>(
         self,
         folder: &Path,
         context: u128,
-        all: &[(u128, &Extracted)],
-        fresh: &[(u128, &Extracted)],
+        all: &[(u128, T)],
+        fresh: &[(u128, T)],
     ) {
         let unused = self.entries.len();
         if fresh.is_empty() && unused == 0 {
@@ -111,7 +183,7 @@ impl ExtractCache {
 
     /// Writes the results of this build (and only these) for the next one, through a temporary
     /// file and a rename. Failing to write only costs the next build time, so errors are ignored.
-    fn save(folder: &Path, context: u128, results: &[(u128, &Extracted)]) {
+    fn save<T: Serialize + Sync>(folder: &Path, context: u128, results: &[(u128, T)]) {
         let path = folder.join(FILE_NAME);
         let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
         let written = std::fs::create_dir_all(folder)
@@ -125,10 +197,10 @@ impl ExtractCache {
 }
 
 /// Writes a cache file into `out`, hashing as it goes.
-fn encode(
+fn encode<T: Serialize + Sync>(
     mut out: impl Write,
     context: u128,
-    results: &[(u128, &Extracted)],
+    results: &[(u128, T)],
 ) -> std::io::Result<()> {
     let mut hasher = Xxh3::new();
     for bytes in [MAGIC, &context.to_le_bytes()] {
@@ -143,10 +215,10 @@ fn encode(
 
 /// Appends `results` to the cache `file` whose end is `end`, over its old checksum, and writes
 /// the new checksum.
-fn append(
+fn append<T: Serialize + Sync>(
     mut file: std::fs::File,
     end: FileEnd,
-    results: &[(u128, &Extracted)],
+    results: &[(u128, T)],
 ) -> std::io::Result<()> {
     let FileEnd {
         mut hasher, length, ..
@@ -160,10 +232,10 @@ fn append(
 }
 
 /// Writes the entries of `results` into `out`, feeding `hasher`.
-fn encode_entries(
+fn encode_entries<T: Serialize + Sync>(
     out: &mut impl Write,
     hasher: &mut Xxh3,
-    results: &[(u128, &Extracted)],
+    results: &[(u128, T)],
 ) -> std::io::Result<()> {
     let mut put = |out: &mut dyn Write, bytes: &[u8]| {
         hasher.update(bytes);
@@ -252,4 +324,51 @@ pub fn binary_hash() -> u128 {
 /// The cache folder of the site at `root`.
 pub fn folder(root: &Path) -> PathBuf {
     root.join(crate::CACHE_FOLDER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cleans and extracts one article of the repository's own site.
+    fn extracted() -> Extracted {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = crate::config::load(root).expect("site.toml");
+        let catalog = crate::catalog::load(root).expect("catalogue");
+        let source = Source {
+            path: "content/articles/x.md".into(),
+            format: crate::source::Format::Markdown,
+            front: Default::default(),
+            body: "# Phones seized in Hyesan\n\nBy Kim Min-ji\n\nMay 3, 2024\n\nGuards in \
+                   **Hyesan** seized phones, the Ministry of State Security said. A woman \
+                   surnamed Pak was fined in 2023."
+                .to_string(),
+            body_line: 1,
+            digest: 0,
+        };
+        let cleaned = crate::clean::clean(&source, &config.furniture);
+        let matcher = crate::extract::Matcher::new(&catalog);
+        crate::extract::extract(&source, cleaned, &matcher, &config.extract)
+    }
+
+    #[test]
+    fn a_borrowed_entry_encodes_as_the_result_it_borrows_from() {
+        let result = extracted();
+        assert!(!result.metadata.mentions.is_empty(), "{result:?}");
+        assert!(result.paragraphs.iter().any(|p| !p.events.is_empty()));
+        let entry = Entry {
+            metadata: &result.metadata,
+            paragraphs: &result.paragraphs,
+            furniture: &result.furniture,
+            warnings: &result.warnings,
+        };
+        assert_eq!(
+            postcard::to_stdvec(&entry).unwrap(),
+            postcard::to_stdvec(&result).unwrap()
+        );
+        // And the file's entries decode back to the result.
+        let decoded: Extracted = postcard::from_bytes(&postcard::to_stdvec(&entry).unwrap())
+            .expect("an entry decodes as a result");
+        assert_eq!(format!("{decoded:?}"), format!("{result:?}"));
+    }
 }

@@ -138,15 +138,16 @@ fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
 /// Reads the site at `root`, cleans and extracts every article and joins the dossier.
 /// `find_unknown` also collects the names the catalogue lacks.
 pub fn analyze(root: &Path, find_unknown: bool) -> Result<Analysis, Vec<Diagnostic>> {
-    analyze_with(root, find_unknown, false)
+    analyze_with(root, find_unknown, false).map(|(analysis, _)| analysis)
 }
 
-/// [`analyze`], reusing and then updating the extraction cache when `use_cache` is set.
+/// [`analyze`], reusing the extraction cache when `use_cache` is set; then also returns what
+/// the cache has to record, for the caller to record once it has started on the pages.
 fn analyze_with(
     root: &Path,
     find_unknown: bool,
     use_cache: bool,
-) -> Result<Analysis, Vec<Diagnostic>> {
+) -> Result<(Analysis, Option<cache::Pending>), Vec<Diagnostic>> {
     let mut warnings = Diagnostics::new();
     let mut config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     config.extract.find_unknown = find_unknown;
@@ -155,7 +156,7 @@ fn analyze_with(
     let mut stopwatch = Stopwatch::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
-    let mut cache = if use_cache {
+    let mut cache: cache::ExtractCache = if use_cache {
         cache::ExtractCache::load(&cache_folder, context)
     } else {
         cache::ExtractCache::default()
@@ -193,17 +194,13 @@ fn analyze_with(
         })
         .collect();
     stopwatch.lap("extract");
-    // The cache changes only when this build made results or left some unused.
-    if use_cache {
-        let all: Vec<(u128, &extract::Extracted)> =
-            extracted.iter().map(|(s, e)| (s.digest, e)).collect();
-        let fresh: Vec<(u128, &extract::Extracted)> = (all.iter().zip(&from_cache))
-            .filter(|&(_, &cached)| !cached)
-            .map(|(&result, _)| result)
-            .collect();
-        cache.update(&cache_folder, context, &all, &fresh);
-        stopwatch.lap("cache");
-    }
+    // The results move into the dossier's articles, in this order; the cache records them
+    // from there.
+    let pending = use_cache.then(|| {
+        let results = (extracted.iter().zip(&from_cache))
+            .map(|((source, result), &cached)| (source.digest, result.warnings.clone(), !cached));
+        cache::Pending::new(cache, cache_folder, context, results)
+    });
     let mut problems = problems;
     for (_, e) in &extracted {
         problems.extend(e.warnings.iter().cloned());
@@ -248,14 +245,15 @@ fn analyze_with(
     let digest = hasher.digest128();
     let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
     stopwatch.lap("graph");
-    Ok(Analysis {
+    let analysis = Analysis {
         config,
         catalog,
         dossier,
         drafts,
         warnings,
         digest,
-    })
+    };
+    Ok((analysis, pending))
 }
 
 /// Reads the site at `root` and writes it to `out` (default `root/public`). On failure, every
@@ -277,14 +275,17 @@ pub fn build_with_progress(
     if mode == Mode::Build {
         write::check_output(root, &out).map_err(|d| vec![d])?;
     }
-    let Analysis {
-        config,
-        dossier,
-        drafts,
-        warnings,
-        digest,
-        ..
-    } = analyze_with(root, false, mode == Mode::Build)?;
+    let (
+        Analysis {
+            config,
+            dossier,
+            drafts,
+            warnings,
+            digest,
+            ..
+        },
+        pending_cache,
+    ) = analyze_with(root, false, mode == Mode::Build)?;
     let mut stopwatch = Stopwatch::new();
     let with_warnings = |d: Diagnostic| {
         let mut problems = Diagnostics::new();
@@ -323,13 +324,29 @@ pub fn build_with_progress(
         }
         Ok(())
     };
-    let ((rendered, render_took), ((indexed, search_took), (exported, exports_took))) = rayon::join(
-        || timed(&|| render::render(&dossier, &config, &theme, digest, &sink)),
-        || rayon::join(|| timed(&index), || timed(&exports)),
-    );
+    // The extraction cache is recorded beside them too: it is a large file to write, and
+    // needs nothing they make.
+    let record_cache = || {
+        let started = Instant::now();
+        if let Some(pending) = pending_cache {
+            pending.record(&dossier.articles);
+        }
+        started.elapsed()
+    };
+    let ((rendered, render_took), ((indexed, search_took), ((exported, exports_took), cache_took))) =
+        rayon::join(
+            || timed(&|| render::render(&dossier, &config, &theme, digest, &sink)),
+            || {
+                rayon::join(
+                    || timed(&index),
+                    || rayon::join(|| timed(&exports), record_cache),
+                )
+            },
+        );
     stopwatch.side("render", render_took);
     stopwatch.side("search", search_took);
     stopwatch.side("exports", exports_took);
+    stopwatch.side("cache", cache_took);
     let mut problems = Diagnostics::new();
     for result in [rendered, indexed, exported] {
         problems.extend(result.err().unwrap_or_default());
