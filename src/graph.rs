@@ -434,20 +434,25 @@ fn related_articles(
                         }
                     }
                 }
-                let mut list: Vec<(usize, f64)> = touched
-                    .drain(..)
-                    .map(|other| (other, std::mem::take(&mut scores[other])))
-                    .collect();
-                let order = |a: &(usize, f64), b: &(usize, f64)| {
-                    b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0]))
+                // Best first: a higher score, then the newer article. The few best are kept in
+                // order as the touched entries are read and reset, in one pass, rather than
+                // collected and partly sorted (thousands of entries per article).
+                let before = |a: (usize, f64), b: (usize, f64)| {
+                    b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0])).is_lt()
                 };
-                if list.len() > RELATED_COUNT {
-                    list.select_nth_unstable_by(RELATED_COUNT, order);
-                    list.truncate(RELATED_COUNT);
+                let mut best: Vec<(usize, f64)> = Vec::with_capacity(RELATED_COUNT + 1);
+                for other in touched.drain(..) {
+                    let candidate = (other, std::mem::take(&mut scores[other]));
+                    if best.len() == RELATED_COUNT
+                        && !best.last().is_some_and(|&last| before(candidate, last))
+                    {
+                        continue;
+                    }
+                    let at = best.partition_point(|&kept| before(kept, candidate));
+                    best.insert(at, candidate);
+                    best.truncate(RELATED_COUNT);
                 }
-                list.sort_by(order);
-                // A fresh vector: collecting `into_iter()` would keep the long list's allocation.
-                list.iter().map(|&(i, _)| i).collect()
+                best.iter().map(|&(i, _)| i).collect()
             },
         )
         .collect()
