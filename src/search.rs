@@ -359,7 +359,7 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
         .collect();
     pages.extend(fragments);
     for (id, docs_of) in members.iter().enumerate() {
-        pages.push(script(&format!("f/{id}"), &encode_set(docs_of, docs.len())));
+        pages.push(script(&format!("f/{id}"), &encode_set(docs_of)));
     }
     let shard_keys: Vec<&String> = shards.keys().collect();
     let manifest = json!({
@@ -387,10 +387,12 @@ struct DocFragment<'a> {
     p: Vec<&'a str>,
 }
 
-/// A set of article numbers: a list of gaps when sparse, a base64 bitmap when dense, whichever
-/// is smaller.
-fn encode_set(docs: &[usize], total: usize) -> Value {
-    let mut bits = vec![0u8; total.div_ceil(8)];
+/// A set of article numbers, in order: a list of gaps when sparse, a base64 bitmap when dense,
+/// whichever is smaller. The bitmap ends at the set's last article, not at the last article of
+/// the dossier, so adding an article leaves the files of the sets without it as they were.
+fn encode_set(docs: &[usize]) -> Value {
+    let end = docs.last().map_or(0, |&last| last + 1);
+    let mut bits = vec![0u8; end.div_ceil(8)];
     for &d in docs {
         bits[d / 8] |= 1 << (d % 8);
     }
@@ -515,10 +517,16 @@ mod tests {
 
     #[test]
     fn sets_pick_the_smaller_encoding() {
-        assert_eq!(encode_set(&[1, 5], 1000), json!({"gaps": "BE"}));
+        assert_eq!(encode_set(&[1, 5]), json!({"gaps": "BE"}));
         assert_eq!(varints(&[0, 31, 32, 1000]), "AfgBof");
         let dense: Vec<usize> = (0..100).collect();
-        assert!(encode_set(&dense, 100).get("bits").is_some());
+        assert!(encode_set(&dense).get("bits").is_some());
+        // The bitmap covers the set, whatever the dossier's size.
+        let bits = encode_set(&dense);
+        assert_eq!(
+            bits["bits"].as_str().unwrap().len(),
+            100_usize.div_ceil(8).div_ceil(3) * 4
+        );
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
     }

@@ -356,6 +356,46 @@ fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
 }
 
 #[test]
+fn new_articles_leave_the_filter_sets_without_them_as_they_were() {
+    let site = fixture("basic");
+    // A dozen articles naming Hyesan make its set dense enough to be sent as a bitmap.
+    for day in 1..=12 {
+        std::fs::write(
+            site.path().join(format!("content/articles/2024/hyesan-{day}.md")),
+            format!("+++\ntitle = \"Hyesan {day}\"\ndate = 2026-01-{day:02}\n+++\nGuards in Hyesan took phones.\n"),
+        )
+        .unwrap();
+    }
+    build(site.path());
+    let sets = site.path().join("public/search/f");
+    let before = snapshot(&sets);
+    assert!(
+        before
+            .values()
+            .any(|bytes| String::from_utf8_lossy(bytes).contains("\"bits\"")),
+        "a set is a bitmap"
+    );
+    // Eight newer articles naming nothing in the catalogue: a bitmap spanning every article
+    // would grow by a byte and change.
+    for day in 1..=8 {
+        std::fs::write(
+            site.path()
+                .join(format!("content/articles/2024/newer-{day}.md")),
+            format!(
+                "+++\ntitle = \"Report {day}\"\ndate = 2027-01-0{day}\n+++\nPhones were taken.\n"
+            ),
+        )
+        .unwrap();
+    }
+    build(site.path());
+    let after = snapshot(&sets);
+    assert_eq!(after.len(), before.len() + 1, "one new set, for 2027");
+    for (path, bytes) in &before {
+        assert!(after.get(path) == Some(bytes), "{} changed", path.display());
+    }
+}
+
+#[test]
 fn a_search_or_export_file_changed_by_hand_is_made_again() {
     let site = fixture("basic");
     build(site.path());
