@@ -101,7 +101,8 @@ impl Pending {
         }
     }
 
-    /// Records the results now held by `articles` (see [`ExtractCache::update`]).
+    /// Records the results now held by `articles`: appended to the file while few of its
+    /// entries go unused, the file rewritten otherwise.
     pub fn record(self, articles: &[Article]) {
         if articles.len() != self.articles.len() {
             // The dossier keeps every article in order when it is built at all; should that
