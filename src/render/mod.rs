@@ -38,26 +38,31 @@ pub struct Page {
     pub bytes: Vec<u8>,
 }
 
-/// Where a page stands in a list shown a page at a time (entity and year pages).
-#[derive(Serialize)]
-struct Pager {
-    page_number: usize,
-    page_count: usize,
-    first_page: String,
-    previous_page: Option<String>,
-    next_page: Option<String>,
+/// One page of a list of articles shown a page at a time (entity and year pages); see
+/// [`list_pages`].
+struct ListPage {
+    /// Its file name.
+    file: String,
+    /// Its articles, as a range of the newest-first list.
+    articles: std::ops::Range<usize>,
+    /// Its place in the list, for the template.
+    pager: Pager,
 }
 
-impl Pager {
-    fn new(stem: &str, number: usize, total: usize) -> Self {
-        Pager {
-            page_number: number,
-            page_count: total,
-            first_page: page_file(stem, 1),
-            previous_page: (number > 1).then(|| page_file(stem, number - 1)),
-            next_page: (number < total).then(|| page_file(stem, number + 1)),
-        }
-    }
+/// Where a page stands in its list, as the template sees it.
+#[derive(Serialize, Debug, PartialEq)]
+struct Pager {
+    /// True on the list's first page, which also carries the overview and the counts.
+    first: bool,
+    /// The first page's file, for a link back to the overview.
+    first_page: String,
+    /// The page of the next newer articles, if any.
+    newer_page: Option<String>,
+    /// The page of the next older articles, if any.
+    older_page: Option<String>,
+    /// On the other pages, the positions of their articles counted from the oldest (from 1).
+    from: usize,
+    to: usize,
 }
 
 /// The data of a page whose template needs none of its own (the search page).
@@ -78,8 +83,7 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-/// Articles listed, with their quoted passages, on one page of an entity or a year before the
-/// next page starts.
+/// Articles listed, with their quoted passages, on one page of an entity or a year.
 pub const ARTICLES_PER_PAGE: usize = 50;
 
 #[derive(Serialize)]
@@ -711,12 +715,13 @@ impl Renderer<'_> {
             children: &'v [Link],
             cooccurring: &'v [Link],
             years: &'v [Link],
-            article_count: usize,
-            mention_count: usize,
+            /// On the first page only: the other pages stay as they are while articles arrive.
+            article_count: Option<usize>,
+            mention_count: Option<usize>,
             groups: Vec<Quoted<'v>>,
         }
-        self.paged(&node.articles, quotes, |number, total, groups| {
-            let first = number == 1;
+        self.paged(&key.slug, &node.articles, quotes, |list_page, groups| {
+            let first = list_page.pager.first;
             let view = EntityView {
                 name: &node.entity.name,
                 map: if first { map.as_str() } else { "" },
@@ -732,43 +737,41 @@ impl Renderer<'_> {
                 children: if first { children.as_slice() } else { empty },
                 cooccurring: if first { cooccurring.as_slice() } else { empty },
                 years: if first { years.as_slice() } else { empty },
-                article_count: node.articles.len(),
-                mention_count: node.mention_count,
+                article_count: first.then_some(node.articles.len()),
+                mention_count: first.then_some(node.mention_count),
                 groups,
             };
             self.page(
                 "entity.html",
-                Path::new(key.kind.folder()).join(page_file(&key.slug, number)),
+                Path::new(key.kind.folder()).join(&list_page.file),
                 &node.entity.name,
                 &view,
-                Some(&Pager::new(&key.slug, number, total)),
+                Some(&list_page.pager),
             )
         })
     }
 
-    /// Renders `articles` a page at a time ([`ARTICLES_PER_PAGE`]), in parallel, each article
-    /// with the passages `quotes` finds in it; `page` makes a page from its number, the page
-    /// count and its articles.
+    /// Renders the newest-first list `articles` a page at a time ([`list_pages`], files named
+    /// after `stem`), in parallel, each article with the passages `quotes` finds in it; `page`
+    /// makes a page from its place in the list and its articles.
     fn paged<'s>(
         &'s self,
+        stem: &str,
         articles: &[usize],
         quotes: impl Fn(usize) -> Vec<Quote<'s>> + Sync,
-        page: impl Fn(usize, usize, Vec<Quoted<'s>>) -> Result<(), Diagnostic> + Sync,
+        page: impl Fn(&ListPage, Vec<Quoted<'s>>) -> Result<(), Diagnostic> + Sync,
     ) -> Vec<Result<(), Diagnostic>> {
-        let pages = page_ranges(articles.len());
-        let total = pages.len();
-        pages
+        list_pages(stem, articles.len())
             .into_par_iter()
-            .enumerate()
-            .map(|(i, range)| {
-                let groups = articles[range]
+            .map(|list_page| {
+                let groups = articles[list_page.articles.clone()]
                     .iter()
                     .map(|&index| Quoted {
                         article: &self.links[index],
                         quotes: quotes(index),
                     })
                     .collect();
-                page(i + 1, total, groups)
+                page(&list_page, groups)
             })
             .collect()
     }
@@ -872,59 +875,84 @@ impl Renderer<'_> {
         #[derive(Serialize)]
         struct YearView<'v> {
             year: i32,
-            published_count: usize,
-            referring_count: usize,
+            /// On the first page only: the other pages stay as they are while articles arrive.
+            published_count: Option<usize>,
+            referring_count: Option<usize>,
             groups: Vec<Quoted<'v>>,
             entities: &'v [Link],
             previous_year: &'v Option<String>,
             next_year: &'v Option<String>,
         }
-        self.paged(&articles, quotes, |number, total, groups| {
+        self.paged(&stem, &articles, quotes, |list_page, groups| {
+            let first = list_page.pager.first;
             let view = YearView {
                 year,
-                published_count: node.published.len(),
-                referring_count: references.len(),
+                published_count: first.then_some(node.published.len()),
+                referring_count: first.then_some(references.len()),
                 groups,
-                entities: if number == 1 {
-                    entities.as_slice()
-                } else {
-                    empty
-                },
+                entities: if first { entities.as_slice() } else { empty },
                 previous_year: &previous,
                 next_year: &next,
             };
             self.page(
                 "year.html",
-                Path::new("years").join(page_file(&stem, number)),
+                Path::new("years").join(&list_page.file),
                 &stem,
                 &view,
-                Some(&Pager::new(&stem, number, total)),
+                Some(&list_page.pager),
             )
         })
     }
 }
 
-/// The ranges of a list of `count` articles shown a page at a time; one (empty) page for none.
-fn page_ranges(count: usize) -> Vec<std::ops::Range<usize>> {
-    if count == 0 {
-        // An empty list still has its (empty) first page.
-        return std::iter::once(0..0).collect();
+/// The pages of a newest-first list of `count` articles, named after `stem`.
+///
+/// Counted from the oldest article, every [`ARTICLES_PER_PAGE`] articles make a page of their
+/// own, `<stem>.<n>.html` (`n` = 1 for the oldest): a page whose articles stay the same while
+/// newer ones arrive, so that adding an article rewrites the list's first page rather than
+/// every page after it, and a link to an older page keeps showing what it showed. The first
+/// page, `<stem>.html`, shows the newest articles that fill no such page yet together with the
+/// newest full page, so it shows at least a full page whenever the list has one.
+fn list_pages(stem: &str, count: usize) -> Vec<ListPage> {
+    let per = ARTICLES_PER_PAGE;
+    let full = count / per;
+    let first_page = format!("{stem}.html");
+    let numbered = |n: usize| format!("{stem}.{n}.html");
+    // The numbered page `n` holds the articles at positions (n - 1) * per + 1 ..= n * per,
+    // counted from the oldest: in the newest-first list, count - n * per .. count - (n - 1) * per.
+    let first_shows = if full == 0 { count } else { count % per + per };
+    let mut pages = vec![ListPage {
+        file: first_page.clone(),
+        articles: 0..first_shows,
+        pager: Pager {
+            first: true,
+            first_page: first_page.clone(),
+            newer_page: None,
+            older_page: (full >= 2).then(|| numbered(full - 1)),
+            from: 0,
+            to: 0,
+        },
+    }];
+    for n in 1..=full {
+        pages.push(ListPage {
+            file: numbered(n),
+            articles: count - n * per..count - (n - 1) * per,
+            pager: Pager {
+                first: false,
+                first_page: first_page.clone(),
+                // The newest numbered page's newer articles are on the first page.
+                newer_page: Some(if n == full {
+                    first_page.clone()
+                } else {
+                    numbered(n + 1)
+                }),
+                older_page: (n > 1).then(|| numbered(n - 1)),
+                from: (n - 1) * per + 1,
+                to: n * per,
+            },
+        });
     }
-    (0..count)
-        .step_by(ARTICLES_PER_PAGE)
-        .map(|start| start..(start + ARTICLES_PER_PAGE).min(count))
-        .collect()
-}
-
-/// The file of page `number` of a list whose first page is `<stem>.html`: `<stem>.2.html` and
-/// so on. Slugs never hold a dot, so no entity's page can take another's second page (as
-/// `unit-8.html` could, for an entity "Unit 8" and page 8 of "Unit").
-fn page_file(stem: &str, number: usize) -> String {
-    if number <= 1 {
-        format!("{stem}.html")
-    } else {
-        format!("{stem}.{number}.html")
-    }
+    pages
 }
 
 /// The link to article `index` from a page under `root`.
@@ -964,20 +992,48 @@ mod tests {
 
     #[test]
     fn later_pages_cannot_take_another_entitys_file() {
-        assert_eq!(page_file("unit", 1), "unit.html");
-        assert_eq!(page_file("unit", 8), "unit.8.html");
-        // "Unit 8" has the slug unit-8; page 8 of "Unit" must not be its file.
-        assert_ne!(
-            page_file("unit", 8),
-            page_file(&crate::catalog::slugify("Unit 8"), 1)
-        );
+        let pages = list_pages("unit", 8 * ARTICLES_PER_PAGE);
+        assert_eq!(pages[0].file, "unit.html");
+        assert_eq!(pages[8].file, "unit.8.html");
+        // "Unit 8" has the slug unit-8; a page of "Unit" must not be its file.
+        let other = format!("{}.html", crate::catalog::slugify("Unit 8"));
+        assert!(pages.iter().all(|p| p.file != other));
     }
 
     #[test]
-    fn lists_split_into_pages_of_articles() {
-        let single = |range: std::ops::Range<usize>| vec![range];
-        assert_eq!(page_ranges(0), single(0..0));
-        assert_eq!(page_ranges(50), single(0..50));
-        assert_eq!(page_ranges(101), [0..50, 50..100, 100..101]);
+    fn lists_split_into_pages_that_stay_put() {
+        let shape = |count: usize| -> Vec<(String, std::ops::Range<usize>)> {
+            list_pages("x", count)
+                .into_iter()
+                .map(|p| (p.file, p.articles))
+                .collect()
+        };
+        let page = |file: &str, range: std::ops::Range<usize>| (file.to_string(), range);
+        assert_eq!(shape(0), [page("x.html", 0..0)]);
+        assert_eq!(shape(49), [page("x.html", 0..49)]);
+        assert_eq!(shape(50), [page("x.html", 0..50), page("x.1.html", 0..50)]);
+        // 101 articles: the oldest 100 make two numbered pages; the first page shows the newest
+        // one with the newest full page.
+        assert_eq!(
+            shape(101),
+            [
+                page("x.html", 0..51),
+                page("x.1.html", 51..101),
+                page("x.2.html", 1..51)
+            ]
+        );
+        // One more article: the numbered pages keep their articles (shifted by one in the
+        // newest-first list, which now starts with the new one).
+        assert_eq!(
+            shape(102)[1..],
+            [page("x.1.html", 52..102), page("x.2.html", 2..52)]
+        );
+        let pages = list_pages("x", 101);
+        assert_eq!(pages[0].pager.older_page.as_deref(), Some("x.1.html"));
+        assert_eq!(pages[2].pager.newer_page.as_deref(), Some("x.html"));
+        assert_eq!(pages[2].pager.older_page.as_deref(), Some("x.1.html"));
+        assert_eq!(pages[1].pager.newer_page.as_deref(), Some("x.2.html"));
+        assert_eq!(pages[1].pager.older_page, None);
+        assert_eq!((pages[2].pager.from, pages[2].pager.to), (51, 100));
     }
 }

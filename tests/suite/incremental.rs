@@ -396,6 +396,51 @@ fn new_articles_leave_the_filter_sets_without_them_as_they_were() {
 }
 
 #[test]
+fn a_newest_article_leaves_the_older_pages_of_its_lists_as_they_were() {
+    let site = fixture("basic");
+    // 120 articles naming Hyesan: its page lists them 50 to a page.
+    for n in 0..120 {
+        let (month, day) = (1 + n / 28, 1 + n % 28);
+        std::fs::write(
+            site.path().join(format!("content/articles/2024/hyesan-{n}.md")),
+            format!("+++\ntitle = \"Hyesan report {n}\"\ndate = 2023-{month:02}-{day:02}\n+++\nGuards in Hyesan took phones.\n"),
+        )
+        .unwrap();
+    }
+    build(site.path());
+    let places = site.path().join("public/places");
+    let pages = |folder: &Path| -> std::collections::BTreeMap<_, _> {
+        snapshot(folder)
+            .into_iter()
+            .filter(|(path, _)| path.to_string_lossy().contains("hyesan."))
+            .collect()
+    };
+    let before = pages(&places);
+    assert!(
+        before.len() >= 3,
+        "a first page and numbered ones: {:?}",
+        before.keys()
+    );
+    std::fs::write(
+        site.path().join("content/articles/2024/hyesan-newest.md"),
+        "+++\ntitle = \"Newest from Hyesan\"\ndate = 2024-12-30\n+++\nGuards in Hyesan took phones.\n",
+    )
+    .unwrap();
+    build(site.path());
+    let after = pages(&places);
+    assert_eq!(after.len(), before.len());
+    for (path, bytes) in &before {
+        let is_first = path.file_name().is_some_and(|n| n == "hyesan.html");
+        assert_eq!(
+            after.get(path) != Some(bytes),
+            is_first,
+            "{}: only the first page changes",
+            path.display()
+        );
+    }
+}
+
+#[test]
 fn a_search_or_export_file_changed_by_hand_is_made_again() {
     let site = fixture("basic");
     build(site.path());
