@@ -547,8 +547,8 @@ impl Staging {
     }
 
     /// For a file streamed to `target` with `hash` and `len`: when an update finds the very
-    /// same bytes already in the output, untouched, the staged copy is removed and the
-    /// output's file recorded as carried over. Otherwise `None`: the staged file stands.
+    /// same bytes already in the output, untouched, that file is carried over and the staged
+    /// copy removed. Otherwise `None`: the staged file stands.
     fn settle_streamed(
         &self,
         path: &Path,
@@ -556,20 +556,16 @@ impl Staging {
         hash: u128,
         len: u64,
     ) -> Result<Option<FileRecord>, Diagnostic> {
-        let Some(previous) = self.previous.files.get(path) else {
-            return Ok(None);
-        };
-        let in_place = self.update
-            && previous.hash == hash
-            && previous.len == len
-            && fs::symlink_metadata(self.out.join(path)).is_ok_and(|m| previous.matches(&m));
-        if !in_place {
+        // A replacement keeps the staged copy: carrying over would hard-link onto it.
+        if !self.update {
             return Ok(None);
         }
+        let Some(record) = self.carry_over(path, hash, len)? else {
+            return Ok(None);
+        };
         fs::remove_file(target)
             .map_err(|e| Diagnostic::general(format!("cannot remove {}: {e}", target.display())))?;
-        self.carried.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(*previous))
+        Ok(Some(record))
     }
 
     /// Where `path` goes in the staging folder, its folder made.

@@ -13,6 +13,15 @@ date = 2024-06-02
 Border guards seized Chinese phones in Musan in May 2024, a source in North Hamgyong said.
 ";
 
+/// Adds the article `content/articles/2024/<name>.md` to `site`, with front matter.
+fn add_article(site: &Path, name: &str, title: &str, date: &str, body: &str) {
+    std::fs::write(
+        site.join(format!("content/articles/2024/{name}.md")),
+        format!("+++\ntitle = \"{title}\"\ndate = {date}\n+++\n{body}\n"),
+    )
+    .unwrap();
+}
+
 fn inode(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").ino()
 }
@@ -342,11 +351,13 @@ fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
     let fragments = site.path().join("public/search/d");
     let before = snapshot(&fragments);
     assert!(!before.is_empty());
-    std::fs::write(
-        site.path().join("content/articles/2024/newest.md"),
-        "+++\ntitle = \"Newest report\"\ndate = 2026-01-05\n+++\nGuards in Hyesan took phones.\n",
-    )
-    .unwrap();
+    add_article(
+        site.path(),
+        "newest",
+        "Newest report",
+        "2026-01-05",
+        "Guards in Hyesan took phones.",
+    );
     build(site.path());
     let after = snapshot(&fragments);
     assert_eq!(after.len(), before.len() + 1);
@@ -360,11 +371,13 @@ fn new_articles_leave_the_filter_sets_without_them_as_they_were() {
     let site = fixture("basic");
     // A dozen articles naming Hyesan make its set dense enough to be sent as a bitmap.
     for day in 1..=12 {
-        std::fs::write(
-            site.path().join(format!("content/articles/2024/hyesan-{day}.md")),
-            format!("+++\ntitle = \"Hyesan {day}\"\ndate = 2026-01-{day:02}\n+++\nGuards in Hyesan took phones.\n"),
-        )
-        .unwrap();
+        add_article(
+            site.path(),
+            &format!("hyesan-{day}"),
+            &format!("Hyesan {day}"),
+            &format!("2026-01-{day:02}"),
+            "Guards in Hyesan took phones.",
+        );
     }
     build(site.path());
     let sets = site.path().join("public/search/f");
@@ -378,14 +391,13 @@ fn new_articles_leave_the_filter_sets_without_them_as_they_were() {
     // Eight newer articles naming nothing in the catalogue: a bitmap spanning every article
     // would grow by a byte and change.
     for day in 1..=8 {
-        std::fs::write(
-            site.path()
-                .join(format!("content/articles/2024/newer-{day}.md")),
-            format!(
-                "+++\ntitle = \"Report {day}\"\ndate = 2027-01-0{day}\n+++\nPhones were taken.\n"
-            ),
-        )
-        .unwrap();
+        add_article(
+            site.path(),
+            &format!("newer-{day}"),
+            &format!("Report {day}"),
+            &format!("2027-01-0{day}"),
+            "Phones were taken.",
+        );
     }
     build(site.path());
     let after = snapshot(&sets);
@@ -401,11 +413,13 @@ fn a_newest_article_leaves_the_older_pages_of_its_lists_as_they_were() {
     // 120 articles naming Hyesan: its page lists them 50 to a page.
     for n in 0..120 {
         let (month, day) = (1 + n / 28, 1 + n % 28);
-        std::fs::write(
-            site.path().join(format!("content/articles/2024/hyesan-{n}.md")),
-            format!("+++\ntitle = \"Hyesan report {n}\"\ndate = 2023-{month:02}-{day:02}\n+++\nGuards in Hyesan took phones.\n"),
-        )
-        .unwrap();
+        add_article(
+            site.path(),
+            &format!("hyesan-{n}"),
+            &format!("Hyesan report {n}"),
+            &format!("2023-{month:02}-{day:02}"),
+            "Guards in Hyesan took phones.",
+        );
     }
     build(site.path());
     let places = site.path().join("public/places");
@@ -421,11 +435,13 @@ fn a_newest_article_leaves_the_older_pages_of_its_lists_as_they_were() {
         "a first page and numbered ones: {:?}",
         before.keys()
     );
-    std::fs::write(
-        site.path().join("content/articles/2024/hyesan-newest.md"),
-        "+++\ntitle = \"Newest from Hyesan\"\ndate = 2024-12-30\n+++\nGuards in Hyesan took phones.\n",
-    )
-    .unwrap();
+    add_article(
+        site.path(),
+        "hyesan-newest",
+        "Newest from Hyesan",
+        "2024-12-30",
+        "Guards in Hyesan took phones.",
+    );
     build(site.path());
     let after = pages(&places);
     assert_eq!(after.len(), before.len());
