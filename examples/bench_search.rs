@@ -19,7 +19,7 @@ fn main() {
     });
     let analyzed = started.elapsed();
     let started = Instant::now();
-    let files = dossier::search::index(&analysis.dossier);
+    let files = dossier::search::index(&analysis.dossier, analysis.config.search);
     let built = started.elapsed();
     let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
     if let Some(out) = std::env::args().nth(2).map(PathBuf::from) {

@@ -35,6 +35,25 @@ pub struct Config {
     pub extract: ExtractOptions,
     /// What happens to raw HTML in Markdown articles.
     pub raw_html: RawHtml,
+    /// Options of the search index.
+    pub search: SearchOptions,
+}
+
+/// Options of the search index (the `[search]` table of `site.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Articles per segment of the index. A rebuild makes again only the segments whose
+    /// articles changed (a new article usually changes the last one), and a query loads a shard
+    /// from every segment: smaller segments make rebuilds cheaper and queries load more files.
+    pub segment_articles: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            segment_articles: 4096,
+        }
+    }
 }
 
 /// What happens to raw HTML in Markdown articles (`[markdown] raw_html` in `site.toml`).
@@ -117,6 +136,14 @@ struct RawConfig {
     extract: RawExtract,
     #[serde(default)]
     markdown: RawMarkdown,
+    #[serde(default)]
+    search: RawSearch,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    segment_articles: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +271,18 @@ pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
             RawHtml::Escape
         }
     };
+    let mut search = SearchOptions::default();
+    if let Some(articles) = &raw.search.segment_articles {
+        if *articles.get_ref() == 0 {
+            problems.push(Diagnostic::error(
+                CONFIG_FILE,
+                Some(line_of(text, articles.span().start)),
+                "search.segment_articles must be at least 1",
+            ));
+        } else {
+            search.segment_articles = *articles.get_ref();
+        }
+    }
     if extract.min_year > extract.max_year {
         problems.push(Diagnostic::error(
             CONFIG_FILE,
@@ -288,6 +327,7 @@ pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
         furniture,
         extract,
         raw_html,
+        search,
     })
 }
 
@@ -328,5 +368,14 @@ mod tests {
         assert_eq!(config.theme, "default");
         assert_eq!(config.language, "en");
         assert_eq!(config.extract.min_year, 1900);
+        assert_eq!(config.search.segment_articles, 4096);
+    }
+
+    #[test]
+    fn an_empty_search_segment_names_its_line() {
+        let text = "title = \"x\"\n[search]\nsegment_articles = 0\n";
+        let first = parse(Path::new("."), text).unwrap_err().sorted().remove(0);
+        assert_eq!(first.line, Some(3), "{first}");
+        assert!(first.message.contains("segment_articles"), "{first}");
     }
 }

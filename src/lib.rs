@@ -310,12 +310,11 @@ pub fn build_with_progress(
         let started = Instant::now();
         (work(), started.elapsed())
     };
-    // The search index and the exports are made from the dossier alone: when it is unchanged
-    // and their files are untouched, the previous build's files are kept.
+    // The exports are made from the dossier alone: when it is unchanged and their files are
+    // untouched, the previous build's files are kept. The search index keeps each segment
+    // whose articles are unchanged.
     let index = || -> Result<(), Diagnostics> {
-        if let Some(group) = sink.group("search", digest)? {
-            group.put_all(search::index(&dossier))?;
-        }
+        search::write_index(&dossier, config.search, &sink)?;
         Ok(())
     };
     let exports = || -> Result<(), Diagnostics> {

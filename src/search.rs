@@ -1,28 +1,42 @@
 //! The search index: built here at build time, shipped as classic scripts that the search page
 //! loads with injected `<script src>` tags (no fetch, modules or WASM, which `file://` blocks).
 //!
-//! Layout under `search/`: `manifest.js` (document count, shard keys, facet values with their
-//! aliases), `t/<hex prefix>.js` term shards by folded prefix, `d/<doc>.js` one fragment per
-//! article (title, date, paragraphs, facet ids), `f/<facet>.js` the articles of one facet value.
-//! Articles are numbered oldest first, newest last. Postings carry precomputed BM25 impacts, so
-//! the reader's browser only adds numbers.
-//! Pure: returns pages for `write`.
+//! Articles are numbered oldest first, newest last, and the index is cut into segments of
+//! `segment_articles` consecutive articles (`[search]` in `site.toml`), each made from its own
+//! articles alone: a new article, usually the newest, changes only the last segment, and a
+//! rebuild keeps the others' files without tokenizing their articles again.
+//!
+//! Layout under `search/`:
+//! - `manifest.js`: the article count, the average article length, each segment's shard keys,
+//!   and the facet values with their aliases;
+//! - `t/<segment>/<hex prefix>.js`: a segment's term shards, by folded prefix. Each term has
+//!   its document frequency in the segment and, per article, its weight, the article's length
+//!   and the paragraph to link to; the reader's browser computes BM25 with the whole dossier's
+//!   statistics, so scores are as if the index were one;
+//! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
+//! - `f/<facet>.js`: the articles of one facet value.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::catalog::EntityKey;
+use crate::config::SearchOptions;
+use crate::error::Diagnostic;
 use crate::extract::fold::{fold, fold_text};
 use crate::graph::Dossier;
 use crate::render::Page;
+use crate::write::{Noted, Sink};
 
-/// A term found in more articles than this keeps only the articles where it weighs most: its
-/// other articles would rank low anyway, and a reader should not download them all.
-const MAX_POSTINGS: usize = 2000;
+/// A term found in more articles of a segment than this keeps only the articles where it weighs
+/// most: its other articles would rank low anyway, and a reader should not download them all.
+const SEGMENT_MAX_POSTINGS: usize = 1000;
+/// Changes whenever the files' format does, so that no build keeps a segment of another format.
+const INDEX_FORMAT: &str = "dossier search index, segments 1";
 /// A term shard is split into longer prefixes above this many bytes.
 const SHARD_LIMIT: usize = 24 * 1024;
 /// Term weights: title words count thrice, words of entity names twice.
@@ -101,8 +115,8 @@ struct Posting {
     best_paragraph: usize,
 }
 
-/// A posting in the joined index, kept small (12 bytes): at 100,000 articles there are tens of
-/// millions. Weights are sums of the whole-number weights above, exact in an `f32`.
+/// A posting in a segment's joined index, kept small (12 bytes): at 100,000 articles there are
+/// tens of millions. Weights are sums of the whole-number weights above, exact in an `f32`.
 struct Joined {
     doc: u32,
     paragraph: u32,
@@ -112,7 +126,7 @@ struct Joined {
 /// The terms of one article with their postings, and the article's length for BM25.
 struct DocTerms {
     terms: Vec<(String, Posting)>,
-    length: f64,
+    length: u64,
 }
 
 /// Tokenizes one article: title, paragraphs, adjacent word pairs and entity names.
@@ -153,101 +167,299 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
         }
     }
     for key in article.metadata.entities() {
-        let name = dossier
-            .entities
-            .get(key)
-            .map_or(key.slug.as_str(), |n| n.entity.name.as_str());
-        for word in tokens(name) {
+        for word in tokens(entity_name(dossier, key)) {
             add(&word, 0, ENTITY_WEIGHT);
         }
     }
     DocTerms {
         terms: terms.into_iter().collect(),
-        length: length.max(1.0),
+        // A sum of whole numbers.
+        length: (length as u64).max(1),
     }
 }
 
-/// Builds every file of the search index.
-pub fn index(dossier: &Dossier) -> Vec<Page> {
-    // Articles are numbered oldest first: a new article, usually the newest, takes the next
-    // number, and the files of every other article (fragments, facet sets) stay as they were.
-    let docs: Vec<usize> = dossier.by_date.iter().rev().copied().collect();
-    // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
-    // document order (batches keep the memory of per-article term maps small).
-    let mut lengths: Vec<f64> = Vec::with_capacity(docs.len());
-    let mut joined: FxHashMap<String, Vec<Joined>> = FxHashMap::default();
-    for (batch_number, batch) in docs.chunks(TOKENIZE_BATCH).enumerate() {
-        let per_doc: Vec<DocTerms> = batch
+/// The name an article's entity is indexed under.
+fn entity_name<'a>(dossier: &'a Dossier, key: &'a EntityKey) -> &'a str {
+    dossier
+        .entities
+        .get(key)
+        .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+}
+
+/// What a segment's files imply and the rest of the index needs: its shard keys for the
+/// manifest, and the total length of its articles for BM25's average. A build that keeps the
+/// segment's files reads it back from the note it recorded with them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SegmentKeys {
+    shards: Vec<String>,
+    splits: Vec<String>,
+    length: u64,
+}
+
+/// Everything about the index that is not a segment's own: which article has which number,
+/// and the facet values (entities with articles, then years) with their members.
+struct Plan<'a> {
+    dossier: &'a Dossier,
+    /// Article indexes by article number: oldest first.
+    docs: Vec<usize>,
+    segment_articles: usize,
+    /// Each facet value as the manifest lists it.
+    facets: Vec<Value>,
+    /// The article numbers of each facet value, in order.
+    members: Vec<Vec<usize>>,
+    /// The facet values of each article, by article number.
+    doc_facets: Vec<Vec<usize>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(dossier: &'a Dossier, segment_articles: usize) -> Self {
+        // Articles are numbered oldest first: a new article, usually the newest, takes the next
+        // number, and the files of every other article (fragments, segments, facet sets) stay
+        // as they were.
+        let docs: Vec<usize> = dossier.by_date.iter().rev().copied().collect();
+        let mut facet_ids: HashMap<FacetKey, usize> = HashMap::new();
+        let mut facets: Vec<Value> = Vec::new();
+        for node in dossier.entities.values().filter(|n| !n.articles.is_empty()) {
+            facet_ids.insert(FacetKey::Entity(node.entity.key.clone()), facets.len());
+            let mut aliases: Vec<String> =
+                node.entity.aliases.iter().map(|a| fold(a).text).collect();
+            aliases.sort();
+            aliases.dedup();
+            facets.push(json!([
+                node.entity.key.kind.as_str(),
+                node.entity.key.slug,
+                node.entity.name,
+                node.entity.key.url(),
+                node.articles.len(),
+                aliases
+            ]));
+        }
+        for (&year, node) in &dossier.years {
+            facet_ids.insert(FacetKey::Year(year), facets.len());
+            let mut articles: Vec<usize> = node.published.clone();
+            articles.extend(node.references.iter().map(|&(a, _)| a));
+            articles.sort_unstable();
+            articles.dedup();
+            facets.push(json!([
+                "year",
+                year.to_string(),
+                year.to_string(),
+                format!("years/{year}.html"),
+                articles.len(),
+                []
+            ]));
+        }
+        let doc_facets: Vec<Vec<usize>> = docs
             .par_iter()
-            .map(|&article_index| doc_terms(dossier, &dossier.articles[article_index]))
+            .map(|&article_index| {
+                let article = &dossier.articles[article_index];
+                let mut ids: BTreeSet<usize> = BTreeSet::new();
+                for key in article.metadata.entities() {
+                    if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
+                        ids.insert(id);
+                    }
+                }
+                for year in article.metadata.all_years() {
+                    if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
+                        ids.insert(id);
+                    }
+                }
+                ids.into_iter().collect()
+            })
             .collect();
-        for (offset, doc_terms) in per_doc.into_iter().enumerate() {
-            let doc = batch_number * TOKENIZE_BATCH + offset;
-            lengths.push(doc_terms.length);
-            for (term, posting) in doc_terms.terms {
-                let entry = Joined {
-                    doc: doc as u32,
-                    paragraph: posting.best_paragraph as u32,
-                    weight: posting.weight as f32,
-                };
-                match joined.get_mut(&term) {
-                    Some(list) => list.push(entry),
-                    None => {
-                        joined.insert(term, vec![entry]);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); facets.len()];
+        for (doc, ids) in doc_facets.iter().enumerate() {
+            for &id in ids {
+                members[id].push(doc);
+            }
+        }
+        Plan {
+            dossier,
+            docs,
+            segment_articles: segment_articles.max(1),
+            facets,
+            members,
+            doc_facets,
+        }
+    }
+
+    fn segment_count(&self) -> usize {
+        self.docs.len().div_ceil(self.segment_articles)
+    }
+
+    /// The article numbers of segment `segment`.
+    fn segment_docs(&self, segment: usize) -> std::ops::Range<usize> {
+        let start = segment * self.segment_articles;
+        start..(start + self.segment_articles).min(self.docs.len())
+    }
+
+    /// A hash of everything segment `segment`'s files are made from: its articles' numbers,
+    /// titles, addresses, dates, paragraphs, entity names and facet values, and the dossier
+    /// binary. Hashing the text is a small part of tokenizing it.
+    fn segment_input(&self, segment: usize) -> u128 {
+        let mut hasher = Xxh3::new();
+        let mut text = |s: &str| {
+            hasher.update(&(s.len() as u64).to_le_bytes());
+            hasher.update(s.as_bytes());
+        };
+        text(INDEX_FORMAT);
+        text(&crate::cache::binary_hash().to_string());
+        text(&self.segment_articles.to_string());
+        for doc in self.segment_docs(segment) {
+            let article = &self.dossier.articles[self.docs[doc]];
+            text(&doc.to_string());
+            text(&article.metadata.title);
+            text(&article.url());
+            text(&fragment_date(article).unwrap_or_default());
+            let ids: Vec<String> = self.doc_facets[doc].iter().map(usize::to_string).collect();
+            text(&ids.join(","));
+            for key in article.metadata.entities() {
+                text(entity_name(self.dossier, key));
+            }
+            text(&article.paragraphs.len().to_string());
+            for paragraph in &article.paragraphs {
+                text(&paragraph.text);
+            }
+        }
+        hasher.digest128()
+    }
+
+    /// The files of segment `segment`: its term shards (`t/<segment>/<hex prefix>.js`) and its
+    /// articles' fragments (`d/<number>.js`), with what the manifest needs of them.
+    fn segment(&self, segment: usize) -> (Vec<Page>, SegmentKeys) {
+        let range = self.segment_docs(segment);
+        let first = range.start;
+        let docs = &self.docs[range];
+        // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
+        // article order (batches keep the memory of per-article term maps small).
+        let mut lengths: Vec<u64> = Vec::with_capacity(docs.len());
+        let mut joined: FxHashMap<String, Vec<Joined>> = FxHashMap::default();
+        for batch in docs.chunks(TOKENIZE_BATCH) {
+            let per_doc: Vec<DocTerms> = batch
+                .par_iter()
+                .map(|&article_index| {
+                    doc_terms(self.dossier, &self.dossier.articles[article_index])
+                })
+                .collect();
+            for doc_terms in per_doc {
+                let doc = lengths.len() as u32;
+                lengths.push(doc_terms.length);
+                for (term, posting) in doc_terms.terms {
+                    let entry = Joined {
+                        doc,
+                        paragraph: posting.best_paragraph as u32,
+                        weight: posting.weight as f32,
+                    };
+                    match joined.get_mut(&term) {
+                        Some(list) => list.push(entry),
+                        None => {
+                            joined.insert(term, vec![entry]);
+                        }
                     }
                 }
             }
         }
-    }
-    let mut terms: Vec<(String, Vec<Joined>)> = joined.into_iter().collect();
-    terms.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let count = docs.len().max(1) as f64;
-    let average = lengths.iter().sum::<f64>() / count;
+        let total_length: u64 = lengths.iter().sum();
+        let average = total_length as f64 / docs.len().max(1) as f64;
 
-    // Impacts: BM25 per term and article, as whole numbers. Pairs share their words' idf scale.
-    // A very common term keeps only its strongest articles (see MAX_POSTINGS).
-    // Each term's postings are encoded and dropped as it goes.
-    let encoded: BTreeMap<String, String> = terms
-        .into_par_iter()
-        .map(|(term, postings)| {
-            let df = postings.len() as f64;
-            let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
-            let mut scored: Vec<(usize, u64, usize)> = postings
-                .iter()
-                .map(|posting| {
-                    let doc = posting.doc as usize;
-                    let tf = if posting.weight > 0.0 {
-                        f64::from(posting.weight)
-                    } else {
-                        1.0
+        // Postings: [document frequency, then gap, tf, article length, paragraph per article].
+        // The reader's browser weighs them with BM25 from the whole dossier's article count and
+        // average length, so this segment's files depend on its own articles only. A common
+        // term keeps the articles where it weighs most (see SEGMENT_MAX_POSTINGS).
+        let encoded: BTreeMap<String, String> = joined
+            .into_par_iter()
+            .map(|(term, postings)| {
+                let mut kept: Vec<(u32, u64, u32)> = postings
+                    .iter()
+                    .map(|p| (p.doc, (p.weight as u64).max(1), p.paragraph))
+                    .collect();
+                if kept.len() > SEGMENT_MAX_POSTINGS {
+                    // Within one term, BM25 orders articles by tf and length alone. On equal
+                    // weight the newer article (the higher number) stays.
+                    let norm = |&(doc, tf, _): &(u32, u64, u32)| {
+                        let tf = tf as f64;
+                        let length = lengths[doc as usize] as f64;
+                        tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average))
                     };
-                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[doc] / average));
-                    let impact = (idf * norm * 100.0).round().max(1.0) as u64;
-                    (doc, impact, posting.paragraph as usize)
-                })
-                .collect();
-            if scored.len() > MAX_POSTINGS {
-                // On equal impact the newer article (the higher number) stays.
-                scored.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-                scored.truncate(MAX_POSTINGS);
-                scored.sort_by_key(|p| p.0);
-            }
-            let mut numbers = Vec::with_capacity(scored.len() * 3);
-            let mut previous = 0usize;
-            for (doc, impact, paragraph) in scored {
-                numbers.extend([(doc - previous) as u64, impact, paragraph as u64]);
-                previous = doc;
-            }
-            (term, varints(&numbers))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect();
+                    kept.sort_by(|a, b| norm(b).total_cmp(&norm(a)).then(b.0.cmp(&a.0)));
+                    kept.truncate(SEGMENT_MAX_POSTINGS);
+                    kept.sort_by_key(|p| p.0);
+                }
+                let mut numbers = Vec::with_capacity(kept.len() * 4 + 1);
+                numbers.push(postings.len() as u64);
+                let mut previous = 0;
+                for (doc, tf, paragraph) in kept {
+                    numbers.extend([
+                        u64::from(doc - previous),
+                        tf,
+                        lengths[doc as usize],
+                        u64::from(paragraph),
+                    ]);
+                    previous = doc;
+                }
+                (term, varints(&numbers))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
 
-    // Shards by folded prefix, split until each is small.
-    let mut pages = Vec::new();
+        let (shards, splits) = shard(&encoded);
+        let mut pages: Vec<Page> = shards
+            .iter()
+            .map(|(key, entries)| script(&format!("t/{segment}/{}", hex(key)), entries))
+            .collect();
+        let fragments: Vec<Page> = docs
+            .par_iter()
+            .enumerate()
+            .map(|(offset, &article_index)| {
+                let doc = first + offset;
+                let article = &self.dossier.articles[article_index];
+                let fragment = DocFragment {
+                    t: &article.metadata.title,
+                    u: article.url(),
+                    d: fragment_date(article),
+                    e: &self.doc_facets[doc],
+                    p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
+                };
+                script(&format!("d/{doc}"), &fragment)
+            })
+            .collect();
+        pages.extend(fragments);
+        let keys = SegmentKeys {
+            shards: shards.keys().cloned().collect(),
+            splits: splits.into_iter().collect(),
+            length: total_length,
+        };
+        (pages, keys)
+    }
+
+    /// The files made from the whole dossier: the facet sets and the manifest.
+    fn shared(&self, segments: &[SegmentKeys]) -> Vec<Page> {
+        let mut pages: Vec<Page> = self
+            .members
+            .par_iter()
+            .enumerate()
+            .map(|(id, docs_of)| script(&format!("f/{id}"), &encode_set(docs_of)))
+            .collect();
+        let total: u64 = segments.iter().map(|s| s.length).sum();
+        let manifest = json!({
+            "docs": self.docs.len(),
+            "segment": self.segment_articles,
+            // The average article length, for BM25.
+            "length": total as f64 / self.docs.len().max(1) as f64,
+            "segments": segments.iter().map(|s| json!({"shards": s.shards, "splits": s.splits})).collect::<Vec<_>>(),
+            "facets": self.facets,
+        });
+        pages.push(script("manifest", &manifest));
+        pages
+    }
+}
+
+/// Splits a segment's encoded terms into shards by folded prefix, each small enough to load
+/// for one query. Returns the shards by prefix, and the prefixes that were split further.
+fn shard(encoded: &BTreeMap<String, String>) -> (Shards<'_>, BTreeSet<String>) {
     let mut splits: BTreeSet<String> = BTreeSet::new();
-    let mut shards: BTreeMap<String, BTreeMap<&str, &String>> = BTreeMap::new();
+    let mut shards: Shards = BTreeMap::new();
     // (prefix, the terms under it) still to place in shards
     type Group<'a> = Vec<(&'a str, &'a String)>;
     let mut pending: Vec<(String, Group)> = vec![(
@@ -278,98 +490,57 @@ pub fn index(dossier: &Dossier) -> Vec<Page> {
             }
         }
     }
-    for (key, entries) in &shards {
-        let data: BTreeMap<&str, &String> = entries.clone();
-        pages.push(script(&format!("t/{}", hex(key)), &data));
-    }
+    (shards, splits)
+}
 
-    // Facet values: entities with articles, then years.
-    let mut facet_ids: HashMap<FacetKey, usize> = HashMap::new();
-    let mut facets: Vec<Value> = Vec::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    for node in dossier.entities.values().filter(|n| !n.articles.is_empty()) {
-        facet_ids.insert(FacetKey::Entity(node.entity.key.clone()), facets.len());
-        let mut aliases: Vec<String> = node.entity.aliases.iter().map(|a| fold(a).text).collect();
-        aliases.sort();
-        aliases.dedup();
-        facets.push(json!([
-            node.entity.key.kind.as_str(),
-            node.entity.key.slug,
-            node.entity.name,
-            node.entity.key.url(),
-            node.articles.len(),
-            aliases
-        ]));
-        members.push(Vec::new());
+/// Term shards by prefix: each term with its encoded postings.
+type Shards<'a> = BTreeMap<String, BTreeMap<&'a str, &'a String>>;
+
+/// Every file of the search index, made at once (for `dossier check` and benchmarks).
+pub fn index(dossier: &Dossier, options: SearchOptions) -> Vec<Page> {
+    let plan = Plan::new(dossier, options.segment_articles);
+    let mut pages = Vec::new();
+    let mut segments = Vec::new();
+    for segment in 0..plan.segment_count() {
+        let (files, keys) = plan.segment(segment);
+        pages.extend(files);
+        segments.push(keys);
     }
-    for (&year, node) in &dossier.years {
-        facet_ids.insert(FacetKey::Year(year), facets.len());
-        let mut articles: Vec<usize> = node.published.clone();
-        articles.extend(node.references.iter().map(|&(a, _)| a));
-        articles.sort_unstable();
-        articles.dedup();
-        facets.push(json!([
-            "year",
-            year.to_string(),
-            year.to_string(),
-            format!("years/{year}.html"),
-            articles.len(),
-            []
-        ]));
-        members.push(Vec::new());
-    }
-    let doc_facets: Vec<Vec<usize>> = docs
-        .par_iter()
-        .map(|&article_index| {
-            let article = &dossier.articles[article_index];
-            let mut ids: BTreeSet<usize> = BTreeSet::new();
-            for key in article.metadata.entities() {
-                if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
-                    ids.insert(id);
-                }
-            }
-            for year in article.metadata.all_years() {
-                if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
-                    ids.insert(id);
-                }
-            }
-            ids.into_iter().collect()
-        })
+    pages.extend(plan.shared(&segments));
+    pages
+}
+
+/// Adds the search index to a build's `sink`. Each segment is a group of its own: when its
+/// articles are unchanged since the last build and its files untouched, they are kept and not
+/// made again, so a new article costs the tokenizing of its segment, not of the dossier.
+pub fn write_index(
+    dossier: &Dossier,
+    options: SearchOptions,
+    sink: &Sink,
+) -> Result<(), Diagnostic> {
+    let plan = Plan::new(dossier, options.segment_articles);
+    let inputs: Vec<u128> = (0..plan.segment_count())
+        .into_par_iter()
+        .map(|segment| plan.segment_input(segment))
         .collect();
-    for (doc, ids) in doc_facets.iter().enumerate() {
-        for &id in ids {
-            members[id].push(doc);
+    let mut segments = Vec::with_capacity(inputs.len());
+    for (segment, input) in inputs.into_iter().enumerate() {
+        match sink.noted_group(&format!("search segment {segment}"), input)? {
+            Noted::Kept(keys) => segments.push(keys),
+            Noted::Make(group) => {
+                let (files, keys) = plan.segment(segment);
+                group.note(&keys);
+                group.put_all(files)?;
+                segments.push(keys);
+            }
         }
     }
-    let fragments: Vec<Page> = docs
-        .par_iter()
-        .zip(doc_facets)
-        .enumerate()
-        .map(|(doc, (&article_index, ids))| {
-            let article = &dossier.articles[article_index];
-            let fragment = DocFragment {
-                t: &article.metadata.title,
-                u: article.url(),
-                d: article.metadata.date.map(crate::render::format_date),
-                e: ids,
-                p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
-            };
-            script(&format!("d/{doc}"), &fragment)
-        })
-        .collect();
-    pages.extend(fragments);
-    for (id, docs_of) in members.iter().enumerate() {
-        pages.push(script(&format!("f/{id}"), &encode_set(docs_of)));
-    }
-    let shard_keys: Vec<&String> = shards.keys().collect();
-    let manifest = json!({
-        "docs": docs.len(),
-        "shards": shard_keys,
-        "splits": splits,
-        "facets": facets,
-    });
-    pages.push(script("manifest", &manifest));
-    pages
+    sink.put_all(plan.shared(&segments))
+}
+
+/// The date an article's fragment shows.
+fn fragment_date(article: &crate::graph::Article) -> Option<String> {
+    article.metadata.date.map(crate::render::format_date)
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -383,10 +554,9 @@ struct DocFragment<'a> {
     t: &'a str,
     u: String,
     d: Option<String>,
-    e: Vec<usize>,
+    e: &'a [usize],
     p: Vec<&'a str>,
 }
-
 /// A set of article numbers, in order: a list of gaps when sparse, a base64 bitmap when dense,
 /// whichever is smaller. The bitmap ends at the set's last article, not at the last article of
 /// the dossier, so adding an article leaves the files of the sets without it as they were.
@@ -489,6 +659,64 @@ fn script(name: &str, data: &impl Serialize) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy of the `basic` test fixture with `articles` more articles, a day apart from
+    /// 2025-01-01, so that it fills several segments.
+    fn site_with(articles: usize) -> tempfile::TempDir {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic");
+        let site = tempfile::tempdir().expect("temporary folder");
+        for entry in walkdir::WalkDir::new(&fixture) {
+            let entry = entry.expect("walk the fixture");
+            let target = site
+                .path()
+                .join(entry.path().strip_prefix(&fixture).expect("inside"));
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).expect("make a folder");
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy a file");
+            }
+        }
+        for day in 1..=articles {
+            std::fs::write(
+                site.path()
+                    .join(format!("content/articles/2024/more-{day}.md")),
+                format!(
+                    "+++\ntitle = \"Report {day}\"\ndate = 2025-01-{day:02}\n+++\nGuards in Hyesan \
+                     took {day} phones.\n"
+                ),
+            )
+            .expect("write an article");
+        }
+        site
+    }
+
+    fn segment_inputs(site: &std::path::Path, segment_articles: usize) -> Vec<u128> {
+        let analysis = crate::analyze(site, false).expect("the site builds");
+        let plan = Plan::new(&analysis.dossier, segment_articles);
+        (0..plan.segment_count())
+            .map(|segment| plan.segment_input(segment))
+            .collect()
+    }
+
+    #[test]
+    fn a_newest_article_changes_only_the_last_segments_input() {
+        // Seven articles (three of the fixture's) in segments of two: 2, 2, 2 and 1.
+        let before = segment_inputs(site_with(4).path(), 2);
+        assert_eq!(before.len(), 4);
+        let after = segment_inputs(site_with(5).path(), 2);
+        assert_eq!(after.len(), 4);
+        assert_eq!(before[..3], after[..3], "the full segments are kept");
+        assert_ne!(before[3], after[3], "the last segment is made again");
+        // An article dated before the others renumbers every article after it.
+        let site = site_with(4);
+        std::fs::write(
+            site.path().join("content/articles/2024/oldest.md"),
+            "+++\ntitle = \"Oldest\"\ndate = 2001-01-01\n+++\nGuards took phones.\n",
+        )
+        .expect("write an article");
+        let backdated = segment_inputs(site.path(), 2);
+        assert!(before.iter().zip(&backdated).all(|(a, b)| a != b));
+    }
 
     #[test]
     fn tokens_fold_and_drop_stopwords() {

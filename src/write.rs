@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
@@ -180,12 +181,15 @@ struct Manifest {
     /// The output folder it describes.
     output: PathBuf,
     files: BTreeMap<PathBuf, FileRecord>,
+    /// Notes of groups (see [`Group::note`]), by group key in hex.
+    #[serde(default)]
+    notes: BTreeMap<String, String>,
 }
 
 /// Bytes gathered before each write of a file made of many parts.
 const WRITE_BUFFER: usize = 1 << 20;
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 3");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 4");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -195,6 +199,8 @@ pub struct Sink {
     staging: Option<Staging>,
     /// Every file added, with what the build recorded of it when it was staged.
     files: Mutex<Vec<(PathBuf, Option<FileRecord>)>>,
+    /// The notes of this build's groups, by group key in hex.
+    notes: Mutex<BTreeMap<String, String>>,
 }
 
 struct Staging {
@@ -263,6 +269,24 @@ impl Group<'_> {
     pub fn put_all(&self, pages: Vec<Page>) -> Result<(), Diagnostic> {
         pages.into_par_iter().try_for_each(|page| self.put(page))
     }
+
+    /// Records a short text that the group's files imply (such as a list of their names), so
+    /// that a later build that keeps the group learns it without making the files again; see
+    /// [`Sink::noted_group`].
+    pub fn note(&self, note: &impl Serialize) {
+        // A note that cannot be written is left out: the next build makes the group again.
+        if let Ok(text) = serde_json::to_string(note) {
+            lock_ignoring_poison(&self.sink.notes).insert(format!("{:032x}", self.key), text);
+        }
+    }
+}
+
+/// What [`Sink::noted_group`] found.
+pub enum Noted<'a, T> {
+    /// The group must be made: add its files and its note.
+    Make(Group<'a>),
+    /// The previous build's files of the group are kept; this is the note it recorded.
+    Kept(T),
 }
 
 /// A file of a [`Group`] being written a part at a time, hashed as it goes; see
@@ -330,6 +354,7 @@ impl Sink {
         Sink {
             staging: None,
             files: Mutex::new(Vec::new()),
+            notes: Mutex::default(),
         }
     }
 
@@ -375,6 +400,7 @@ impl Sink {
                 finished: false,
             }),
             files: Mutex::new(Vec::new()),
+            notes: Mutex::default(),
         })
     }
 
@@ -442,13 +468,52 @@ impl Sink {
     /// and nothing needs making. Otherwise returns the group, to add its files to. In a check,
     /// the group is always made.
     pub fn group(&self, name: &str, input: u128) -> Result<Option<Group<'_>>, Diagnostic> {
+        self.keep_group(self.group_of(name, input))
+    }
+
+    /// [`Sink::group`] for a group that records a note ([`Group::note`]): it is kept only
+    /// when the previous build recorded its note too, and the note reads as a `T`, which is
+    /// then returned.
+    pub fn noted_group<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: u128,
+    ) -> Result<Noted<'_, T>, Diagnostic> {
+        let group = self.group_of(name, input);
+        let Some(staging) = &self.staging else {
+            return Ok(Noted::Make(group));
+        };
+        let key = format!("{:032x}", group.key);
+        let Some((text, note)) = staging
+            .previous
+            .notes
+            .get(&key)
+            .and_then(|text| Some((text, serde_json::from_str::<T>(text).ok()?)))
+        else {
+            return Ok(Noted::Make(group));
+        };
+        Ok(match self.keep_group(group)? {
+            Some(group) => Noted::Make(group),
+            None => {
+                lock_ignoring_poison(&self.notes).insert(key, text.clone());
+                Noted::Kept(note)
+            }
+        })
+    }
+
+    fn group_of(&self, name: &str, input: u128) -> Group<'_> {
         let mut hasher = Xxh3::new();
         hasher.update(name.as_bytes());
         hasher.update(&input.to_le_bytes());
-        let group = Group {
+        Group {
             sink: self,
             key: hasher.digest128(),
-        };
+        }
+    }
+
+    /// Keeps the previous build's files of `group` when there are some and every one is
+    /// untouched, returning `None`; otherwise returns the group, to make.
+    fn keep_group<'s>(&'s self, group: Group<'s>) -> Result<Option<Group<'s>>, Diagnostic> {
         let Some(staging) = &self.staging else {
             return Ok(Some(group));
         };
@@ -524,6 +589,7 @@ impl Sink {
                 .into_iter()
                 .filter_map(|(path, record)| Some((path, record?)))
                 .collect(),
+            notes: std::mem::take(&mut *lock_ignoring_poison(&self.notes)),
         };
         // The manifest only saves work: a build that cannot record it is still complete.
         let _ = write_manifest(&staging.manifest_path, &manifest);

@@ -118,6 +118,27 @@ for (const [where, base] of [["file://", fileBase], ["http sub-path", () => http
   });
 }
 
+test("an index in segments ranks every query exactly as an index in one", { skip }, async () => {
+  const segmented = process.env.DOSSIER_SEGMENTED;
+  assert.ok(segmented && existsSync(join(segmented, "search.html")), "DOSSIER_SEGMENTED must hold a built dossier");
+  const manifest = (dir) => JSON.parse(readFileSync(join(dir, "search/manifest.js"), "utf8").replace(/^dossierSearch\.add\("manifest",/, "").replace(/\);\s*$/, ""));
+  assert.equal(manifest(site).segments.length, 1);
+  assert.equal(manifest(segmented).segments.length, 3, "five articles, two a segment");
+  const segmentedBase = "file://" + encodeURI(segmented.endsWith("/") ? segmented : segmented + "/");
+  for (const q of ["phones", "Hoeryong", "interrog", "state security", '"provincial state security bureau"', "WeChat smuggling", "2021"]) {
+    const ranked = [];
+    for (const base of [fileBase(), segmentedBase]) {
+      const { page, errors } = await open(base + "search.html?q=" + encodeURIComponent(q));
+      const found = await results(page);
+      ranked.push(found.map((r) => r.href.replace(/^.*\/articles\//, "articles/") + " " + r.marks.join("|")));
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+    assert.ok(ranked[0].length > 0 || q === "WeChat smuggling", `${q} finds something`);
+    assert.deepEqual(ranked[1], ranked[0], q);
+  }
+});
+
 test("a quoted phrase matches only the words together", { skip }, async () => {
   const { page } = await open(fileBase() + "search.html?q=" + encodeURIComponent('"provincial state security bureau"'));
   const files = (await results(page)).map((r) => r.href.match(/articles\/(\w+)\.html/)[1]).sort();

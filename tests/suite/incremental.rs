@@ -367,6 +367,64 @@ fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
 }
 
 #[test]
+fn a_newest_article_leaves_the_full_search_segments_as_they_were() {
+    let site = fixture("basic");
+    let config = site.path().join("site.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[search]\nsegment_articles = 2\n");
+    std::fs::write(&config, text).unwrap();
+    // Three articles of the fixture and two more: segments of 2, 2 and 1.
+    for day in 1..=2 {
+        add_article(
+            site.path(),
+            &format!("report-{day}"),
+            &format!("Report {day}"),
+            &format!("2026-01-0{day}"),
+            "Guards in Hyesan took phones.",
+        );
+    }
+    build(site.path());
+    let search = site.path().join("public/search");
+    let segment = |n: usize| snapshot(&search.join(format!("t/{n}")));
+    let full: Vec<_> = (0..2).map(segment).collect();
+    let last = segment(2);
+    assert!(full.iter().all(|files| !files.is_empty()));
+    // The inode of every file of the full segments.
+    let inodes = || -> Vec<u64> {
+        let mut all = Vec::new();
+        for (n, files) in full.iter().enumerate() {
+            for path in files.keys() {
+                all.push(inode(&search.join(format!("t/{n}")).join(path)));
+            }
+        }
+        all
+    };
+    let inodes_before = inodes();
+    add_article(
+        site.path(),
+        "newest",
+        "Newest report",
+        "2026-02-01",
+        "Guards in Musan took phones from brokers.",
+    );
+    build(site.path());
+    assert_eq!((0..2).map(segment).collect::<Vec<_>>(), full);
+    assert_eq!(
+        inodes(),
+        inodes_before,
+        "the full segments' files are not rewritten"
+    );
+    assert_ne!(segment(2), last, "the last segment takes the new article");
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(
+        snapshot(&site.path().join("public")) == snapshot(&fresh_out),
+        "a rebuild must equal a full build byte for byte"
+    );
+}
+
+#[test]
 fn new_articles_leave_the_filter_sets_without_them_as_they_were() {
     let site = fixture("basic");
     // A dozen articles naming Hyesan make its set dense enough to be sent as a bitmap.

@@ -62,12 +62,6 @@
     }
     return out;
   }
-  // Postings are [gap, impact, paragraph] triples; this turns them into doc -> [impact, paragraph].
-  function decode(packed) {
-    var list = numbers(packed), out = new Map(), doc = 0;
-    for (var i = 0; i < list.length; i += 3) { doc += list[i]; out.set(doc, [list[i + 1], list[i + 2]]); }
-    return out;
-  }
   function decodeSet(data, total) {
     var set = new Set();
     if (data.gaps !== undefined) { var d = 0; numbers(data.gaps).forEach(function (g) { d += g; set.add(d); }); return set; }
@@ -79,25 +73,54 @@
     return set;
   }
 
-  function shardKey(manifest, term) {
-    var splits = new Set(manifest.splits), k = 1;
+  // The shard of a segment that holds `term`: its prefix, lengthened while the segment split it.
+  function shardKey(segment, term) {
+    var splits = segment.splitSet || (segment.splitSet = new Set(segment.splits)), k = 1;
     while (splits.has(prefix(term, k)) && chars(term).length > k) k++;
     return prefix(term, k);
   }
-  // Term -> postings for an exact term, or for every term starting with it.
+  // BM25, with the statistics of the whole dossier (search.rs writes the same constants).
+  var K1 = 1.2, B = 0.75;
+  // Term -> {postings: doc -> [score, paragraph], exact} for an exact term, or for every term
+  // starting with it. Each segment holds its own articles' postings: a term's document
+  // frequency is the sum of the segments', and each posting is [gap, tf, length, paragraph].
   function lookup(manifest, term, asPrefix) {
-    var keys = asPrefix
-      ? manifest.shards.filter(function (k) { return k.indexOf(term) === 0 || term.indexOf(k) === 0; })
-      : [shardKey(manifest, term)].filter(function (k) { return manifest.shards.indexOf(k) >= 0; });
-    return Promise.all(keys.map(function (k) { return load("t/" + hex(k)); })).then(function (shards) {
+    var loads = [];
+    manifest.segments.forEach(function (segment, number) {
+      var keys = asPrefix
+        ? segment.shards.filter(function (k) { return k.indexOf(term) === 0 || term.indexOf(k) === 0; })
+        : [shardKey(segment, term)].filter(function (k) { return segment.shards.indexOf(k) >= 0; });
+      keys.forEach(function (k) {
+        loads.push(load("t/" + number + "/" + hex(k)).then(function (shard) { return [number * manifest.segment, shard]; }));
+      });
+    });
+    return Promise.all(loads).then(function (shards) {
       var found = new Map();
-      shards.forEach(function (shard) {
+      shards.forEach(function (loaded) {
+        var shard = loaded[1];
         Object.keys(shard).forEach(function (t) {
-          if (t === term) found.set(t, { postings: decode(shard[t]), exact: true });
-          else if (asPrefix && t.indexOf(term) === 0 && t.indexOf(" ") < 0) found.set(t, { postings: decode(shard[t]), exact: false });
+          var exact = t === term;
+          if (!exact && !(asPrefix && t.indexOf(term) === 0 && t.indexOf(" ") < 0)) return;
+          var entry = found.get(t);
+          if (!entry) found.set(t, entry = { df: 0, raw: [], exact: exact });
+          var list = numbers(shard[t]), doc = loaded[0];
+          entry.df += list[0];
+          for (var i = 1; i + 3 < list.length; i += 4) {
+            doc += list[i];
+            entry.raw.push([doc, list[i + 1], list[i + 2], list[i + 3]]);
+          }
         });
       });
-      return found;
+      var n = manifest.docs, average = manifest.length || 1, out = new Map();
+      found.forEach(function (entry, t) {
+        var idf = Math.log((n - entry.df + 0.5) / (entry.df + 0.5) + 1), postings = new Map();
+        entry.raw.forEach(function (p) {
+          var tf = p[1], norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * p[2] / average));
+          postings.set(p[0], [Math.max(1, Math.round(idf * norm * 100)), p[3]]);
+        });
+        out.set(t, { postings: postings, exact: entry.exact });
+      });
+      return out;
     });
   }
 
