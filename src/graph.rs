@@ -23,6 +23,10 @@ pub struct Article {
     pub slug: String,
     /// The file it was read from, relative to the site root.
     pub path: PathBuf,
+    /// A hash of that file's path and bytes. With the extraction context (the settings, the
+    /// catalogue and the dossier binary), it covers everything the article's own data
+    /// (metadata, paragraphs, sentences) is made from.
+    pub digest: u128,
     /// Markdown or plain text.
     pub format: Format,
     /// The address it was taken from, from front matter.
@@ -170,6 +174,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         articles.push(Article {
             slug,
             path: source.path,
+            digest: source.digest,
             format: source.format,
             source_url: source.front.source,
             extra: source.front.extra,

@@ -82,6 +82,9 @@ pub struct Analysis {
     /// files made from the dossier alone (search index, exports) can be kept when it is
     /// unchanged.
     pub digest: u128,
+    /// A hash of what every article's extraction depends on besides its own file: the
+    /// settings, the catalogue and the dossier binary (see [`graph::Article::digest`]).
+    pub context: u128,
 }
 
 /// The cache folder under the site root: what a build keeps to save work on the next one.
@@ -252,6 +255,7 @@ fn analyze_with(
         drafts,
         warnings,
         digest,
+        context,
     };
     Ok((analysis, pending))
 }
@@ -282,6 +286,7 @@ pub fn build_with_progress(
             drafts,
             warnings,
             digest,
+            context,
             ..
         },
         pending_cache,
@@ -334,7 +339,7 @@ pub fn build_with_progress(
     };
     let ((rendered, render_took), ((indexed, search_took), ((exported, exports_took), cache_took))) =
         rayon::join(
-            || timed(&|| render::render(&dossier, &config, &theme, digest, &sink)),
+            || timed(&|| render::render(&dossier, &config, &theme, digest, context, &sink)),
             || {
                 rayon::join(
                     || timed(&index),

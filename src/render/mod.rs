@@ -147,12 +147,15 @@ struct TreeNode {
 ///
 /// `digest` is the dossier's [`crate::Analysis::digest`]: when it, the templates, the map outline
 /// and the static files are all as the previous build had them, and its files are untouched, no
-/// page is made again.
+/// page is made again. `context` is [`crate::Analysis::context`]: with an article's
+/// [`crate::graph::Article::digest`], it stands for the article's own data in the hash of a
+/// page that shows it, so that data is turned into HTML only for pages that are made.
 pub fn render(
     dossier: &Dossier,
     config: &Config,
     theme: &Theme,
     digest: u128,
+    context: u128,
     sink: &Sink,
 ) -> Result<(), Diagnostics> {
     let templates = theme.tera()?;
@@ -186,6 +189,7 @@ pub fn render(
         links,
         tera: &templates.tera,
         templates_digest: templates.digest,
+        context,
         site,
         outline,
         raw_html: config.raw_html,
@@ -232,6 +236,8 @@ struct Renderer<'a> {
     tera: &'a Tera,
     /// What every page depends on besides its data: see [`crate::theme::Templates::digest`].
     templates_digest: u128,
+    /// What every article's own data depends on besides its file: see [`render`].
+    context: u128,
     site: SiteView<'a>,
     outline: svg::MapOutline,
     raw_html: crate::config::RawHtml,
@@ -277,16 +283,31 @@ impl Renderer<'_> {
 
     /// Makes the page at `path` from `template` and `view`, with the site, the way back to the
     /// output root, the page title and, on a list shown a page at a time, its `pager`.
-    ///
-    /// All of it is hashed with the templates first, serialized straight into the hasher; when
-    /// the previous build made the page from the same input, the page is kept as it is, and
-    /// neither tera's context (a JSON tree) is built nor the template rendered.
     fn page<V: Serialize>(
         &self,
         template: &'static str,
         path: impl Into<PathBuf>,
         title: &str,
         view: &V,
+        pager: Option<&Pager>,
+    ) -> Result<(), Diagnostic> {
+        self.page_from(template, path, title, view, || view, pager)
+    }
+
+    /// [`Renderer::page`] with a view built only when the page is made: `input`, which must
+    /// cover everything the view is made from, is hashed in its place.
+    ///
+    /// The input is hashed with the templates and the rest of the page first, serialized
+    /// straight into the hasher; when the previous build made the page from the same input,
+    /// the page is kept as it is, and neither the view, nor tera's context (a JSON tree), is
+    /// built, nor the template rendered.
+    fn page_from<I: Serialize, V: Serialize>(
+        &self,
+        template: &'static str,
+        path: impl Into<PathBuf>,
+        title: &str,
+        input: &I,
+        view: impl FnOnce() -> V,
         pager: Option<&Pager>,
     ) -> Result<(), Diagnostic> {
         let path = path.into();
@@ -297,7 +318,7 @@ impl Renderer<'_> {
         // postcard's encoding prefixes every string and list with its length, so different
         // data cannot hash the same bytes.
         postcard::to_io(
-            &(template, &self.site, &root, title, view, pager),
+            &(template, &self.site, &root, title, input, pager),
             HashWriter(&mut hasher),
         )
         .map_err(|e| {
@@ -306,7 +327,7 @@ impl Renderer<'_> {
         let input = hasher.digest128();
         self.group.put_made(path, input, || {
             let tera_error = |e: tera::Error| template_error(template, &e);
-            let mut context = Context::from_serialize(view).map_err(tera_error)?;
+            let mut context = Context::from_serialize(view()).map_err(tera_error)?;
             if let Some(pager) = pager {
                 context.extend(Context::from_serialize(pager).map_err(tera_error)?);
             }
@@ -315,6 +336,17 @@ impl Renderer<'_> {
             context.insert("page_title", title);
             self.finish(template, &context)
         })
+    }
+
+    /// What stands for the passages that `articles` show on a list page, in its input hash:
+    /// each article's link, and the article's own data (see [`render`]), which the passages
+    /// are cut from.
+    fn list_input<'s>(&'s self, articles: &[usize]) -> (u128, Vec<(u128, &'s ArticleLink)>) {
+        let digests = articles
+            .iter()
+            .map(|&index| (self.dossier.articles[index].digest, &self.links[index]))
+            .collect();
+        (self.context, digests)
     }
 
     /// Renders a page's template.
@@ -439,58 +471,68 @@ impl Renderer<'_> {
         let article = &d.articles[index];
         let root = "../";
         let meta = &article.metadata;
-        let mut by_paragraph: BTreeMap<Place, Vec<Span>> = BTreeMap::new();
-        for mention in &meta.mentions {
-            by_paragraph
-                .entry(mention.at)
-                .or_default()
-                .push(Span::entity(mention, root));
-        }
-        for year in &meta.years {
-            if d.years.contains_key(&year.year) {
-                by_paragraph.entry(year.at).or_default().push(Span {
-                    start: year.start,
-                    end: year.end,
-                    open: format!(
-                        "<a class=\"m m-year\" href=\"{root}years/{}.html\">",
-                        year.year
-                    ),
-                });
-            }
-        }
-        let title_html = linked_text(
-            &meta.title,
-            by_paragraph
-                .get(&Place::Title)
-                .map_or(&[][..], Vec::as_slice),
-        );
-        let citation = |n: usize| {
-            let date = meta.date.map_or_else(|| "undated".to_string(), format_date);
-            let source = article
-                .source_url
-                .clone()
-                .unwrap_or_else(|| article.path.display().to_string());
-            escape(&format!(
-                "“{}”, {date}, {source}, paragraph {n} ({}#p{n})",
-                meta.title,
-                article.url()
-            ))
-        };
-        let body: Vec<String> = article
-            .paragraphs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let spans = by_paragraph
-                    .get(&Place::Paragraph(i))
-                    .map_or(&[][..], Vec::as_slice);
-                format!(
-                    "{}<p class=\"cite\">Cite: {}</p>",
-                    paragraph_html(p, i, spans, self.raw_html),
-                    citation(i + 1)
-                )
-            })
+        // The years of the text that link to their page.
+        let linked_years: Vec<i32> = (meta.years.iter())
+            .map(|y| y.year)
+            .filter(|y| d.years.contains_key(y))
             .collect();
+        // The title and the paragraphs as HTML, with their mentions linked: made from the
+        // article's own data, and only when the page is made.
+        let text_html = || {
+            let mut by_paragraph: BTreeMap<Place, Vec<Span>> = BTreeMap::new();
+            for mention in &meta.mentions {
+                by_paragraph
+                    .entry(mention.at)
+                    .or_default()
+                    .push(Span::entity(mention, root));
+            }
+            for year in &meta.years {
+                if d.years.contains_key(&year.year) {
+                    by_paragraph.entry(year.at).or_default().push(Span {
+                        start: year.start,
+                        end: year.end,
+                        open: format!(
+                            "<a class=\"m m-year\" href=\"{root}years/{}.html\">",
+                            year.year
+                        ),
+                    });
+                }
+            }
+            let title_html = linked_text(
+                &meta.title,
+                by_paragraph
+                    .get(&Place::Title)
+                    .map_or(&[][..], Vec::as_slice),
+            );
+            let citation = |n: usize| {
+                let date = meta.date.map_or_else(|| "undated".to_string(), format_date);
+                let source = article
+                    .source_url
+                    .clone()
+                    .unwrap_or_else(|| article.path.display().to_string());
+                escape(&format!(
+                    "“{}”, {date}, {source}, paragraph {n} ({}#p{n})",
+                    meta.title,
+                    article.url()
+                ))
+            };
+            let body: Vec<String> = article
+                .paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let spans = by_paragraph
+                        .get(&Place::Paragraph(i))
+                        .map_or(&[][..], Vec::as_slice);
+                    format!(
+                        "{}<p class=\"cite\">Cite: {}</p>",
+                        paragraph_html(p, i, spans, self.raw_html),
+                        citation(i + 1)
+                    )
+                })
+                .collect();
+            (title_html, body)
+        };
         let mut groups: Vec<Group> = Vec::new();
         let mut counts: BTreeMap<&EntityKey, usize> =
             meta.entities().into_iter().map(|k| (k, 0)).collect();
@@ -529,38 +571,64 @@ impl Renderer<'_> {
             .iter()
             .map(|&i| self.article_link(i, root))
             .collect();
+        /// Everything on the page but the article's text.
         #[derive(Serialize)]
-        struct ArticleView<'v> {
-            title_html: String,
+        struct ArticleRest<'v> {
             title_derived: bool,
             date: Option<String>,
             date_iso: Option<String>,
             author: Option<&'v str>,
             source_url: Option<&'v str>,
             source_path: std::borrow::Cow<'v, str>,
-            paragraphs: Vec<String>,
             entities: Vec<Group>,
             years: Vec<Link>,
             related: Vec<ArticleLink>,
             newer: Option<ArticleLink>,
             older: Option<ArticleLink>,
         }
-        let view = ArticleView {
-            title_html,
+        #[derive(Serialize)]
+        struct ArticleView<'v> {
+            title_html: String,
+            paragraphs: Vec<String>,
+            #[serde(flatten)]
+            rest: &'v ArticleRest<'v>,
+        }
+        let rest = ArticleRest {
             title_derived: meta.title_derived,
             date: meta.date.map(format_date),
             date_iso: meta.date.map(|d| d.to_string()),
             author: meta.author.as_deref(),
             source_url: article.source_url.as_deref().filter(|u| is_web_url(u)),
             source_path: article.path.to_string_lossy(),
-            paragraphs: body,
             entities: groups,
             years,
             related,
             newer: neighbour(-1),
             older: neighbour(1),
         };
-        self.page("article.html", article.url(), &meta.title, &view, None)
+        let sanitized = self.raw_html == crate::config::RawHtml::Sanitize;
+        let input = (
+            article.digest,
+            self.context,
+            sanitized,
+            &linked_years,
+            &rest,
+        );
+        self.page_from(
+            "article.html",
+            article.url(),
+            &meta.title,
+            &input,
+            || {
+                let (title_html, paragraphs) = text_html();
+                ArticleView {
+                    title_html,
+                    paragraphs,
+                    rest: &rest,
+                }
+            },
+            None,
+        )
     }
 
     fn entity_index(&self, kind: Kind) -> Result<(), Diagnostic> {
@@ -699,8 +767,9 @@ impl Renderer<'_> {
                 .map(|(m, sentence)| self.quote(index, m.at, m.start..m.end, sentence.clone()))
                 .collect()
         };
+        /// Everything on an entity page but the passages of its articles.
         #[derive(Serialize)]
-        struct EntityView<'v> {
+        struct EntityHead<'v> {
             name: &'v str,
             map: &'v str,
             kind: &'static str,
@@ -718,11 +787,16 @@ impl Renderer<'_> {
             /// On the first page only: the other pages stay as they are while articles arrive.
             article_count: Option<usize>,
             mention_count: Option<usize>,
+        }
+        #[derive(Serialize)]
+        struct EntityView<'v> {
+            #[serde(flatten)]
+            head: &'v EntityHead<'v>,
             groups: Vec<Quoted<'v>>,
         }
-        self.paged(&key.slug, &node.articles, quotes, |list_page, groups| {
+        self.paged(&key.slug, &node.articles, |list_page, articles| {
             let first = list_page.pager.first;
-            let view = EntityView {
+            let head = EntityHead {
                 name: &node.entity.name,
                 map: if first { map.as_str() } else { "" },
                 kind: key.kind.as_str(),
@@ -739,39 +813,47 @@ impl Renderer<'_> {
                 years: if first { years.as_slice() } else { empty },
                 article_count: first.then_some(node.articles.len()),
                 mention_count: first.then_some(node.mention_count),
-                groups,
             };
-            self.page(
+            self.page_from(
                 "entity.html",
                 Path::new(key.kind.folder()).join(&list_page.file),
                 &node.entity.name,
-                &view,
+                &(key, &head, self.list_input(articles)),
+                || EntityView {
+                    head: &head,
+                    groups: self.quoted(articles, &quotes),
+                },
                 Some(&list_page.pager),
             )
         })
     }
 
     /// Renders the newest-first list `articles` a page at a time ([`list_pages`], files named
-    /// after `stem`), in parallel, each article with the passages `quotes` finds in it; `page`
-    /// makes a page from its place in the list and its articles.
-    fn paged<'s>(
-        &'s self,
+    /// after `stem`), in parallel; `page` makes a page from its place in the list and its
+    /// articles.
+    fn paged(
+        &self,
         stem: &str,
         articles: &[usize],
-        quotes: impl Fn(usize) -> Vec<Quote<'s>> + Sync,
-        page: impl Fn(&ListPage, Vec<Quoted<'s>>) -> Result<(), Diagnostic> + Sync,
+        page: impl Fn(&ListPage, &[usize]) -> Result<(), Diagnostic> + Sync,
     ) -> Vec<Result<(), Diagnostic>> {
         list_pages(stem, articles.len())
             .into_par_iter()
-            .map(|list_page| {
-                let groups = articles[list_page.articles.clone()]
-                    .iter()
-                    .map(|&index| Quoted {
-                        article: &self.links[index],
-                        quotes: quotes(index),
-                    })
-                    .collect();
-                page(&list_page, groups)
+            .map(|list_page| page(&list_page, &articles[list_page.articles.clone()]))
+            .collect()
+    }
+
+    /// Each of `articles` with the passages `quotes` finds in it.
+    fn quoted<'s>(
+        &'s self,
+        articles: &[usize],
+        quotes: &impl Fn(usize) -> Vec<Quote<'s>>,
+    ) -> Vec<Quoted<'s>> {
+        articles
+            .iter()
+            .map(|&index| Quoted {
+                article: &self.links[index],
+                quotes: quotes(index),
             })
             .collect()
     }
@@ -872,33 +954,43 @@ impl Renderer<'_> {
                     .collect()
             })
         };
+        /// Everything on a year page but the passages of its articles.
         #[derive(Serialize)]
-        struct YearView<'v> {
+        struct YearHead<'v> {
             year: i32,
             /// On the first page only: the other pages stay as they are while articles arrive.
             published_count: Option<usize>,
             referring_count: Option<usize>,
-            groups: Vec<Quoted<'v>>,
             entities: &'v [Link],
             previous_year: &'v Option<String>,
             next_year: &'v Option<String>,
         }
-        self.paged(&stem, &articles, quotes, |list_page, groups| {
+        #[derive(Serialize)]
+        struct YearView<'v> {
+            #[serde(flatten)]
+            head: &'v YearHead<'v>,
+            groups: Vec<Quoted<'v>>,
+        }
+        self.paged(&stem, &articles, |list_page, page_articles| {
             let first = list_page.pager.first;
-            let view = YearView {
+            let head = YearHead {
                 year,
                 published_count: first.then_some(node.published.len()),
                 referring_count: first.then_some(references.len()),
-                groups,
                 entities: if first { entities.as_slice() } else { empty },
                 previous_year: &previous,
                 next_year: &next,
             };
-            self.page(
+            // Which of its year references each article shows is in its own data too.
+            self.page_from(
                 "year.html",
                 Path::new("years").join(&list_page.file),
                 &stem,
-                &view,
+                &(&head, self.list_input(page_articles)),
+                || YearView {
+                    head: &head,
+                    groups: self.quoted(page_articles, &quotes),
+                },
                 Some(&list_page.pager),
             )
         })

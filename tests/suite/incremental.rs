@@ -198,6 +198,36 @@ fn a_catalogue_change_is_not_served_from_the_cache() {
 }
 
 #[test]
+fn an_edited_article_is_shown_again_on_its_page_and_where_it_is_quoted() {
+    let site = fixture("basic");
+    build(site.path());
+    // The same title, date, entities and years: only the article's text differs.
+    let article = site.path().join("content/articles/2024/arrests.md");
+    let text = std::fs::read_to_string(&article).unwrap();
+    assert!(text.contains("arrested five people"));
+    std::fs::write(
+        &article,
+        text.replace("arrested five people", "arrested seven people"),
+    )
+    .unwrap();
+    build(site.path());
+    let public = site.path().join("public");
+    for page in [
+        "articles/arrests.html",
+        "places/hoeryong.html",
+        "years/2024.html",
+    ] {
+        let html = std::fs::read_to_string(public.join(page)).unwrap();
+        assert!(html.contains("seven people"), "{page} shows the new text");
+        assert!(!html.contains("five people"), "{page} drops the old text");
+    }
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
+
+#[test]
 fn a_corrupt_or_stale_cache_is_detected_and_rebuilt() {
     let site = fixture("basic");
     build(site.path());
