@@ -42,9 +42,10 @@ pub struct Config {
 /// Options of the search index (the `[search]` table of `site.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchOptions {
-    /// Articles per segment of the index. A rebuild makes again only the segments whose
-    /// articles changed (a new article usually changes the last one), and a query loads a shard
-    /// from every segment: smaller segments make rebuilds cheaper and queries load more files.
+    /// Articles per segment of the index (the newest articles are in segments of an eighth of
+    /// that). A rebuild makes again only the segments whose articles changed (a new article
+    /// usually changes the last one), and a query loads a shard from every segment: smaller
+    /// segments make rebuilds cheaper and queries load more files.
     pub segment_articles: usize,
 }
 

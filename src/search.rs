@@ -2,9 +2,10 @@
 //! loads with injected `<script src>` tags (no fetch, modules or WASM, which `file://` blocks).
 //!
 //! Articles are numbered oldest first, newest last, and the index is cut into segments of
-//! `segment_articles` consecutive articles (`[search]` in `site.toml`), each made from its own
-//! articles alone: a new article, usually the newest, changes only the last segment, and a
-//! rebuild keeps the others' files without tokenizing their articles again.
+//! consecutive articles (see `segment_ranges`; their size is `[search] segment_articles` in
+//! `site.toml`), each made from its own articles alone: a new article, usually the newest,
+//! changes only the last segment, and a rebuild keeps the others' files without tokenizing
+//! their articles again.
 //!
 //! Layout under `search/`:
 //! - `manifest.js`: the article count, the average article length, each segment's shard keys,
@@ -202,7 +203,8 @@ struct Plan<'a> {
     dossier: &'a Dossier,
     /// Article indexes by article number: oldest first.
     docs: Vec<usize>,
-    segment_articles: usize,
+    /// The article numbers of each segment, in order (see [`segment_ranges`]).
+    segments: Vec<std::ops::Range<usize>>,
     /// Each facet value as the manifest lists it.
     facets: Vec<Value>,
     /// The article numbers of each facet value, in order.
@@ -273,10 +275,11 @@ impl<'a> Plan<'a> {
                 members[id].push(doc);
             }
         }
+        let segments = segment_ranges(docs.len(), segment_articles);
         Plan {
             dossier,
             docs,
-            segment_articles: segment_articles.max(1),
+            segments,
             facets,
             members,
             doc_facets,
@@ -284,13 +287,12 @@ impl<'a> Plan<'a> {
     }
 
     fn segment_count(&self) -> usize {
-        self.docs.len().div_ceil(self.segment_articles)
+        self.segments.len()
     }
 
     /// The article numbers of segment `segment`.
     fn segment_docs(&self, segment: usize) -> std::ops::Range<usize> {
-        let start = segment * self.segment_articles;
-        start..(start + self.segment_articles).min(self.docs.len())
+        self.segments[segment].clone()
     }
 
     /// A hash of everything segment `segment`'s files are made from: its articles' numbers,
@@ -304,8 +306,9 @@ impl<'a> Plan<'a> {
         };
         text(INDEX_FORMAT);
         text(&crate::cache::binary_hash().to_string());
-        text(&self.segment_articles.to_string());
-        for doc in self.segment_docs(segment) {
+        let range = self.segment_docs(segment);
+        text(&format!("{}..{}", range.start, range.end));
+        for doc in range {
             let article = &self.dossier.articles[self.docs[doc]];
             text(&doc.to_string());
             text(&article.metadata.title);
@@ -444,15 +447,40 @@ impl<'a> Plan<'a> {
         let total: u64 = segments.iter().map(|s| s.length).sum();
         let manifest = json!({
             "docs": self.docs.len(),
-            "segment": self.segment_articles,
             // The average article length, for BM25.
             "length": total as f64 / self.docs.len().max(1) as f64,
-            "segments": segments.iter().map(|s| json!({"shards": s.shards, "splits": s.splits})).collect::<Vec<_>>(),
+            "segments": segments
+                .iter()
+                .zip(&self.segments)
+                .map(|(s, range)| json!({"start": range.start, "shards": s.shards, "splits": s.splits}))
+                .collect::<Vec<_>>(),
             "facets": self.facets,
         });
         pages.push(script("manifest", &manifest));
         pages
     }
+}
+
+/// How many parts the articles after the last full segment are cut into.
+const TAIL_PARTS: usize = 8;
+
+/// The article numbers of each segment of an index of `count` articles: full segments of
+/// `segment_articles`, then the articles after the last of them in segments of an eighth of
+/// that. A new article (numbered last) changes only the last small segment, whose articles are
+/// few to tokenize again; once the small segments add up to a full one, they become one.
+fn segment_ranges(count: usize, segment_articles: usize) -> Vec<std::ops::Range<usize>> {
+    let size = segment_articles.max(1);
+    let small = (size / TAIL_PARTS).max(1);
+    let full = count / size * size;
+    (0..full)
+        .step_by(size)
+        .map(|start| start..start + size)
+        .chain(
+            (full..count)
+                .step_by(small)
+                .map(|start| start..(start + small).min(count)),
+        )
+        .collect()
 }
 
 /// Splits a segment's encoded terms into shards by folded prefix, each small enough to load
@@ -716,6 +744,18 @@ mod tests {
         .expect("write an article");
         let backdated = segment_inputs(site.path(), 2);
         assert!(before.iter().zip(&backdated).all(|(a, b)| a != b));
+    }
+
+    #[test]
+    fn segments_are_full_then_small() {
+        assert!(segment_ranges(0, 16).is_empty());
+        assert_eq!(segment_ranges(5, 16), [0..2, 2..4, 4..5]);
+        assert_eq!(segment_ranges(16, 16), vec![0..16_usize]);
+        assert_eq!(
+            segment_ranges(37, 16),
+            [0..16, 16..32, 32..34, 34..36, 36..37]
+        );
+        assert_eq!(segment_ranges(3, 2), [0..2, 2..3]);
     }
 
     #[test]

@@ -140,26 +140,15 @@ fn split(out: &Path) -> Result<(PathBuf, String), Diagnostic> {
 /// disk that tell whether the file there is still the one it wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct FileRecord {
-    /// xxh3-128 of the bytes, in hex.
-    #[serde(with = "hex_u128")]
+    /// xxh3-128 of the bytes.
     hash: u128,
     len: u64,
     inode: u64,
     modified_ns: i128,
     /// A hash of what the file was made from (a page's template and data), when the build knew
     /// it; a later build with the same input reuses the file without making it again.
-    #[serde(
-        default,
-        with = "hex_u128_option",
-        skip_serializing_if = "Option::is_none"
-    )]
     input: Option<u128>,
     /// The key of the group the file was made in (see [`Sink::group`]), if any.
-    #[serde(
-        default,
-        with = "hex_u128_option",
-        skip_serializing_if = "Option::is_none"
-    )]
     group: Option<u128>,
 }
 
@@ -182,14 +171,13 @@ struct Manifest {
     output: PathBuf,
     files: BTreeMap<PathBuf, FileRecord>,
     /// Notes of groups (see [`Group::note`]), by group key in hex.
-    #[serde(default)]
     notes: BTreeMap<String, String>,
 }
 
 /// Bytes gathered before each write of a file made of many parts.
 const WRITE_BUFFER: usize = 1 << 20;
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 4");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 5");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -380,7 +368,7 @@ impl Sink {
         fs::create_dir_all(&dir)
             .map_err(|e| Diagnostic::general(format!("cannot create {}: {e}", dir.display())))?;
         let manifest_path = cache.join(format!(
-            "output-{:016x}.json",
+            "output-{:016x}.bin",
             xxh3_64(out.as_os_str().as_encoded_bytes())
         ));
         let previous = read_manifest(&manifest_path)
@@ -857,12 +845,14 @@ fn read_manifest(path: &Path) -> Option<Manifest> {
     if sum[0] != b'\n' || format!("{:032x}", xxh3_128(body)).as_bytes() != &sum[1..] {
         return None;
     }
-    serde_json::from_slice(body).ok()
+    postcard::from_bytes(body).ok()
 }
 
-/// Writes a manifest with its checksum, through a temporary file and a rename.
+/// Writes a manifest with its checksum, through a temporary file and a rename. It is postcard,
+/// not JSON: tens of thousands of records are read and written by every build, and JSON took
+/// several times as long.
 fn write_manifest(path: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec(manifest).map_err(std::io::Error::other)?;
+    let mut bytes = postcard::to_allocvec(manifest).map_err(std::io::Error::other)?;
     let sum = format!("\n{:032x}", xxh3_128(&bytes));
     bytes.extend_from_slice(sum.as_bytes());
     if let Some(folder) = path.parent() {
@@ -871,43 +861,6 @@ fn write_manifest(path: &Path, manifest: &Manifest) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
     fs::write(&temporary, &bytes)?;
     fs::rename(&temporary, path)
-}
-
-/// [`hex_u128`] for an optional value.
-mod hex_u128_option {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<u128>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(value) => super::hex_u128::serialize(value, serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<u128>, D::Error> {
-        Option::<String>::deserialize(deserializer)?
-            .map(|text| u128::from_str_radix(&text, 16).map_err(D::Error::custom))
-            .transpose()
-    }
-}
-
-/// Serializes a `u128` as 32 hex digits (JSON numbers cannot hold it).
-mod hex_u128 {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format!("{value:032x}"))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        u128::from_str_radix(&text, 16).map_err(D::Error::custom)
-    }
 }
 
 /// Puts the finished `staging` folder in the place of `out` and removes the old output.

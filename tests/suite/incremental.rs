@@ -235,7 +235,11 @@ fn a_corrupt_or_stale_cache_is_detected_and_rebuilt() {
     let manifests: Vec<_> = std::fs::read_dir(&cache)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("output-"))
+        })
         .collect();
     assert_eq!(manifests.len(), 1, "one output manifest: {manifests:?}");
     let public = site.path().join("public");

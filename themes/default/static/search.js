@@ -91,7 +91,7 @@
         ? segment.shards.filter(function (k) { return k.indexOf(term) === 0 || term.indexOf(k) === 0; })
         : [shardKey(segment, term)].filter(function (k) { return segment.shards.indexOf(k) >= 0; });
       keys.forEach(function (k) {
-        loads.push(load("t/" + number + "/" + hex(k)).then(function (shard) { return [number * manifest.segment, shard]; }));
+        loads.push(load("t/" + number + "/" + hex(k)).then(function (shard) { return [segment.start, shard]; }));
       });
     });
     return Promise.all(loads).then(function (shards) {
