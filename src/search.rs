@@ -17,7 +17,7 @@
 //! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
 //! - `f/<facet>.js`: the articles of one facet value.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -124,56 +124,95 @@ struct Joined {
     weight: f32,
 }
 
-/// The terms of one article with their postings, and the article's length for BM25.
+/// The terms of one article with their postings, and the article's length for BM25. Terms are
+/// byte ranges of `folded`, the article's folded text, so that tokenizing allocates nothing
+/// per word: a word, or the two words of a pair.
 struct DocTerms {
-    terms: Vec<(String, Posting)>,
+    folded: String,
+    terms: Vec<(TermAt, Posting)>,
     length: u64,
+}
+
+/// Where a term is in [`DocTerms::folded`]: a word, and for a pair its second word.
+type TermAt = (Span, Option<Span>);
+type Span = (u32, u32);
+
+impl DocTerms {
+    /// The text of `term`: a word as it is, a pair written into `buffer` with a space between.
+    fn text<'s>(&'s self, term: TermAt, buffer: &'s mut String) -> &'s str {
+        let word = |(start, end): Span| &self.folded[start as usize..end as usize];
+        match term {
+            (first, None) => word(first),
+            (first, Some(second)) => {
+                buffer.clear();
+                buffer.push_str(word(first));
+                buffer.push(' ');
+                buffer.push_str(word(second));
+                buffer
+            }
+        }
+    }
 }
 
 /// Tokenizes one article: title, paragraphs, adjacent word pairs and entity names.
 fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
-    let mut terms: FxHashMap<String, Posting> = FxHashMap::default();
+    // Everything the article is indexed under, folded into one text first: the title, the
+    // paragraphs, then the names of its entities; with the weight and paragraph of each part.
+    let mut folded = String::new();
+    let mut parts: Vec<(std::ops::Range<usize>, usize, f64)> = Vec::new();
+    let texts = std::iter::once(article.metadata.title.as_str())
+        .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
+    for (paragraph, text) in texts.enumerate() {
+        let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
+        let start = folded.len();
+        folded.push_str(&fold_text(text));
+        parts.push((start..folded.len(), paragraph, weight));
+        folded.push('\n');
+    }
+    let names = parts.len();
+    for key in article.metadata.entities() {
+        let start = folded.len();
+        folded.push_str(&fold_text(entity_name(dossier, key)));
+        parts.push((start..folded.len(), 0, ENTITY_WEIGHT));
+        folded.push('\n');
+    }
+
+    let mut terms: FxHashMap<(&str, Option<&str>), Posting> = FxHashMap::default();
     let mut length = 0.0;
-    // Looks the term up by reference, so a term seen before costs no allocation.
-    let mut add = |term: &str, paragraph: usize, weight: f64| {
+    let mut add = |term, paragraph: usize, weight: f64| {
         length += weight;
-        let posting = match terms.get_mut(term) {
-            Some(posting) => posting,
-            None => terms.entry(term.to_string()).or_default(),
-        };
+        let posting = terms.entry(term).or_default();
         posting.weight += weight;
         // Results link to the first paragraph that uses the term.
         if posting.best_paragraph == 0 {
             posting.best_paragraph = paragraph;
         }
     };
-    let mut pair = String::new();
-    let texts = std::iter::once(article.metadata.title.as_str())
-        .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
-    for (paragraph, text) in texts.enumerate() {
-        let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
-        let folded = fold_text(text);
-        let mut words = Vec::new();
-        folded_tokens(&folded, &mut words);
-        for word in &words {
-            add(word, paragraph, weight);
+    let mut words = Vec::new();
+    for (number, (range, paragraph, weight)) in parts.into_iter().enumerate() {
+        words.clear();
+        folded_tokens(&folded[range], &mut words);
+        for &word in &words {
+            add((word, None), paragraph, weight);
         }
-        // Adjacent word pairs answer quoted phrases.
-        for two in words.windows(2) {
-            pair.clear();
-            pair.push_str(two[0]);
-            pair.push(' ');
-            pair.push_str(two[1]);
-            add(&pair, paragraph, 0.0);
+        // Adjacent word pairs of the title and paragraphs answer quoted phrases.
+        if number < names {
+            for two in words.windows(2) {
+                add((two[0], Some(two[1])), paragraph, 0.0);
+            }
         }
     }
-    for key in article.metadata.entities() {
-        for word in tokens(entity_name(dossier, key)) {
-            add(&word, 0, ENTITY_WEIGHT);
-        }
-    }
+    let span = |word: &str| -> Span {
+        let start = word.as_ptr() as usize - folded.as_ptr() as usize;
+        (start as u32, (start + word.len()) as u32)
+    };
+    let terms: Vec<(TermAt, Posting)> = terms
+        .into_iter()
+        .map(|((first, second), posting)| ((span(first), second.map(span)), posting))
+        .collect();
     DocTerms {
-        terms: terms.into_iter().collect(),
+        folded,
+        terms,
         // A sum of whole numbers.
         length: (length as u64).max(1),
     }
@@ -344,19 +383,22 @@ impl<'a> Plan<'a> {
                     doc_terms(self.dossier, &self.dossier.articles[article_index])
                 })
                 .collect();
-            for doc_terms in per_doc {
+            let mut pair = String::new();
+            for doc_terms in &per_doc {
                 let doc = lengths.len() as u32;
                 lengths.push(doc_terms.length);
-                for (term, posting) in doc_terms.terms {
+                for &(at, ref posting) in &doc_terms.terms {
                     let entry = Joined {
                         doc,
                         paragraph: posting.best_paragraph as u32,
                         weight: posting.weight as f32,
                     };
-                    match joined.get_mut(&term) {
+                    // Looked up by reference: only a term new to the segment is allocated.
+                    let term = doc_terms.text(at, &mut pair);
+                    match joined.get_mut(term) {
                         Some(list) => list.push(entry),
                         None => {
-                            joined.insert(term, vec![entry]);
+                            joined.insert(term.to_string(), vec![entry]);
                         }
                     }
                 }
@@ -369,7 +411,7 @@ impl<'a> Plan<'a> {
         // The reader's browser weighs them with BM25 from the whole dossier's article count and
         // average length, so this segment's files depend on its own articles only. A common
         // term keeps the articles where it weighs most (see SEGMENT_MAX_POSTINGS).
-        let encoded: BTreeMap<String, String> = joined
+        let mut encoded: Vec<(String, String)> = joined
             .into_par_iter()
             .map(|(term, postings)| {
                 let mut kept: Vec<(u32, u64, u32)> = postings
@@ -402,14 +444,16 @@ impl<'a> Plan<'a> {
                 }
                 (term, varints(&numbers))
             })
-            .collect::<Vec<_>>()
-            .into_iter()
             .collect();
+        encoded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
         let (shards, splits) = shard(&encoded);
         let mut pages: Vec<Page> = shards
-            .iter()
-            .map(|(key, entries)| script(&format!("t/{segment}/{}", hex(key)), entries))
+            .par_iter()
+            .map(|(key, range)| {
+                let entries = Terms(&encoded[range.clone()]);
+                script(&format!("t/{segment}/{}", hex(key)), &entries)
+            })
             .collect();
         let fragments: Vec<Page> = docs
             .par_iter()
@@ -429,8 +473,8 @@ impl<'a> Plan<'a> {
             .collect();
         pages.extend(fragments);
         let keys = SegmentKeys {
-            shards: shards.keys().cloned().collect(),
-            splits: splits.into_iter().collect(),
+            shards: shards.into_iter().map(|(key, _)| key).collect(),
+            splits,
             length: total_length,
         };
         (pages, keys)
@@ -483,46 +527,67 @@ fn segment_ranges(count: usize, segment_articles: usize) -> Vec<std::ops::Range<
         .collect()
 }
 
-/// Splits a segment's encoded terms into shards by folded prefix, each small enough to load
-/// for one query. Returns the shards by prefix, and the prefixes that were split further.
-fn shard(encoded: &BTreeMap<String, String>) -> (Shards<'_>, BTreeSet<String>) {
-    let mut splits: BTreeSet<String> = BTreeSet::new();
-    let mut shards: Shards = BTreeMap::new();
-    // (prefix, the terms under it) still to place in shards
-    type Group<'a> = Vec<(&'a str, &'a String)>;
-    let mut pending: Vec<(String, Group)> = vec![(
-        String::new(),
-        encoded.iter().map(|(t, l)| (t.as_str(), l)).collect(),
-    )];
-    while let Some((prefix, items)) = pending.pop() {
-        let size: usize = items.iter().map(|(t, l)| t.len() + l.len() + 6).sum();
-        let depth = prefix.chars().count();
-        if (size <= SHARD_LIMIT || depth >= 6) && !prefix.is_empty() {
-            shards.entry(prefix).or_default().extend(items);
+/// Splits a segment's encoded terms, sorted, into shards by folded prefix, each small enough to
+/// load for one query: a prefix is split into longer ones while its terms are too many (up to
+/// six characters). Returns each shard's prefix with the range of terms it holds, sorted by
+/// prefix, and the prefixes that were split. A term equal to a split prefix has the shard of
+/// that prefix to itself. Terms sharing a prefix are neighbours in sorted order, so every
+/// shard is one range.
+fn shard(terms: &[(String, String)]) -> (Vec<(String, std::ops::Range<usize>)>, Vec<String>) {
+    let mut shards = Vec::new();
+    let mut splits = Vec::new();
+    // (prefix, its length in characters, the terms under it) still to place
+    let mut pending = vec![(String::new(), 0, 0..terms.len())];
+    while let Some((prefix, depth, range)) = pending.pop() {
+        let size: usize = terms[range.clone()]
+            .iter()
+            .map(|(t, l)| t.len() + l.len() + 6)
+            .sum();
+        if (size <= SHARD_LIMIT || depth >= 6) && depth > 0 {
+            shards.push((prefix, range));
             continue;
         }
-        if !prefix.is_empty() {
-            splits.insert(prefix.clone());
+        if depth > 0 {
+            splits.push(prefix);
         }
-        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-        for (term, list) in items {
-            let key: String = term.chars().take(depth + 1).collect();
-            groups.entry(key).or_default().push((term, list));
-        }
-        for (key, group) in groups {
+        let mut at = range.start;
+        while at < range.end {
+            let key = char_prefix(&terms[at].0, depth + 1);
+            let end = at
+                + 1
+                + terms[at + 1..range.end]
+                    .iter()
+                    .take_while(|(t, _)| char_prefix(t, depth + 1) == key)
+                    .count();
             if key.chars().count() <= depth {
-                // Terms no longer than the prefix stay in a shard of their own.
-                shards.entry(key).or_default().extend(group);
+                // The term is the prefix itself.
+                shards.push((key.to_string(), at..end));
             } else {
-                pending.push((key, group));
+                pending.push((key.to_string(), depth + 1, at..end));
             }
+            at = end;
         }
     }
+    shards.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    splits.sort_unstable();
     (shards, splits)
 }
 
-/// Term shards by prefix: each term with its encoded postings.
-type Shards<'a> = BTreeMap<String, BTreeMap<&'a str, &'a String>>;
+/// The first `count` characters of `text` (all of it when shorter).
+fn char_prefix(text: &str, count: usize) -> &str {
+    text.char_indices()
+        .nth(count)
+        .map_or(text, |(at, _)| &text[..at])
+}
+
+/// Terms with their postings, sorted, serialized as one JSON object.
+struct Terms<'a>(&'a [(String, String)]);
+
+impl Serialize for Terms<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(term, postings)| (term, postings)))
+    }
+}
 
 /// Every file of the search index, made at once (for `dossier check` and benchmarks).
 pub fn index(dossier: &Dossier, options: SearchOptions) -> Vec<Page> {
@@ -744,6 +809,46 @@ mod tests {
         .expect("write an article");
         let backdated = segment_inputs(site.path(), 2);
         assert!(before.iter().zip(&backdated).all(|(a, b)| a != b));
+    }
+
+    #[test]
+    fn every_term_is_in_the_shard_the_search_page_looks_in() {
+        // Terms whose postings fill several shards, with prefixes of every depth, some equal
+        // to a split prefix, and accents (multi-byte characters).
+        let mut terms: Vec<(String, String)> = Vec::new();
+        for a in [
+            "a", "ab", "abc", "ho", "hoe", "hoer", "hoery", "hoeryo", "hoeryon", "ŏr",
+        ] {
+            for n in 0..40 {
+                terms.push((format!("{a}{n}"), "x".repeat(400 + n)));
+            }
+            terms.push((a.to_string(), "y".repeat(300)));
+        }
+        terms.sort();
+        terms.dedup_by(|a, b| a.0 == b.0);
+        let (shards, splits) = shard(&terms);
+        assert!(splits.len() > 3, "{splits:?}");
+        // The search page's rule (shardKey in search.js): lengthen the prefix while it was split.
+        let key_of = |term: &str| {
+            let mut k = 1;
+            while splits.iter().any(|s| s == char_prefix(term, k)) && term.chars().count() > k {
+                k += 1;
+            }
+            char_prefix(term, k).to_string()
+        };
+        let mut covered = 0;
+        for (key, range) in &shards {
+            covered += range.len();
+            for (term, _) in &terms[range.clone()] {
+                assert_eq!(&key_of(term), key, "{term}");
+            }
+            let size: usize = terms[range.clone()]
+                .iter()
+                .map(|(t, l)| t.len() + l.len() + 6)
+                .sum();
+            assert!(size <= SHARD_LIMIT || key.chars().count() >= 6 || range.len() == 1);
+        }
+        assert_eq!(covered, terms.len(), "every term in one shard");
     }
 
     #[test]
