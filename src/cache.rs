@@ -31,7 +31,7 @@ use crate::graph::Article;
 use crate::source::Source;
 
 const FILE_NAME: &str = "extract.bin";
-const MAGIC: &[u8] = b"dossier extraction cache 2\n";
+const MAGIC: &[u8] = b"dossier extraction cache 3\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
 /// The file is rewritten rather than appended to once more than one entry in this many is a
@@ -69,6 +69,8 @@ struct Entry<'a> {
     paragraphs: &'a [Paragraph],
     furniture: &'a [String],
     warnings: &'a [Diagnostic],
+    mention_sentences: &'a [std::ops::Range<usize>],
+    year_sentences: &'a [std::ops::Range<usize>],
 }
 
 /// What the cache has to record once the dossier is built, when the results have moved into
@@ -118,6 +120,8 @@ impl Pending {
                     paragraphs: &article.paragraphs,
                     furniture: &article.furniture,
                     warnings,
+                    mention_sentences: &article.mention_sentences,
+                    year_sentences: &article.year_sentences,
                 };
                 (*digest, entry)
             })
@@ -362,6 +366,8 @@ mod tests {
             paragraphs: &result.paragraphs,
             furniture: &result.furniture,
             warnings: &result.warnings,
+            mention_sentences: &result.mention_sentences,
+            year_sentences: &result.year_sentences,
         };
         assert_eq!(
             postcard::to_stdvec(&entry).unwrap(),

@@ -40,8 +40,7 @@ pub struct Article {
     /// Removed page furniture.
     pub furniture: Vec<String>,
     /// The sentence that holds each mention, in the order of `metadata.mentions`: a byte range
-    /// of the mention's title or paragraph. Found once, here, for every page and export that
-    /// quotes it (scanning for it at each quote was 5% of a build).
+    /// of the mention's title or paragraph (see [`Extracted::mention_sentences`]).
     pub mention_sentences: Vec<Range<usize>>,
     /// The same for each year reference, in the order of `metadata.years`.
     pub year_sentences: Vec<Range<usize>>,
@@ -69,27 +68,6 @@ impl Article {
             .and_then(|range| text.get(range.clone()))
             .unwrap_or(text)
             .trim()
-    }
-
-    /// Fills `mention_sentences` and `year_sentences`, splitting each title or paragraph that
-    /// holds a mention into sentences once.
-    fn find_sentences(&mut self) {
-        let mut split: HashMap<crate::extract::Place, Vec<Range<usize>>> = HashMap::new();
-        let mut holding = |at: crate::extract::Place, offset: usize| {
-            let text = self.text_at(at);
-            let ranges = split
-                .entry(at)
-                .or_insert_with(|| crate::extract::text::sentences(text));
-            crate::extract::text::sentence_holding(ranges, offset, text.len())
-        };
-        let mentions: Vec<Range<usize>> = (self.metadata.mentions.iter())
-            .map(|m| holding(m.at, m.start))
-            .collect();
-        let years: Vec<Range<usize>> = (self.metadata.years.iter())
-            .map(|y| holding(y.at, y.start))
-            .collect();
-        self.mention_sentences = mentions;
-        self.year_sentences = years;
     }
 }
 
@@ -181,14 +159,13 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
             metadata: extracted.metadata,
             paragraphs: extracted.paragraphs,
             furniture: extracted.furniture,
-            mention_sentences: Vec::new(),
-            year_sentences: Vec::new(),
+            mention_sentences: extracted.mention_sentences,
+            year_sentences: extracted.year_sentences,
         });
     }
     if problems.has_errors() {
         return Err(problems);
     }
-    articles.par_iter_mut().for_each(Article::find_sentences);
 
     let mut by_date: Vec<usize> = (0..articles.len()).collect();
     by_date.sort_by(|&a, &b| {
@@ -219,18 +196,22 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
             *counts.entry(&mention.entity).or_default() += 1;
         }
         for (key, count) in counts {
-            let node = entities.entry(key.clone()).or_insert_with(|| EntityNode {
-                entity: catalog
-                    .entities
-                    .get(key)
-                    .cloned()
-                    .unwrap_or_else(|| uncatalogued(key, article)),
-                articles: Vec::new(),
-                mention_count: 0,
-                children: Vec::new(),
-                cooccurring: Vec::new(),
-                years: Vec::new(),
-            });
+            // Looked up by reference first: the key is cloned once per entity, not per article.
+            let node = match entities.get_mut(key) {
+                Some(node) => node,
+                None => entities.entry(key.clone()).or_insert_with(|| EntityNode {
+                    entity: catalog
+                        .entities
+                        .get(key)
+                        .cloned()
+                        .unwrap_or_else(|| uncatalogued(key, article)),
+                    articles: Vec::new(),
+                    mention_count: 0,
+                    children: Vec::new(),
+                    cooccurring: Vec::new(),
+                    years: Vec::new(),
+                }),
+            };
             node.articles.push(index);
             node.mention_count += count;
         }

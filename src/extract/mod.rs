@@ -15,7 +15,7 @@ pub mod unknown;
 pub mod years;
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
@@ -130,6 +130,13 @@ pub struct Extracted {
     pub furniture: Vec<String>,
     /// Warnings about the article (front-matter names the catalogue lacks).
     pub warnings: Vec<Diagnostic>,
+    /// The sentence that holds each mention, in the order of `metadata.mentions`: a byte range
+    /// of the mention's title or paragraph. Found once, here, for every page and export that
+    /// quotes it (scanning for it at each quote was 5% of a build), and kept in the extraction
+    /// cache with the rest.
+    pub mention_sentences: Vec<std::ops::Range<usize>>,
+    /// The same for each year reference, in the order of `metadata.years`.
+    pub year_sentences: Vec<std::ops::Range<usize>>,
 }
 
 static BYLINE: LazyLock<Regex> =
@@ -357,23 +364,53 @@ pub fn extract(
     added.sort();
     new_names.retain(|key, _| mentions.iter().any(|m| &m.entity == key) || added.contains(key));
 
+    let metadata = Metadata {
+        title,
+        title_derived,
+        date,
+        author,
+        mentions,
+        added,
+        years,
+        new_names,
+        unknown,
+        relative: relative_mentions,
+    };
+    let (mention_sentences, year_sentences) = find_sentences(&metadata, &paragraphs);
     Extracted {
-        metadata: Metadata {
-            title,
-            title_derived,
-            date,
-            author,
-            mentions,
-            added,
-            years,
-            new_names,
-            unknown,
-            relative: relative_mentions,
-        },
+        metadata,
         paragraphs,
         furniture,
         warnings,
+        mention_sentences,
+        year_sentences,
     }
+}
+
+/// The sentence around each mention and each year reference (see
+/// [`Extracted::mention_sentences`]), splitting each title or paragraph that holds one into
+/// sentences once.
+fn find_sentences(
+    metadata: &Metadata,
+    paragraphs: &[Paragraph],
+) -> (Vec<std::ops::Range<usize>>, Vec<std::ops::Range<usize>>) {
+    let text_at = |at: Place| match at {
+        Place::Title => metadata.title.as_str(),
+        Place::Paragraph(p) => paragraphs.get(p).map_or("", |p| p.text.as_str()),
+    };
+    let mut split: HashMap<Place, Vec<std::ops::Range<usize>>> = HashMap::new();
+    let mut holding = |at: Place, offset: usize| {
+        let text = text_at(at);
+        let ranges = split.entry(at).or_insert_with(|| text::sentences(text));
+        text::sentence_holding(ranges, offset, text.len())
+    };
+    let mentions = (metadata.mentions.iter())
+        .map(|m| holding(m.at, m.start))
+        .collect();
+    let years = (metadata.years.iter())
+        .map(|y| holding(y.at, y.start))
+        .collect();
+    (mentions, years)
 }
 
 fn clean_ends(text: &str) -> bool {
