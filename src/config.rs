@@ -42,8 +42,8 @@ pub struct Config {
 /// Options of the search index (the `[search]` table of `site.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchOptions {
-    /// Articles per segment of the index (the newest articles are in segments of an eighth of
-    /// that). A rebuild makes again only the segments whose articles changed (a new article
+    /// Articles per segment of the index (older articles are in segments eight times as large,
+    /// the newest in segments an eighth as large). A rebuild makes again only the segments whose articles changed (a new article
     /// usually changes the last one), and a query loads a shard from every segment: smaller
     /// segments make rebuilds cheaper and queries load more files.
     pub segment_articles: usize,
@@ -52,7 +52,7 @@ pub struct SearchOptions {
 impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
-            segment_articles: 4096,
+            segment_articles: 8192,
         }
     }
 }
@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(config.theme, "default");
         assert_eq!(config.language, "en");
         assert_eq!(config.extract.min_year, 1900);
-        assert_eq!(config.search.segment_articles, 4096);
+        assert_eq!(config.search.segment_articles, 8192);
     }
 
     #[test]

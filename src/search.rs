@@ -33,13 +33,22 @@ use crate::graph::Dossier;
 use crate::render::Page;
 use crate::write::{Noted, Sink};
 
-/// A term found in more articles of a segment than this keeps only the articles where it weighs
-/// most: its other articles would rank low anyway, and a reader should not download them all.
-const SEGMENT_MAX_POSTINGS: usize = 1000;
+/// A term found in more than this share of a segment's articles (one in eight), or in more than
+/// [`MAX_POSTINGS`] of them, keeps only the articles where it weighs most: its other articles
+/// would rank low anyway, and a reader should not download them all.
+const MAX_POSTINGS_SHARE: usize = 8;
+/// See [`MAX_POSTINGS_SHARE`].
+const MAX_POSTINGS: usize = 2048;
+/// A term keeps at least this many articles of a segment, however small.
+const MIN_POSTINGS: usize = 64;
 /// Changes whenever the files' format does, so that no build keeps a segment of another format.
-const INDEX_FORMAT: &str = "dossier search index, segments 1";
-/// A term shard is split into longer prefixes above this many bytes.
+const INDEX_FORMAT: &str = "dossier search index, segments 2";
+/// A term shard of a segment of `segment_articles` or more is split into longer prefixes above
+/// this many bytes; a small segment's shards, a fraction as large as its articles are (see
+/// [`shard_limit`]).
 const SHARD_LIMIT: usize = 24 * 1024;
+/// The smallest shard limit.
+const MIN_SHARD_LIMIT: usize = 4 * 1024;
 /// Term weights: title words count thrice, words of entity names twice.
 const TITLE_WEIGHT: f64 = 3.0;
 const ENTITY_WEIGHT: f64 = 2.0;
@@ -244,6 +253,8 @@ struct Plan<'a> {
     docs: Vec<usize>,
     /// The article numbers of each segment, in order (see [`segment_ranges`]).
     segments: Vec<std::ops::Range<usize>>,
+    /// `[search] segment_articles`.
+    segment_articles: usize,
     /// Each facet value as the manifest lists it.
     facets: Vec<Value>,
     /// The article numbers of each facet value, in order.
@@ -318,6 +329,7 @@ impl<'a> Plan<'a> {
         Plan {
             dossier,
             docs,
+            segment_articles,
             segments,
             facets,
             members,
@@ -406,11 +418,18 @@ impl<'a> Plan<'a> {
         }
         let total_length: u64 = lengths.iter().sum();
         let average = total_length as f64 / docs.len().max(1) as f64;
+        // Both limits follow the size of the segment's tier, not the articles it holds so far:
+        // the newest segment, or a small dossier's only one, keeps every posting it would keep
+        // full.
+        let size = tier_size(docs.len(), self.segment_articles);
+        let max_postings = size
+            .div_ceil(MAX_POSTINGS_SHARE)
+            .clamp(MIN_POSTINGS, MAX_POSTINGS);
 
         // Postings: [document frequency, then gap, tf, article length, paragraph per article].
         // The reader's browser weighs them with BM25 from the whole dossier's article count and
         // average length, so this segment's files depend on its own articles only. A common
-        // term keeps the articles where it weighs most (see SEGMENT_MAX_POSTINGS).
+        // term keeps the articles where it weighs most (see MAX_POSTINGS_SHARE).
         let mut encoded: Vec<(String, String)> = joined
             .into_par_iter()
             .map(|(term, postings)| {
@@ -418,7 +437,7 @@ impl<'a> Plan<'a> {
                     .iter()
                     .map(|p| (p.doc, (p.weight as u64).max(1), p.paragraph))
                     .collect();
-                if kept.len() > SEGMENT_MAX_POSTINGS {
+                if kept.len() > max_postings {
                     // Within one term, BM25 orders articles by tf and length alone. On equal
                     // weight the newer article (the higher number) stays.
                     let norm = |&(doc, tf, _): &(u32, u64, u32)| {
@@ -427,7 +446,7 @@ impl<'a> Plan<'a> {
                         tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average))
                     };
                     kept.sort_by(|a, b| norm(b).total_cmp(&norm(a)).then(b.0.cmp(&a.0)));
-                    kept.truncate(SEGMENT_MAX_POSTINGS);
+                    kept.truncate(max_postings);
                     kept.sort_by_key(|p| p.0);
                 }
                 let mut numbers = Vec::with_capacity(kept.len() * 4 + 1);
@@ -447,7 +466,8 @@ impl<'a> Plan<'a> {
             .collect();
         encoded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
-        let (shards, splits) = shard(&encoded);
+        let limit = shard_limit(size, self.segment_articles);
+        let (shards, splits) = shard(&encoded, limit);
         let mut pages: Vec<Page> = shards
             .par_iter()
             .map(|(key, range)| {
@@ -505,26 +525,31 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// How many parts the articles after the last full segment are cut into.
-const TAIL_PARTS: usize = 8;
+/// Segments come in three sizes, each this many times the next: `segment_articles` times
+/// this, `segment_articles`, and `segment_articles` divided by this.
+const TIER: usize = 8;
 
-/// The article numbers of each segment of an index of `count` articles: full segments of
-/// `segment_articles`, then the articles after the last of them in segments of an eighth of
-/// that. A new article (numbered last) changes only the last small segment, whose articles are
-/// few to tokenize again; once the small segments add up to a full one, they become one.
+/// The article numbers of each segment of an index of `count` articles, oldest first: as many
+/// large segments (`segment_articles` × 8) as fit, then as many of `segment_articles`, then
+/// the rest in small segments (`segment_articles` / 8). A new article (numbered last) changes
+/// only the last small segment, whose articles are few to tokenize again; when eight small
+/// segments fill up they become one of the middle size, and eight of those one large. A query
+/// loads a shard from every segment, so the tiers keep their number low (at most 14 besides
+/// the large ones).
 fn segment_ranges(count: usize, segment_articles: usize) -> Vec<std::ops::Range<usize>> {
-    let size = segment_articles.max(1);
-    let small = (size / TAIL_PARTS).max(1);
-    let full = count / size * size;
-    (0..full)
-        .step_by(size)
-        .map(|start| start..start + size)
-        .chain(
-            (full..count)
-                .step_by(small)
-                .map(|start| start..(start + small).min(count)),
-        )
-        .collect()
+    let middle = segment_articles.max(1);
+    let sizes = [middle.saturating_mul(TIER), middle, (middle / TIER).max(1)];
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for (tier, size) in sizes.into_iter().enumerate() {
+        let last = tier == sizes.len() - 1;
+        while start < count && (count - start >= size || last) {
+            let end = (start + size).min(count);
+            ranges.push(start..end);
+            start = end;
+        }
+    }
+    ranges
 }
 
 /// Splits a segment's encoded terms, sorted, into shards by folded prefix, each small enough to
@@ -533,7 +558,10 @@ fn segment_ranges(count: usize, segment_articles: usize) -> Vec<std::ops::Range<
 /// prefix, and the prefixes that were split. A term equal to a split prefix has the shard of
 /// that prefix to itself. Terms sharing a prefix are neighbours in sorted order, so every
 /// shard is one range.
-fn shard(terms: &[(String, String)]) -> (Vec<(String, std::ops::Range<usize>)>, Vec<String>) {
+fn shard(
+    terms: &[(String, String)],
+    limit: usize,
+) -> (Vec<(String, std::ops::Range<usize>)>, Vec<String>) {
     let mut shards = Vec::new();
     let mut splits = Vec::new();
     // (prefix, its length in characters, the terms under it) still to place
@@ -543,7 +571,7 @@ fn shard(terms: &[(String, String)]) -> (Vec<(String, std::ops::Range<usize>)>, 
             .iter()
             .map(|(t, l)| t.len() + l.len() + 6)
             .sum();
-        if (size <= SHARD_LIMIT || depth >= 6) && depth > 0 {
+        if (size <= limit || depth >= 6) && depth > 0 {
             shards.push((prefix, range));
             continue;
         }
@@ -571,6 +599,27 @@ fn shard(terms: &[(String, String)]) -> (Vec<(String, std::ops::Range<usize>)>, 
     shards.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     splits.sort_unstable();
     (shards, splits)
+}
+
+/// The size of the tier of [`segment_ranges`] that a segment of `articles` belongs to: its own
+/// size when full, the small size when not.
+fn tier_size(articles: usize, segment_articles: usize) -> usize {
+    let middle = segment_articles.max(1);
+    let small = (middle / TIER).max(1);
+    if articles == middle || articles == middle.saturating_mul(TIER) {
+        articles
+    } else {
+        small
+    }
+}
+
+/// The shard limit of a segment of `articles`: [`SHARD_LIMIT`] for a segment of
+/// `segment_articles`, in proportion for a smaller one, down to [`MIN_SHARD_LIMIT`]. A query
+/// loads one shard per segment, most of it other terms with the same prefix; small segments,
+/// whose terms have few postings, would otherwise send as many other terms.
+fn shard_limit(articles: usize, segment_articles: usize) -> usize {
+    (SHARD_LIMIT.saturating_mul(articles) / segment_articles.max(1))
+        .clamp(MIN_SHARD_LIMIT, SHARD_LIMIT)
 }
 
 /// The first `count` characters of `text` (all of it when shorter).
@@ -826,7 +875,7 @@ mod tests {
         }
         terms.sort();
         terms.dedup_by(|a, b| a.0 == b.0);
-        let (shards, splits) = shard(&terms);
+        let (shards, splits) = shard(&terms, SHARD_LIMIT);
         assert!(splits.len() > 3, "{splits:?}");
         // The search page's rule (shardKey in search.js): lengthen the prefix while it was split.
         let key_of = |term: &str| {
@@ -852,13 +901,28 @@ mod tests {
     }
 
     #[test]
-    fn segments_are_full_then_small() {
+    fn limits_follow_the_tier_not_the_articles_so_far() {
+        assert_eq!(tier_size(5, 8192), 1024);
+        assert_eq!(tier_size(1024, 8192), 1024);
+        assert_eq!(tier_size(8192, 8192), 8192);
+        assert_eq!(tier_size(65536, 8192), 65536);
+        assert_eq!(shard_limit(1024, 8192), MIN_SHARD_LIMIT);
+        assert_eq!(shard_limit(65536, 8192), SHARD_LIMIT);
+    }
+
+    #[test]
+    fn segments_come_in_three_sizes_oldest_first() {
         assert!(segment_ranges(0, 16).is_empty());
         assert_eq!(segment_ranges(5, 16), [0..2, 2..4, 4..5]);
         assert_eq!(segment_ranges(16, 16), vec![0..16_usize]);
         assert_eq!(
             segment_ranges(37, 16),
             [0..16, 16..32, 32..34, 34..36, 36..37]
+        );
+        // Eight of the middle size make a large one.
+        assert_eq!(
+            segment_ranges(128 + 16 + 3, 16),
+            [0..128, 128..144, 144..146, 146..147]
         );
         assert_eq!(segment_ranges(3, 2), [0..2, 2..3]);
     }

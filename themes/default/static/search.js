@@ -88,7 +88,8 @@
     var loads = [];
     manifest.segments.forEach(function (segment, number) {
       var keys = asPrefix
-        ? segment.shards.filter(function (k) { return k.indexOf(term) === 0 || term.indexOf(k) === 0; })
+        // A shard whose prefix has a space holds word pairs only, which prefixes do not match.
+        ? segment.shards.filter(function (k) { return (k.indexOf(term) === 0 && k.indexOf(" ") < 0) || term.indexOf(k) === 0; })
         : [shardKey(segment, term)].filter(function (k) { return segment.shards.indexOf(k) >= 0; });
       keys.forEach(function (k) {
         loads.push(load("t/" + number + "/" + hex(k)).then(function (shard) { return [segment.start, shard]; }));
