@@ -39,8 +39,9 @@ use crate::write::{Noted, Sink};
 const MAX_POSTINGS_SHARE: usize = 8;
 /// See [`MAX_POSTINGS_SHARE`].
 const MAX_POSTINGS: usize = 2048;
-/// A term keeps at least this many articles of a segment, however small.
-const MIN_POSTINGS: usize = 64;
+/// A term keeps at least this many articles of a segment: a small segment (or a dossier of
+/// up to this many articles) keeps them all.
+const MIN_POSTINGS: usize = 1024;
 /// Changes whenever the files' format does, so that no build keeps a segment of another format.
 const INDEX_FORMAT: &str = "dossier search index, segments 2";
 /// A term shard of a segment of `segment_articles` or more is split into longer prefixes above
