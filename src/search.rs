@@ -8,8 +8,8 @@
 //! their articles again.
 //!
 //! Layout under `search/`:
-//! - `manifest.js`: the article count, the average article length, each segment's shard keys,
-//!   and the facet values with their aliases;
+//! - `manifest.js`: the article count, the average article length, each segment's first
+//!   article and shard keys, and the facet values with their aliases;
 //! - `t/<segment>/<hex prefix>.js`: a segment's term shards, by folded prefix. Each term has
 //!   its document frequency in the segment and, per article, its weight, the article's length
 //!   and the paragraph to link to; the reader's browser computes BM25 with the whole dossier's

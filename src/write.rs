@@ -7,9 +7,9 @@
 //!
 //! A manifest in the cache folder (`.dossier-cache/`) records each file of the last build: its
 //! hash, size, inode and time; for a page, a hash of what it was made from ([`Group::put_made`]);
-//! and the group it was made in ([`Sink::group`]: the pages, the search index, the exports), which
-//! is kept whole while the group's input is unchanged. A file is reused only while all of the
-//! facts on disk still match.
+//! and the group it was made in ([`Sink::group`]: the pages, each segment of the search index,
+//! the exports), which is kept whole while the group's input is unchanged, with the group's note
+//! ([`Group::note`]). A file is reused only while all of the facts on disk still match.
 //! - **Update**, when the output is the one the manifest describes: only new and changed files
 //!   are staged. Once all are made, stale files are removed and the staged files renamed into
 //!   place, each an atomic replacement; unchanged files are not touched at all. A build killed
@@ -460,7 +460,8 @@ impl Sink {
     }
 
     /// The group `name` of files that are all made from one input whose hash is `input` (such
-    /// as the search index, from the whole dossier). Returns `None` when the previous build made
+    /// as the exports, from the whole dossier, or a segment of the search index, from its
+    /// articles). Returns `None` when the previous build made
     /// the group from the same input and every one of its files is untouched: they are kept,
     /// and nothing needs making. Otherwise returns the group, to add its files to. In a check,
     /// the group is always made.
