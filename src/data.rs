@@ -72,9 +72,9 @@ pub fn dossier_json(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnos
     out.write(b"{\"articles\":[")?;
     crate::export::by_article(dossier, out, |index, a| {
         let m = &a.metadata;
+        let entities = m.entities();
         let names = |kind: Kind| -> Vec<&str> {
-            m.entities()
-                .into_iter()
+            (entities.iter())
                 .filter(|k| k.kind == kind)
                 .map(|k| name_in(dossier, k))
                 .collect()

@@ -100,9 +100,9 @@ fn articles_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
     ))?;
     by_article(dossier, out, |_, a| {
         let m = &a.metadata;
+        let entities = m.entities();
         let names = |kind: Kind| -> String {
-            m.entities()
-                .into_iter()
+            (entities.iter())
                 .filter(|k| k.kind == kind)
                 .map(|k| name_of(dossier, k))
                 .collect::<Vec<_>>()

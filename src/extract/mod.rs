@@ -109,12 +109,13 @@ impl Metadata {
     }
 
     /// Every entity of the article, mentioned or added, without repeats, in key order.
-    pub fn entities(&self) -> BTreeSet<&EntityKey> {
-        self.mentions
-            .iter()
-            .map(|m| &m.entity)
+    pub fn entities(&self) -> Vec<&EntityKey> {
+        let mut keys: Vec<&EntityKey> = (self.mentions.iter().map(|m| &m.entity))
             .chain(&self.added)
-            .collect()
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
 }
 
