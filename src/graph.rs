@@ -327,7 +327,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         },
     );
 
-    let related = related_articles(&articles, &entities, &rank);
+    let related = related_articles(&article_entities, &entities, &rank);
     Ok(Dossier {
         articles,
         by_date,
@@ -382,32 +382,31 @@ impl Tally {
 /// Each article walks the postings of its own entities into a dense score array (reset through
 /// the list of touched entries), so the cost is the sum of those postings, without hashing.
 fn related_articles(
-    articles: &[Article],
+    article_entities: &[Vec<usize>],
     entities: &BTreeMap<EntityKey, EntityNode>,
     rank: &[usize],
 ) -> Vec<Vec<usize>> {
-    let total = articles.len().max(1) as f64;
-    let postings: HashMap<&EntityKey, (f64, &[usize])> = entities
-        .iter()
-        .filter_map(|(key, node)| {
+    let total = article_entities.len().max(1) as f64;
+    // By entity number (its place in key order, as in `article_entities`): its weight and
+    // articles, for entities rare enough to tell articles apart.
+    let postings: Vec<Option<(f64, &[usize])>> = entities
+        .values()
+        .map(|node| {
             let df = node.articles.len();
-            (2..=RELATED_MAX_DF).contains(&df).then(|| {
-                (
-                    key,
-                    ((total / df as f64).ln() + 1.0, node.articles.as_slice()),
-                )
-            })
+            (2..=RELATED_MAX_DF)
+                .contains(&df)
+                .then(|| ((total / df as f64).ln() + 1.0, node.articles.as_slice()))
         })
         .collect();
-    articles
+    article_entities
         .par_iter()
         .enumerate()
         .map_init(
-            || (vec![0.0_f64; articles.len()], Vec::new()),
-            |(scores, touched), (index, article)| {
-                // Keys in sorted order, so the sums add up in the same order every build.
-                for key in article.metadata.entities() {
-                    let Some(&(idf, list)) = postings.get(key) else {
+            || (vec![0.0_f64; article_entities.len()], Vec::new()),
+            |(scores, touched), (index, ids)| {
+                // Entities in key order, so the sums add up in the same order every build.
+                for &id in ids {
+                    let Some((idf, list)) = postings.get(id).copied().flatten() else {
                         continue;
                     };
                     for &other in list {
