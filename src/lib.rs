@@ -79,8 +79,8 @@ pub struct Analysis {
     pub warnings: Diagnostics,
     /// A hash of everything the dossier is made from: every article file (path and bytes), the
     /// settings, the catalogue and the dossier binary. Equal digests make equal dossiers, so
-    /// files made from the dossier alone (search index, exports) can be kept when it is
-    /// unchanged.
+    /// files made from the whole dossier (the exports, every page when nothing changed) can be
+    /// kept when it is unchanged.
     pub digest: u128,
     /// A hash of what every article's extraction depends on besides its own file: the
     /// settings, the catalogue and the dossier binary (see [`graph::Article::digest`]).
@@ -159,7 +159,7 @@ fn analyze_with(
     let mut stopwatch = Stopwatch::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
-    let mut cache: cache::ExtractCache = if use_cache {
+    let mut cache = if use_cache {
         cache::ExtractCache::load(&cache_folder, context)
     } else {
         cache::ExtractCache::default()
@@ -319,7 +319,7 @@ pub fn build_with_progress(
     // untouched, the previous build's files are kept. The search index keeps each segment
     // whose articles are unchanged.
     let index = || -> Result<(), Diagnostics> {
-        search::write_index(&dossier, config.search, &sink)?;
+        search::write_index(&dossier, config.search, context, &sink)?;
         Ok(())
     };
     let exports = || -> Result<(), Diagnostics> {

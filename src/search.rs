@@ -348,32 +348,27 @@ impl<'a> Plan<'a> {
     }
 
     /// A hash of everything segment `segment`'s files are made from: its articles' numbers,
-    /// titles, addresses, dates, paragraphs, entity names and facet values, and the dossier
-    /// binary. Hashing the text is a small part of tokenizing it.
-    fn segment_input(&self, segment: usize) -> u128 {
+    /// own data (each article's file digest, with the extraction `context`: see
+    /// [`crate::graph::Article::digest`]), entity names and facet values.
+    fn segment_input(&self, segment: usize, context: u128) -> u128 {
         let mut hasher = Xxh3::new();
         let mut text = |s: &str| {
             hasher.update(&(s.len() as u64).to_le_bytes());
             hasher.update(s.as_bytes());
         };
         text(INDEX_FORMAT);
-        text(&crate::cache::binary_hash().to_string());
+        text(&context.to_string());
         let range = self.segment_docs(segment);
         text(&format!("{}..{}", range.start, range.end));
         for doc in range {
             let article = &self.dossier.articles[self.docs[doc]];
-            text(&doc.to_string());
-            text(&article.metadata.title);
-            text(&article.url());
-            text(&fragment_date(article).unwrap_or_default());
+            text(&article.digest.to_string());
             let ids: Vec<String> = self.doc_facets[doc].iter().map(usize::to_string).collect();
             text(&ids.join(","));
+            // An entity's name is the catalogue's, or for one the catalogue lacks, as the
+            // first article that names it wrote it: not always this article's own data.
             for key in article.metadata.entities() {
                 text(entity_name(self.dossier, key));
-            }
-            text(&article.paragraphs.len().to_string());
-            for paragraph in &article.paragraphs {
-                text(&paragraph.text);
             }
         }
         hasher.digest128()
@@ -485,7 +480,7 @@ impl<'a> Plan<'a> {
                 let fragment = DocFragment {
                     t: &article.metadata.title,
                     u: article.url(),
-                    d: fragment_date(article),
+                    d: article.metadata.date.map(crate::render::format_date),
                     e: &self.doc_facets[doc],
                     p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
                 };
@@ -656,15 +651,17 @@ pub fn index(dossier: &Dossier, options: SearchOptions) -> Vec<Page> {
 /// Adds the search index to a build's `sink`. Each segment is a group of its own: when its
 /// articles are unchanged since the last build and its files untouched, they are kept and not
 /// made again, so a new article costs the tokenizing of its segment, not of the dossier.
+/// `context` is [`crate::Analysis::context`].
 pub fn write_index(
     dossier: &Dossier,
     options: SearchOptions,
+    context: u128,
     sink: &Sink,
 ) -> Result<(), Diagnostic> {
     let plan = Plan::new(dossier, options.segment_articles);
     let inputs: Vec<u128> = (0..plan.segment_count())
         .into_par_iter()
-        .map(|segment| plan.segment_input(segment))
+        .map(|segment| plan.segment_input(segment, context))
         .collect();
     let mut segments = Vec::with_capacity(inputs.len());
     for (segment, input) in inputs.into_iter().enumerate() {
@@ -679,11 +676,6 @@ pub fn write_index(
         }
     }
     sink.put_all(plan.shared(&segments))
-}
-
-/// The date an article's fragment shows.
-fn fragment_date(article: &crate::graph::Article) -> Option<String> {
-    article.metadata.date.map(crate::render::format_date)
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -837,7 +829,7 @@ mod tests {
         let analysis = crate::analyze(site, false).expect("the site builds");
         let plan = Plan::new(&analysis.dossier, segment_articles);
         (0..plan.segment_count())
-            .map(|segment| plan.segment_input(segment))
+            .map(|segment| plan.segment_input(segment, analysis.context))
             .collect()
     }
 

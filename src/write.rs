@@ -170,14 +170,14 @@ struct Manifest {
     /// The output folder it describes.
     output: PathBuf,
     files: BTreeMap<PathBuf, FileRecord>,
-    /// Notes of groups (see [`Group::note`]), by group key in hex.
-    notes: BTreeMap<String, String>,
+    /// Notes of groups (see [`Group::note`]), by group key.
+    notes: BTreeMap<u128, String>,
 }
 
 /// Bytes gathered before each write of a file made of many parts.
 const WRITE_BUFFER: usize = 1 << 20;
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 5");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 6");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -187,8 +187,8 @@ pub struct Sink {
     staging: Option<Staging>,
     /// Every file added, with what the build recorded of it when it was staged.
     files: Mutex<Vec<(PathBuf, Option<FileRecord>)>>,
-    /// The notes of this build's groups, by group key in hex.
-    notes: Mutex<BTreeMap<String, String>>,
+    /// The notes of this build's groups, by group key.
+    notes: Mutex<BTreeMap<u128, String>>,
 }
 
 struct Staging {
@@ -225,9 +225,7 @@ impl Group<'_> {
                 let target = staging.target(&path)?;
                 let file = create_new(&path, &target)?;
                 // Its last size, as a guess at this one's: `Streamed::finish` trims the rest.
-                if staging.replaces(&path)
-                    && let Some(previous) = staging.previous.files.get(&path)
-                {
+                if let Some(previous) = staging.replaces(&path) {
                     reserve(&file, previous.len);
                 }
                 Some((
@@ -270,7 +268,7 @@ impl Group<'_> {
     pub fn note(&self, note: &impl Serialize) {
         // A note that cannot be written is left out: the next build makes the group again.
         if let Ok(text) = serde_json::to_string(note) {
-            lock_ignoring_poison(&self.sink.notes).insert(format!("{:032x}", self.key), text);
+            lock_ignoring_poison(&self.sink.notes).insert(self.key, text);
         }
     }
 }
@@ -461,10 +459,9 @@ impl Sink {
 
     /// The group `name` of files that are all made from one input whose hash is `input` (such
     /// as the exports, from the whole dossier, or a segment of the search index, from its
-    /// articles). Returns `None` when the previous build made
-    /// the group from the same input and every one of its files is untouched: they are kept,
-    /// and nothing needs making. Otherwise returns the group, to add its files to. In a check,
-    /// the group is always made.
+    /// articles). Returns `None` when the previous build made the group from the same input and
+    /// every one of its files is untouched: they are kept, and nothing needs making. Otherwise
+    /// returns the group, to add its files to. In a check, the group is always made.
     pub fn group(&self, name: &str, input: u128) -> Result<Option<Group<'_>>, Diagnostic> {
         self.keep_group(self.group_of(name, input))
     }
@@ -481,7 +478,7 @@ impl Sink {
         let Some(staging) = &self.staging else {
             return Ok(Noted::Make(group));
         };
-        let key = format!("{:032x}", group.key);
+        let key = group.key;
         let Some((text, note)) = staging
             .previous
             .notes
@@ -604,7 +601,7 @@ impl Staging {
         }
         let target = self.target(path)?;
         let mut file = create_new(path, &target)?;
-        if self.replaces(path) {
+        if self.replaces(path).is_some() {
             reserve(&file, bytes.len() as u64);
         }
         file.write_all(bytes)
@@ -613,10 +610,10 @@ impl Staging {
         Ok(record_of(&metadata, hash))
     }
 
-    /// True when the staged file for `path` will be renamed over the output's file of the
-    /// same name (an update, and the last build made that file).
-    fn replaces(&self, path: &Path) -> bool {
-        self.update && self.previous.files.contains_key(path)
+    /// The record of the output's file that the staged file for `path` will be renamed over,
+    /// if any (an update, and the last build made that file).
+    fn replaces(&self, path: &Path) -> Option<&FileRecord> {
+        self.previous.files.get(path).filter(|_| self.update)
     }
 
     /// For a file streamed to `target` with `hash` and `len`: when an update finds the very
