@@ -119,10 +119,11 @@ struct ArticleLink {
 /// A passage naming an entity or a year, quoted in its sentence (keyword in context), with a
 /// link to its paragraph.
 #[derive(Serialize)]
-struct Quote<'a> {
-    before: &'a str,
-    hit: &'a str,
-    after: &'a str,
+struct Quote {
+    /// The sentence as HTML, escaped, the passage in a `<mark>`. Made here rather than in the
+    /// template: three lookups fewer per quote, of the hundreds of thousands a build renders,
+    /// took a tenth of the time of every entity and year page.
+    passage: String,
     url: String,
     /// The paragraph number (`#p3`), or 0 for the title.
     paragraph: usize,
@@ -132,7 +133,7 @@ struct Quote<'a> {
 #[derive(Serialize)]
 struct Quoted<'a> {
     article: &'a ArticleLink,
-    quotes: Vec<Quote<'a>>,
+    quotes: Vec<Quote>,
 }
 
 #[derive(Serialize)]
@@ -847,7 +848,7 @@ impl Renderer<'_> {
     fn quoted<'s>(
         &'s self,
         articles: &[usize],
-        quotes: &impl Fn(usize) -> Vec<Quote<'s>>,
+        quotes: &impl Fn(usize) -> Vec<Quote>,
     ) -> Vec<Quoted<'s>> {
         articles
             .iter()
@@ -866,7 +867,7 @@ impl Renderer<'_> {
         at: Place,
         hit: std::ops::Range<usize>,
         sentence: std::ops::Range<usize>,
-    ) -> Quote<'_> {
+    ) -> Quote {
         let article = &self.dossier.articles[index];
         let text = article.text_at(at);
         let std::ops::Range { start, end } = hit;
@@ -875,10 +876,13 @@ impl Renderer<'_> {
             Place::Title => (String::new(), 0),
             Place::Paragraph(p) => (format!("#p{}", p + 1), p + 1),
         };
+        let mut passage = escape(&text[from..start]);
+        passage.push_str("<mark>");
+        passage.push_str(&escape(&text[start..end]));
+        passage.push_str("</mark>");
+        passage.push_str(&escape(&text[end..to]));
         Quote {
-            before: &text[from..start],
-            hit: &text[start..end],
-            after: &text[end..to],
+            passage,
             url: format!("../{}{anchor}", article.url()),
             paragraph,
         }
