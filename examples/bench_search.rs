@@ -36,7 +36,7 @@ fn main() {
         .filter(|f| f.path.starts_with("search/t"))
         .count();
     println!(
-        "{} articles: read and extracted in {:.1} s; search index built in {:.1} s: {} files ({} term shards), {:.0} MB",
+        "{} articles: read and extracted in {:.2} s; search index built in {:.2} s: {} files ({} term shards), {:.0} MB",
         analysis.dossier.articles.len(),
         analyzed.as_secs_f64(),
         built.as_secs_f64(),
