@@ -35,17 +35,30 @@ impl Span {
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    escape_into(&mut out, text);
     out
+}
+
+/// Appends `text` to `out`, escaped as [`escape`] does. Runs of bytes that need no escaping are
+/// copied whole (every page's text goes through here: copying a character at a time was 3% of a
+/// build).
+pub fn escape_into(out: &mut String, text: &str) {
+    let mut start = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // These bytes are ASCII characters, so `at` is a character boundary.
+        out.push_str(&text[start..at]);
+        out.push_str(entity);
+        start = at + 1;
+    }
+    out.push_str(&text[start..]);
 }
 
 /// `text`, escaped, with the spans wrapped in their links. Overlapping spans are skipped.
@@ -62,13 +75,13 @@ pub fn linked_text(text: &str, spans: &[Span]) -> String {
         {
             continue;
         }
-        out.push_str(&escape(&text[at..span.start]));
+        escape_into(&mut out, &text[at..span.start]);
         out.push_str(&span.open);
-        out.push_str(&escape(&text[span.start..span.end]));
+        escape_into(&mut out, &text[span.start..span.end]);
         out.push_str("</a>");
         at = span.end;
     }
-    out.push_str(&escape(&text[at..]));
+    escape_into(&mut out, &text[at..]);
     out
 }
 
@@ -248,6 +261,20 @@ mod tests {
         assert!(!is_safe_url("data:text/html,x"));
         assert!(is_safe_url("https://example.org/a"));
         assert!(is_safe_url("../places/x.html#p1"));
+    }
+
+    #[test]
+    fn escape_replaces_the_five_characters_and_keeps_the_rest() {
+        assert_eq!(escape(""), "");
+        assert_eq!(escape("회령 “x”"), "회령 “x”");
+        assert_eq!(
+            escape("<a href=\"x\">Kim's & Ri's</a>회"),
+            "&lt;a href=&quot;x&quot;&gt;Kim&#39;s &amp; Ri&#39;s&lt;/a&gt;회"
+        );
+        assert_eq!(escape("&&"), "&amp;&amp;");
+        let mut out = String::from("kept ");
+        escape_into(&mut out, "<");
+        assert_eq!(out, "kept &lt;");
     }
 
     #[test]

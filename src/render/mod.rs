@@ -26,6 +26,7 @@ use crate::write::{Group as FileGroup, Sink};
 mod markup;
 pub mod svg;
 
+use markup::escape_into;
 use markup::{Span, is_web_url, linked_text, paragraph_html};
 pub use markup::{escape, is_safe_url};
 
@@ -876,11 +877,12 @@ impl Renderer<'_> {
             Place::Title => (String::new(), 0),
             Place::Paragraph(p) => (format!("#p{}", p + 1), p + 1),
         };
-        let mut passage = escape(&text[from..start]);
+        let mut passage = String::with_capacity(to - from + 32);
+        escape_into(&mut passage, &text[from..start]);
         passage.push_str("<mark>");
-        passage.push_str(&escape(&text[start..end]));
+        escape_into(&mut passage, &text[start..end]);
         passage.push_str("</mark>");
-        passage.push_str(&escape(&text[end..to]));
+        escape_into(&mut passage, &text[end..to]);
         Quote {
             passage,
             url: format!("../{}{anchor}", article.url()),
