@@ -159,16 +159,20 @@ fn analyze_with(
     let mut stopwatch = Stopwatch::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
-    let mut cache = if use_cache {
-        cache::ExtractCache::load(&cache_folder, context)
-    } else {
-        cache::ExtractCache::default()
-    };
-    stopwatch.lap("cache");
-
-    let (sources, problems) = source::load(root);
+    // The cache is decoded while the articles are read: neither needs the other, and in a
+    // rebuild both go over every article.
+    let (mut cache, (sources, problems)) = rayon::join(
+        || {
+            if use_cache {
+                cache::ExtractCache::load(&cache_folder, context)
+            } else {
+                cache::ExtractCache::default()
+            }
+        },
+        || source::load(root),
+    );
     let drafts = sources.iter().filter(|s| s.front.draft).count();
-    stopwatch.lap("read");
+    stopwatch.lap("cache and read");
     // Each article's cached result, if its file and everything extraction depends on are
     // unchanged; the others are cleaned and extracted, in parallel.
     let work: Vec<(source::Source, Option<extract::Extracted>)> = sources
