@@ -31,7 +31,7 @@ use crate::graph::Article;
 use crate::source::Source;
 
 const FILE_NAME: &str = "extract.bin";
-const MAGIC: &[u8] = b"dossier extraction cache 3\n";
+const MAGIC: &[u8] = b"dossier extraction cache 4\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
 /// The file is rewritten rather than appended to once more than one entry in this many is a
