@@ -177,6 +177,9 @@ struct Manifest {
 /// Bytes gathered before each write of a file made of many parts.
 const WRITE_BUFFER: usize = 1 << 20;
 
+/// Bytes of a streamed file written between two calls of [`release_written`].
+const RELEASE_WINDOW: u64 = 16 << 20;
+
 const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 6");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
@@ -241,6 +244,7 @@ impl Group<'_> {
             path,
             hasher: Xxh3::new(),
             len: 0,
+            released: 0..0,
             file,
         })
     }
@@ -289,6 +293,9 @@ pub struct Streamed<'a> {
     path: PathBuf,
     hasher: Xxh3,
     len: u64,
+    /// The part of the file last handed to [`release_written`]: what the next call drops from
+    /// memory, now that it has been written out.
+    released: std::ops::Range<u64>,
     /// The staged file and its buffer; `None` in a check, which writes nothing.
     file: Option<(PathBuf, std::io::BufWriter<File>)>,
 }
@@ -302,6 +309,11 @@ impl Streamed<'_> {
             writer
                 .write_all(part)
                 .map_err(|e| cannot_write(target, &e))?;
+            let written = self.len - writer.buffer().len() as u64;
+            if written >= self.released.end + RELEASE_WINDOW {
+                release_written(writer.get_ref(), self.released.start..written);
+                self.released = self.released.end..written;
+            }
         }
         Ok(())
     }
@@ -809,6 +821,22 @@ fn reserve(file: &File, len: u64) {
 #[cfg(not(target_os = "linux"))]
 fn reserve(_: &File, _: u64) {}
 
+/// Asks the kernel to write out the `range` of a streamed file and to drop from memory what of
+/// it is written out already. A build writes gigabytes of exports at 100,000 articles that
+/// nothing reads again; kept in the page cache, they took memory the kernel had to find anew
+/// for each later file. Called a window behind the writing, so the older part is on disk by
+/// then.
+#[cfg(target_os = "linux")]
+fn release_written(file: &File, range: std::ops::Range<u64>) {
+    if let Some(len) = std::num::NonZeroU64::new(range.end - range.start) {
+        // Only saves memory: if the kernel declines, the pages stay cached as usual.
+        let _ = rustix::fs::fadvise(file, range.start, Some(len), rustix::fs::Advice::DontNeed);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_written(_: &File, _: std::ops::Range<u64>) {}
+
 /// The error for a file that cannot be written.
 fn cannot_write(target: &Path, error: &std::io::Error) -> Diagnostic {
     Diagnostic::general(format!("cannot write {}: {error}", target.display()))
@@ -926,4 +954,34 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     fs::rename(b, &aside)?;
     fs::rename(a, b)?;
     fs::rename(&aside, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_file_longer_than_the_release_window_is_written_whole() {
+        let site = tempfile::tempdir().unwrap();
+        let out = site.path().join("public");
+        let _lock = lock(&out).unwrap();
+        let sink = Sink::stage(&out, &site.path().join("cache")).unwrap();
+        let group = sink
+            .group("exports", 1)
+            .unwrap()
+            .expect("a first build makes the group");
+        // Parts of 1 MB, each a different byte, past three release windows.
+        let parts = (3 * RELEASE_WINDOW / (1 << 20) + 5) as u8;
+        let mut stream = group.stream("big.bin".into()).unwrap();
+        for part in 0..parts {
+            stream.write(&vec![part; 1 << 20]).unwrap();
+        }
+        stream.finish().unwrap();
+        sink.finish().unwrap();
+        let bytes = fs::read(out.join("big.bin")).unwrap();
+        assert_eq!(bytes.len(), usize::from(parts) << 20);
+        for (part, chunk) in bytes.chunks(1 << 20).enumerate() {
+            assert!(chunk.iter().all(|&b| usize::from(b) == part), "part {part}");
+        }
+    }
 }
