@@ -41,7 +41,8 @@ pub struct Paragraph {
 
 /// A paragraph's event as the extraction cache keeps it: a text event that repeats a stretch
 /// of the paragraph's plain text is kept as that stretch's byte range. Without this, a Markdown
-/// paragraph would carry its text twice (a fifth of the cache, in a dossier of half Markdown).
+/// paragraph would carry its text twice (more than a quarter of the cache, in a dossier of half
+/// Markdown).
 #[derive(Serialize)]
 enum StoredEvent<'a> {
     TextAt(usize, usize),
