@@ -18,7 +18,7 @@
 //!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
 //!   whole (an atomic exchange on Linux).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -752,24 +752,26 @@ impl Staging {
             .filter(|entry| !entry.file_type().is_dir())
             .map(walkdir::DirEntry::into_path)
             .collect();
-        let mut folders = HashSet::new();
-        for path in staged {
-            let Ok(relative) = path.strip_prefix(&self.dir) else {
-                continue;
-            };
-            let target = self.out.join(relative);
-            if let Some(folder) = target.parent()
-                && folders.insert(folder.to_path_buf())
-            {
-                fs::create_dir_all(folder).map_err(|e| {
-                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
-                })?;
-            }
-            fs::rename(&path, &target).map_err(|e| {
-                Diagnostic::general(format!("cannot move {} into place: {e}", target.display()))
+        let moves: Vec<(PathBuf, PathBuf)> = staged
+            .into_iter()
+            .filter_map(|path| {
+                let target = self.out.join(path.strip_prefix(&self.dir).ok()?);
+                Some((path, target))
+            })
+            .collect();
+        let folders: BTreeSet<&Path> = moves.iter().filter_map(|(_, t)| t.parent()).collect();
+        for folder in folders {
+            fs::create_dir_all(folder).map_err(|e| {
+                Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
             })?;
         }
-        Ok(())
+        // In parallel: renaming over a large file frees its pages, which takes a while (20 ms
+        // for a 50 MB export).
+        moves.par_iter().try_for_each(|(path, target)| {
+            fs::rename(path, target).map_err(|e| {
+                Diagnostic::general(format!("cannot move {} into place: {e}", target.display()))
+            })
+        })
     }
 }
 
