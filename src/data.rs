@@ -72,7 +72,7 @@ pub fn dossier_json(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnos
     out.write(b"{\"articles\":[")?;
     crate::export::by_article(dossier, out, |index, a| {
         let m = &a.metadata;
-        let entities = m.entities();
+        let entities: Vec<&crate::catalog::EntityKey> = dossier.entities_of(index).collect();
         let names = |kind: Kind| -> Vec<&str> {
             (entities.iter())
                 .filter(|k| k.kind == kind)

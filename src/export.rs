@@ -98,9 +98,9 @@ fn articles_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
         ],
         Vec::new(),
     ))?;
-    by_article(dossier, out, |_, a| {
+    by_article(dossier, out, |index, a| {
         let m = &a.metadata;
-        let entities = m.entities();
+        let entities: Vec<&crate::catalog::EntityKey> = dossier.entities_of(index).collect();
         let names = |kind: Kind| -> String {
             (entities.iter())
                 .filter(|k| k.kind == kind)
@@ -285,7 +285,7 @@ fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnosti
         );
     }
     out.write(&lines)?;
-    by_article(dossier, out, |_, article| {
+    by_article(dossier, out, |index, article| {
         let mut lines = Vec::new();
         let m = &article.metadata;
         let article_id = format!("dossier-article-{}", article.slug);
@@ -304,7 +304,7 @@ fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnosti
                 schema: "Article",
             },
         );
-        for key in m.entities() {
+        for key in dossier.entities_of(index) {
             if key.kind == Kind::Law {
                 continue;
             }

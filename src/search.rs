@@ -194,7 +194,8 @@ impl DocTerms {
 }
 
 /// Tokenizes one article: title, paragraphs, adjacent word pairs and entity names.
-fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
+fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
+    let article = &dossier.articles[index];
     // Everything the article is indexed under, folded into one text first: the title, the
     // paragraphs, then the names of its entities; with the weight and paragraph of each part.
     let mut folded = String::new();
@@ -209,7 +210,7 @@ fn doc_terms(dossier: &Dossier, article: &crate::graph::Article) -> DocTerms {
         folded.push('\n');
     }
     let names = parts.len();
-    for key in article.metadata.entities() {
+    for key in dossier.entities_of(index) {
         let start = folded.len();
         folded.push_str(&fold_text(entity_name(dossier, key)));
         parts.push((start..folded.len(), 0, ENTITY_WEIGHT));
@@ -336,7 +337,7 @@ impl<'a> Plan<'a> {
             .map(|&article_index| {
                 let article = &dossier.articles[article_index];
                 let mut ids: BTreeSet<usize> = BTreeSet::new();
-                for key in article.metadata.entities() {
+                for key in dossier.entities_of(article_index) {
                     if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
                         ids.insert(id);
                     }
@@ -390,13 +391,14 @@ impl<'a> Plan<'a> {
         let range = self.segment_docs(segment);
         text(&format!("{}..{}", range.start, range.end));
         for doc in range {
-            let article = &self.dossier.articles[self.docs[doc]];
+            let article_index = self.docs[doc];
+            let article = &self.dossier.articles[article_index];
             text(&article.digest.to_string());
             let ids: Vec<String> = self.doc_facets[doc].iter().map(usize::to_string).collect();
             text(&ids.join(","));
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
-            for key in article.metadata.entities() {
+            for key in self.dossier.entities_of(article_index) {
                 text(entity_name(self.dossier, key));
             }
         }
@@ -416,9 +418,7 @@ impl<'a> Plan<'a> {
         for batch in docs.chunks(TOKENIZE_BATCH) {
             let per_doc: Vec<DocTerms> = batch
                 .par_iter()
-                .map(|&article_index| {
-                    doc_terms(self.dossier, &self.dossier.articles[article_index])
-                })
+                .map(|&article_index| doc_terms(self.dossier, article_index))
                 .collect();
             let mut pair = String::new();
             for doc_terms in &per_doc {

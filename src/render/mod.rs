@@ -537,7 +537,7 @@ impl Renderer<'_> {
         };
         let mut groups: Vec<Group> = Vec::new();
         let mut counts: BTreeMap<&EntityKey, usize> =
-            meta.entities().into_iter().map(|k| (k, 0)).collect();
+            d.entities_of(index).map(|k| (k, 0)).collect();
         for m in &meta.mentions {
             *counts.entry(&m.entity).or_default() += 1;
         }

@@ -263,3 +263,31 @@ fn sanitized_raw_html_keeps_safe_markup_and_drops_the_rest() {
     .unwrap_err();
     assert_eq!(bad_value.sorted()[0].line, Some(3));
 }
+
+#[test]
+fn each_articles_entities_are_listed_once_as_extraction_found_them() {
+    // The basic site adds an entity in front matter; the project's own is the seed dossier.
+    let basic = fixture("basic");
+    for root in [basic.path().to_path_buf(), crate::common::manifest_dir()] {
+        let analysis = dossier::analyze(&root, false).expect("the site builds");
+        let dossier = &analysis.dossier;
+        assert!(!dossier.articles.is_empty());
+        for (index, article) in dossier.articles.iter().enumerate() {
+            let listed: Vec<_> = dossier.entities_of(index).collect();
+            assert_eq!(
+                listed,
+                article.metadata.entities(),
+                "{}",
+                article.path.display()
+            );
+        }
+    }
+    let analysis = dossier::analyze(basic.path(), false).expect("the basic site builds");
+    assert!(
+        analysis
+            .dossier
+            .articles
+            .iter()
+            .any(|a| !a.metadata.added.is_empty())
+    );
+}
