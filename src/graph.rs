@@ -277,9 +277,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         .map(|article| {
             // The keys of `Metadata::entities`, numbered before they are sorted: numbers sort
             // faster than keys.
-            let metadata = &article.metadata;
-            let mut ids: Vec<usize> = (metadata.mentions.iter().map(|m| &m.entity))
-                .chain(&metadata.added)
+            let mut ids: Vec<usize> = (article.metadata.entity_keys())
                 .filter_map(|key| position.get(key).copied())
                 .collect();
             ids.sort_unstable();

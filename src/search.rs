@@ -562,8 +562,7 @@ const TIER: usize = 8;
 /// loads a shard from every segment, so the tiers keep their number low (at most 14 besides
 /// the large ones).
 fn segment_ranges(count: usize, segment_articles: usize) -> Vec<std::ops::Range<usize>> {
-    let middle = segment_articles.max(1);
-    let sizes = [middle.saturating_mul(TIER), middle, (middle / TIER).max(1)];
+    let sizes = tier_sizes(segment_articles);
     let mut ranges = Vec::new();
     let mut start = 0;
     for (tier, size) in sizes.into_iter().enumerate() {
@@ -629,13 +628,18 @@ fn shard(
 /// The size of the tier of [`segment_ranges`] that a segment of `articles` belongs to: its own
 /// size when full, the small size when not.
 fn tier_size(articles: usize, segment_articles: usize) -> usize {
-    let middle = segment_articles.max(1);
-    let small = (middle / TIER).max(1);
-    if articles == middle || articles == middle.saturating_mul(TIER) {
+    let [large, middle, small] = tier_sizes(segment_articles);
+    if articles == middle || articles == large {
         articles
     } else {
         small
     }
+}
+
+/// The three segment sizes of [`segment_ranges`], largest first.
+fn tier_sizes(segment_articles: usize) -> [usize; 3] {
+    let middle = segment_articles.max(1);
+    [middle.saturating_mul(TIER), middle, (middle / TIER).max(1)]
 }
 
 /// The shard limit of a segment of `articles`: [`SHARD_LIMIT`] for a segment of

@@ -108,11 +108,15 @@ impl Metadata {
         years.into_iter().collect()
     }
 
+    /// The key of every mention, then of every entity added in front matter: the entities of
+    /// [`Metadata::entities`], in no order and with repeats.
+    pub fn entity_keys(&self) -> impl Iterator<Item = &EntityKey> {
+        (self.mentions.iter().map(|m| &m.entity)).chain(&self.added)
+    }
+
     /// Every entity of the article, mentioned or added, without repeats, in key order.
     pub fn entities(&self) -> Vec<&EntityKey> {
-        let mut keys: Vec<&EntityKey> = (self.mentions.iter().map(|m| &m.entity))
-            .chain(&self.added)
-            .collect();
+        let mut keys: Vec<&EntityKey> = self.entity_keys().collect();
         keys.sort_unstable();
         keys.dedup();
         keys
