@@ -62,7 +62,11 @@ struct EntityData<'a> {
 
 /// Writes the dossier to `out` as compact JSON (one line) with a stable order: each article is
 /// serialized on its own, in parallel, and written in order.
-pub fn dossier_json(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+pub fn dossier_json(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    parts: &mut crate::export::Parts,
+) -> Result<(), Diagnostic> {
     fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
         dossier
             .entities
@@ -70,7 +74,7 @@ pub fn dossier_json(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnos
             .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
     }
     out.write(b"{\"articles\":[")?;
-    crate::export::by_article(dossier, out, |index, a| {
+    crate::export::by_article(dossier, out, parts, |index, a| {
         let m = &a.metadata;
         let entities: Vec<&crate::catalog::EntityKey> = dossier.entities_of(index).collect();
         let names = |kind: Kind| -> Vec<&str> {

@@ -3,8 +3,15 @@
 //! investigation tools import). Each is made and written a block of articles at a time, so
 //! that at 100,000 articles no export (half a gigabyte for some) is held in memory whole.
 
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::catalog::Kind;
 use crate::error::Diagnostic;
@@ -16,40 +23,265 @@ use crate::write::{Group, Streamed};
 /// Articles made into export lines at once (in parallel) before they are written.
 const BLOCK: usize = 1024;
 
-/// Builds the export files of `dossier` into `sink`.
-pub fn exports(dossier: &Dossier, sink: &Group) -> Result<(), Diagnostic> {
-    type Maker = fn(&Dossier, &mut Streamed) -> Result<(), Diagnostic>;
+/// Bytes copied at a time from the previous build's export.
+const COPY_BUFFER: usize = 1 << 20;
+
+/// The file in the cache folder that lists each export's article parts (see [`PartsIndex`]).
+pub const PARTS_FILE: &str = "exports.bin";
+
+/// Changes whenever [`PartsIndex`] does, so that no build reads another's.
+const PARTS_FORMAT: &str = "dossier export parts 1";
+
+/// Where each article's bytes are in the export files of the last build, so that a rebuild
+/// copies the parts of unchanged articles from those files instead of making them again.
+///
+/// A part is used only when both hold: its key (see [`part_keys`]), a hash of everything the
+/// part is made from, is this build's for an article; and the file it is in is the very file
+/// the list describes: the output manifest vouches for the file on disk (size, inode, time),
+/// and its hash there is the one recorded here. A list that fails either is not trusted.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PartsIndex {
+    format: String,
+    files: BTreeMap<String, FileParts>,
+}
+
+/// One export file's article parts.
+#[derive(Debug, Serialize, Deserialize)]
+struct FileParts {
+    /// The xxh3-128 hash of the whole file.
+    hash: u128,
+    /// Each article's key, and where its part starts in the file and how long it is.
+    parts: Vec<(u128, u64, u64)>,
+}
+
+/// How many article parts of the exports were made, and how many copied from the previous
+/// build's files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartStats {
+    /// Parts made from the dossier.
+    pub made: usize,
+    /// Parts copied from the last build's exports.
+    pub reused: usize,
+}
+
+/// Builds the export files of `dossier` into `sink`. `context` is
+/// [`crate::Analysis::context`]; `parts_file`, where the list of article parts is kept between
+/// builds (`None`: neither read nor written).
+pub fn exports(
+    dossier: &Dossier,
+    sink: &Group,
+    context: u128,
+    parts_file: Option<&Path>,
+) -> Result<PartStats, Diagnostic> {
+    type Maker = fn(&Dossier, &mut Streamed, &mut Parts) -> Result<(), Diagnostic>;
     let makers: [(&str, Maker); 5] = [
         ("articles.csv", articles_csv),
-        ("entities.csv", |d, out| out.write(&entities_csv(d))),
+        ("entities.csv", |d, out, _| out.write(&entities_csv(d))),
         ("mentions.csv", mentions_csv),
         ("entities.ftm.json", followthemoney),
         ("dossier.json", crate::data::dossier_json),
     ];
+    let keys = part_keys(dossier, context);
+    let mut previous = parts_file.map(read_parts).unwrap_or_default();
+    let mut index = PartsIndex {
+        format: PARTS_FORMAT.to_string(),
+        files: BTreeMap::new(),
+    };
+    let mut stats = PartStats::default();
     for (path, make) in makers {
         let mut out = sink.stream(path.into())?;
-        make(dossier, &mut out)?;
-        out.finish()?;
+        let mut parts = Parts::new(&keys, previous.files.remove(path), sink, path);
+        make(dossier, &mut out, &mut parts)?;
+        let hash = out.finish()?;
+        stats.made += parts.made;
+        stats.reused += parts.reused;
+        if !parts.written.is_empty() {
+            index.files.insert(
+                path.to_string(),
+                FileParts {
+                    hash,
+                    parts: parts.written,
+                },
+            );
+        }
+    }
+    if let Some(parts_file) = parts_file {
+        write_parts(parts_file, &index);
+    }
+    Ok(stats)
+}
+
+/// Each article's part key: a hash of everything its part of any export is made from. That
+/// is its own data (its file and the extraction context, as in the extraction cache), its
+/// page name, the names of the entities it names (an uncatalogued entity's name can come from
+/// another article), and whether it comes first (the JSON list puts a comma before the others).
+fn part_keys(dossier: &Dossier, context: u128) -> Vec<u128> {
+    (0..dossier.articles.len())
+        .into_par_iter()
+        .map(|index| {
+            let article = &dossier.articles[index];
+            let mut hasher = Xxh3::new();
+            hasher.update(&context.to_le_bytes());
+            hasher.update(&article.digest.to_le_bytes());
+            hasher.update(&[u8::from(index == 0)]);
+            let mut text = |bytes: &[u8]| {
+                // Each string with its length first, so that no two lists hash the same bytes.
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(bytes);
+            };
+            text(article.slug.as_bytes());
+            for key in dossier.entities_of(index) {
+                text(name_of(dossier, key).as_bytes());
+            }
+            hasher.digest128()
+        })
+        .collect()
+}
+
+/// The last build's list of export parts, or an empty one when it is missing, unreadable or
+/// of another format.
+fn read_parts(path: &Path) -> PartsIndex {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| postcard::from_bytes::<PartsIndex>(&bytes).ok())
+        .filter(|index| index.format == PARTS_FORMAT)
+        .unwrap_or_default()
+}
+
+/// Records the list of export parts, replacing the file whole. A list that cannot be written
+/// only costs the next build the copying: the old one is removed so that it is not read.
+fn write_parts(path: &Path, index: &PartsIndex) {
+    let written = postcard::to_stdvec(index).ok().is_some_and(|bytes| {
+        let temporary = path.with_extension("tmp");
+        // The first build can get here before anything else has made the cache folder.
+        path.parent()
+            .is_none_or(|folder| std::fs::create_dir_all(folder).is_ok())
+            && std::fs::write(&temporary, bytes).is_ok()
+            && std::fs::rename(&temporary, path).is_ok()
+    });
+    if !written {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The article parts of one export file as it is written: which parts the last build's file
+/// holds that this build can copy, and where this build's parts go.
+pub struct Parts<'k> {
+    keys: &'k [u128],
+    /// The last build's file, and where each of its parts is, by key.
+    previous: Option<(File, HashMap<u128, Range<u64>>)>,
+    /// This build's parts: key, start, length.
+    written: Vec<(u128, u64, u64)>,
+    made: usize,
+    reused: usize,
+}
+
+impl<'k> Parts<'k> {
+    fn new(keys: &'k [u128], listed: Option<FileParts>, sink: &Group, path: &str) -> Self {
+        let previous = listed.and_then(|listed| {
+            let (file, hash) = sink.previous_file(Path::new(path))?;
+            (hash == listed.hash).then(|| {
+                let ranges = (listed.parts.into_iter())
+                    .map(|(key, start, len)| (key, start..start + len))
+                    .collect();
+                (file, ranges)
+            })
+        });
+        Parts {
+            keys,
+            previous,
+            written: Vec::new(),
+            made: 0,
+            reused: 0,
+        }
+    }
+}
+
+/// Writes to `out` the bytes `part` makes of each article (given its index), in article order,
+/// a block of articles at a time made in parallel. An article whose part the previous build's
+/// file holds (see [`PartsIndex`]) has it copied from there instead.
+pub fn by_article(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    parts: &mut Parts,
+    part: impl Fn(usize, &Article) -> Vec<u8> + Sync,
+) -> Result<(), Diagnostic> {
+    /// A part made now, or a range of the previous file to copy.
+    enum Piece {
+        Made(Vec<u8>),
+        Copied(Range<u64>),
+    }
+    let mut buffer = Vec::new();
+    for (block, articles) in dossier.articles.chunks(BLOCK).enumerate() {
+        let previous = parts.previous.as_ref().map(|(_, ranges)| ranges);
+        let keys = parts.keys;
+        let pieces: Vec<Piece> = articles
+            .par_iter()
+            .enumerate()
+            .map(|(offset, article)| {
+                let index = block * BLOCK + offset;
+                match previous.and_then(|ranges| ranges.get(&keys[index])) {
+                    Some(range) => Piece::Copied(range.clone()),
+                    None => Piece::Made(part(index, article)),
+                }
+            })
+            .collect();
+        // Consecutive parts that lie one after another in the previous file are copied at once.
+        let mut run: Option<Range<u64>> = None;
+        for (offset, piece) in pieces.into_iter().enumerate() {
+            let key = keys[block * BLOCK + offset];
+            let continues =
+                matches!((&run, &piece), (Some(r), Piece::Copied(c)) if r.end == c.start);
+            if !continues && let Some(done) = run.take() {
+                copy_previous(parts, done, out, &mut buffer)?;
+            }
+            // Where the part starts in this build's file: after what is written and what the
+            // pending run will add.
+            let start = out.len() + run.as_ref().map_or(0, |r| r.end - r.start);
+            match piece {
+                Piece::Copied(range) => {
+                    parts.reused += 1;
+                    parts.written.push((key, start, range.end - range.start));
+                    run = Some(run.map_or(range.clone(), |r| r.start..range.end));
+                }
+                Piece::Made(bytes) => {
+                    parts.made += 1;
+                    parts.written.push((key, start, bytes.len() as u64));
+                    out.write(&bytes)?;
+                }
+            }
+        }
+        if let Some(done) = run.take() {
+            copy_previous(parts, done, out, &mut buffer)?;
+        }
     }
     Ok(())
 }
 
-/// Writes to `out` the bytes `part` makes of each article (given its index), in article order,
-/// a block of articles at a time made in parallel.
-pub fn by_article(
-    dossier: &Dossier,
+/// Copies `range` of the previous build's file to `out`.
+fn copy_previous(
+    parts: &mut Parts,
+    range: Range<u64>,
     out: &mut Streamed,
-    part: impl Fn(usize, &Article) -> Vec<u8> + Sync,
+    buffer: &mut Vec<u8>,
 ) -> Result<(), Diagnostic> {
-    for (block, articles) in dossier.articles.chunks(BLOCK).enumerate() {
-        let parts: Vec<Vec<u8>> = articles
-            .par_iter()
-            .enumerate()
-            .map(|(offset, article)| part(block * BLOCK + offset, article))
-            .collect();
-        for bytes in parts {
-            out.write(&bytes)?;
-        }
+    let Some((file, _)) = &mut parts.previous else {
+        return Ok(());
+    };
+    let failed = |e: std::io::Error| {
+        Diagnostic::general(format!(
+            "the last build's export changed while this build was reading it ({e}); \
+             build again"
+        ))
+    };
+    file.seek(SeekFrom::Start(range.start)).map_err(failed)?;
+    let mut left = range.end - range.start;
+    while left > 0 {
+        let take = left.min(COPY_BUFFER as u64) as usize;
+        buffer.resize(take, 0);
+        file.read_exact(buffer).map_err(failed)?;
+        out.write(buffer)?;
+        left -= take as u64;
     }
     Ok(())
 }
@@ -81,7 +313,11 @@ fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
-fn articles_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+fn articles_csv(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    parts: &mut Parts,
+) -> Result<(), Diagnostic> {
     out.write(&csv_bytes(
         &[
             "url",
@@ -98,7 +334,7 @@ fn articles_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
         ],
         Vec::new(),
     ))?;
-    by_article(dossier, out, |index, a| {
+    by_article(dossier, out, parts, |index, a| {
         let m = &a.metadata;
         let entities: Vec<&crate::catalog::EntityKey> = dossier.entities_of(index).collect();
         let names = |kind: Kind| -> String {
@@ -170,7 +406,11 @@ fn entities_csv(dossier: &Dossier) -> Vec<u8> {
     )
 }
 
-fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+fn mentions_csv(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    parts: &mut Parts,
+) -> Result<(), Diagnostic> {
     out.write(&csv_bytes(
         &[
             "article",
@@ -182,7 +422,7 @@ fn mentions_csv(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic>
         ],
         Vec::new(),
     ))?;
-    by_article(dossier, out, |_, article| {
+    by_article(dossier, out, parts, |_, article| {
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
@@ -253,7 +493,11 @@ struct DocumentationProperties<'a> {
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
 /// agency and place; a `Documentation` linking each article to each entity it names, with the
 /// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
-fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnostic> {
+fn followthemoney(
+    dossier: &Dossier,
+    out: &mut Streamed,
+    parts: &mut Parts,
+) -> Result<(), Diagnostic> {
     let entity_id =
         |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
     let mut lines = Vec::new();
@@ -285,7 +529,7 @@ fn followthemoney(dossier: &Dossier, out: &mut Streamed) -> Result<(), Diagnosti
         );
     }
     out.write(&lines)?;
-    by_article(dossier, out, |index, article| {
+    by_article(dossier, out, parts, |index, article| {
         let mut lines = Vec::new();
         let m = &article.metadata;
         let article_id = format!("dossier-article-{}", article.slug);

@@ -53,6 +53,9 @@ pub struct Report {
     pub warnings: Vec<Diagnostic>,
     /// Things worth saying once that are not problems (no feeds without `base_url`).
     pub notes: Vec<String>,
+    /// How the exports' article parts were made: all zero when the last build's exports
+    /// were kept whole.
+    pub export_parts: export::PartStats,
 }
 
 /// Whether a build writes its output or only checks the content.
@@ -326,9 +329,14 @@ pub fn build_with_progress(
         search::write_index(&dossier, config.search, context, &sink)?;
         Ok(())
     };
+    // A rebuild copies each unchanged article's part of an export from the last build's file;
+    // the list of parts is kept in the cache folder (a check neither reads nor writes it).
+    let parts_file = (mode == Mode::Build).then(|| cache::folder(root).join(export::PARTS_FILE));
+    let export_parts = std::sync::Mutex::new(export::PartStats::default());
     let exports = || -> Result<(), Diagnostics> {
         if let Some(group) = sink.group("exports", digest)? {
-            export::exports(&dossier, &group)?;
+            let stats = export::exports(&dossier, &group, context, parts_file.as_deref())?;
+            *export_parts.lock().unwrap_or_else(|e| e.into_inner()) = stats;
         }
         Ok(())
     };
@@ -354,6 +362,7 @@ pub fn build_with_progress(
     stopwatch.side("render", render_took);
     stopwatch.side("search", search_took);
     stopwatch.side("exports", exports_took);
+    let export_parts = export_parts.into_inner().unwrap_or_else(|e| e.into_inner());
     stopwatch.side("cache", cache_took);
     let mut problems = Diagnostics::new();
     for result in [rendered, indexed, exported] {
@@ -401,5 +410,6 @@ pub fn build_with_progress(
         output,
         warnings: warnings.sorted(),
         notes,
+        export_parts,
     })
 }

@@ -266,6 +266,18 @@ impl Group<'_> {
         pages.into_par_iter().try_for_each(|page| self.put(page))
     }
 
+    /// The previous build's file at `path` in the output, opened for reading, with the hash
+    /// of the bytes that build wrote there: only while it is still that very file (same size,
+    /// inode and time, checked on the open file). `None` in a check, or when the last build
+    /// made no such file.
+    pub fn previous_file(&self, path: &Path) -> Option<(File, u128)> {
+        let staging = self.sink.staging.as_ref()?;
+        let record = staging.previous.files.get(path)?;
+        let file = File::open(staging.out.join(path)).ok()?;
+        let metadata = file.metadata().ok()?;
+        record.matches(&metadata).then_some((file, record.hash))
+    }
+
     /// Records a short text that the group's files imply (such as a list of their names), so
     /// that a later build that keeps the group learns it without making the files again; see
     /// [`Sink::noted_group`].
@@ -318,10 +330,20 @@ impl Streamed<'_> {
         Ok(())
     }
 
-    /// Completes the file and adds it to the build. When the previous build wrote the same
-    /// bytes to the output and that file is untouched, the output's file stays and the staged
-    /// copy is dropped, as for any other unchanged file.
-    pub fn finish(self) -> Result<(), Diagnostic> {
+    /// The bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True while nothing is written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Completes the file and adds it to the build; returns the xxh3-128 hash of its bytes.
+    /// When the previous build wrote the same bytes to the output and that file is untouched,
+    /// the output's file stays and the staged copy is dropped, as for any other unchanged file.
+    pub fn finish(self) -> Result<u128, Diagnostic> {
         let hash = self.hasher.digest128();
         let record = match (self.file, &self.sink.staging) {
             (Some((target, writer)), Some(staging)) => {
@@ -342,7 +364,7 @@ impl Streamed<'_> {
             _ => None,
         };
         lock_ignoring_poison(&self.sink.files).push((self.path, record));
-        Ok(())
+        Ok(hash)
     }
 }
 

@@ -594,3 +594,135 @@ fn a_theme_stylesheet_change_is_not_kept_from_the_previous_build() {
     full_build(site.path(), &fresh_out);
     assert!(snapshot(&public) == snapshot(&fresh_out));
 }
+
+/// The export files of the output at `out`, by name.
+fn exports_of(out: &Path) -> Vec<(String, Vec<u8>)> {
+    [
+        "articles.csv",
+        "entities.csv",
+        "mentions.csv",
+        "entities.ftm.json",
+        "dossier.json",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), std::fs::read(out.join(name)).unwrap()))
+    .collect()
+}
+
+/// The exports of a full build of `site` (no cache, no previous output), made in a copy of
+/// it so that the site's own cache stays as it is.
+fn fresh_exports(site: &Path) -> Vec<(String, Vec<u8>)> {
+    let fresh = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&site.join("content"), &fresh.path().join("content"));
+    std::fs::copy(site.join("site.toml"), fresh.path().join("site.toml")).unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(fresh.path(), &fresh_out);
+    exports_of(&fresh_out)
+}
+
+#[test]
+fn a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build() {
+    use dossier::export::PartStats;
+    let site = fixture("basic");
+    // Three articles, each with a part in four exports (entities.csv has no article parts).
+    let first = build(site.path());
+    assert_eq!(
+        first.export_parts,
+        PartStats {
+            made: 12,
+            reused: 0
+        }
+    );
+    // Unchanged: the exports are kept whole, no part is made or copied.
+    assert_eq!(build(site.path()).export_parts, PartStats::default());
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    let after = build(site.path());
+    assert_eq!(
+        after.export_parts,
+        PartStats {
+            made: 4,
+            reused: 12
+        },
+        "only the new article's parts are made"
+    );
+    let public = site.path().join("public");
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+    // Again on the list that rebuild wrote, where most parts were copied, not made.
+    add_article(
+        site.path(),
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    let again = build(site.path());
+    assert_eq!(
+        again.export_parts,
+        PartStats {
+            made: 4,
+            reused: 16
+        }
+    );
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+}
+
+#[test]
+fn export_parts_listed_for_other_files_or_damaged_are_not_copied() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let parts = site.path().join(dossier::CACHE_FOLDER).join("exports.bin");
+    assert!(parts.is_file(), "a build lists its export parts");
+    // A build into another folder lists the parts of its own files: with an article that
+    // comes first, every other part there lies elsewhere than in `public/`.
+    add_article(
+        site.path(),
+        "aaa",
+        "Phones seized in Hoeryong",
+        "2024-06-03",
+        "Guards in Hoeryong seized phones.",
+    );
+    let other = tempfile::tempdir().unwrap();
+    dossier::build(
+        site.path(),
+        Some(&other.path().join("public")),
+        dossier::Mode::Build,
+    )
+    .expect("build into another folder");
+    std::fs::remove_file(site.path().join("content/articles/2024/aaa.md")).unwrap();
+    add_article(
+        site.path(),
+        "musan",
+        "Phones seized in Musan",
+        "2024-06-02",
+        "Guards in Musan.",
+    );
+    let after = build(site.path());
+    assert_eq!(after.export_parts.reused, 0, "{:?}", after.export_parts);
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+
+    // A damaged list is not read at all.
+    let good = std::fs::read(&parts).unwrap();
+    add_article(
+        site.path(),
+        "hyesan",
+        "Phones seized in Hyesan",
+        "2024-06-04",
+        "Guards in Hyesan.",
+    );
+    let mut damaged = good.clone();
+    let middle = damaged.len() / 2;
+    damaged.truncate(middle);
+    std::fs::write(&parts, &damaged).unwrap();
+    let after = build(site.path());
+    assert_eq!(after.export_parts.reused, 0, "{:?}", after.export_parts);
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+    // The next build has a sound list again and uses it.
+    std::fs::remove_file(site.path().join("content/articles/2024/hyesan.md")).unwrap();
+    assert!(build(site.path()).export_parts.reused > 0);
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+}
