@@ -64,8 +64,12 @@ impl Serialize for Paragraph {
             .events
             .iter()
             .map(|event| {
+                // A text event usually starts where the last one ended: checked first, as a
+                // search for it would find it there too.
                 if let Event::Text(text) = event
-                    && let Some(at) = self.text[from..].find(&**text)
+                    && let Some(at) = (self.text[from..].starts_with(&**text))
+                        .then_some(0)
+                        .or_else(|| self.text[from..].find(&**text))
                 {
                     let start = from + at;
                     from = start + text.len();

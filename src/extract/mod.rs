@@ -101,11 +101,12 @@ pub struct RelativeMention {
 impl Metadata {
     /// The publication year and every year the text refers to, sorted.
     pub fn all_years(&self) -> Vec<i32> {
-        let mut years: BTreeSet<i32> = self.years.iter().map(|y| y.year).collect();
-        if let Some(date) = self.date {
-            years.insert(date.year());
-        }
-        years.into_iter().collect()
+        let mut years: Vec<i32> = (self.years.iter().map(|y| y.year))
+            .chain(self.date.map(|date| date.year()))
+            .collect();
+        years.sort_unstable();
+        years.dedup();
+        years
     }
 
     /// The key of every mention, then of every entity added in front matter: the entities of

@@ -385,7 +385,11 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
 /// Every bare use of `surname` in `text` as a capitalized whole word, as byte ranges.
 pub fn bare_mentions(text: &str, surname: &str) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
-    for (start, _) in text.match_indices(surname) {
+    if surname.is_empty() {
+        return found;
+    }
+    // memmem's vectorized search; a match of whole UTF-8 text starts on a character boundary.
+    for start in memchr::memmem::find_iter(text.as_bytes(), surname.as_bytes()) {
         let end = start + surname.len();
         let before = text[..start].chars().next_back();
         let after = text[end..].chars().next();
