@@ -421,8 +421,15 @@ fn related_articles(
         .par_iter()
         .enumerate()
         .map_init(
-            || (vec![0.0_f64; article_entities.len()], Vec::new()),
+            || {
+                let n = article_entities.len();
+                (vec![0.0_f64; n], vec![0_usize; n])
+            },
             |(scores, touched), (index, ids)| {
+                // Articles touched so far are `touched[..count]`. Each posting is written at
+                // `count`, which moves on only when the article is new: no branch in the loop
+                // that runs tens of millions of times.
+                let mut count = 0;
                 // Entities in key order, so the sums add up in the same order every build.
                 for &id in ids {
                     let Some((idf, list)) = postings.get(id).copied().flatten() else {
@@ -430,11 +437,11 @@ fn related_articles(
                     };
                     for &other in list {
                         if other != index {
+                            let score = &mut scores[other];
                             // Every idf is at least 1, so 0 means untouched.
-                            if scores[other] == 0.0 {
-                                touched.push(other);
-                            }
-                            scores[other] += idf;
+                            touched[count] = other;
+                            count += usize::from(*score == 0.0);
+                            *score += idf;
                         }
                     }
                 }
@@ -445,7 +452,7 @@ fn related_articles(
                     b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0])).is_lt()
                 };
                 let mut best: Vec<(usize, f64)> = Vec::with_capacity(RELATED_COUNT + 1);
-                for other in touched.drain(..) {
+                for &other in &touched[..count] {
                     let candidate = (other, std::mem::take(&mut scores[other]));
                     if best.len() == RELATED_COUNT
                         && !best.last().is_some_and(|&last| before(candidate, last))
