@@ -2,6 +2,10 @@
 //! `entities.ftm.json`, FollowTheMoney entities as JSON lines (the format Aleph and other
 //! investigation tools import). Each is made and written a block of articles at a time, so
 //! that at 100,000 articles no export (half a gigabyte for some) is held in memory whole.
+//!
+//! Four of them are mostly one part per article. A rebuild copies the parts of unchanged
+//! articles from the last build's files and makes only the others (see [`PartsIndex`]): with
+//! one new article among 10,000, that is 150 MB copied instead of made.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -38,7 +42,8 @@ const PARTS_FORMAT: &str = "dossier export parts 1";
 /// A part is used only when both hold: its key (see [`part_keys`]), a hash of everything the
 /// part is made from, is this build's for an article; and the file it is in is the very file
 /// the list describes: the output manifest vouches for the file on disk (size, inode, time),
-/// and its hash there is the one recorded here. A list that fails either is not trusted.
+/// and its hash there is the one recorded here. A file that fails the second check has all
+/// its parts made again; an unreadable list or one of another format is not read at all.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct PartsIndex {
     format: String,

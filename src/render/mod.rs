@@ -84,6 +84,15 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
+/// A hash of `value` as postcard encodes it (every string and list prefixed with its length,
+/// so different values cannot hash the same bytes).
+fn digest_of(value: &impl Serialize) -> u128 {
+    let mut hasher = Xxh3::new();
+    // Writing into a hasher cannot fail, nor can encoding these plain structs.
+    let _ = postcard::to_io(value, HashWriter(&mut hasher));
+    hasher.digest128()
+}
+
 /// Articles listed, with their quoted passages, on one page of an entity or a year.
 pub const ARTICLES_PER_PAGE: usize = 50;
 
@@ -181,14 +190,16 @@ pub fn render(
         description: &config.description,
         language: &config.language,
     };
-    let links = (0..dossier.articles.len())
+    let links: Vec<ArticleLink> = (0..dossier.articles.len())
         .into_par_iter()
         .map(|index| article_link(dossier, index, "../"))
         .collect();
+    let link_digests = links.par_iter().map(digest_of).collect();
     let renderer = Renderer {
         dossier,
         group: &group,
         links,
+        link_digests,
         tera: &templates.tera,
         templates_digest: templates.digest,
         context,
@@ -235,6 +246,8 @@ struct Renderer<'a> {
     group: &'a FileGroup<'a>,
     /// Each article's link from a page one folder down, made once for every page that lists it.
     links: Vec<ArticleLink>,
+    /// A hash of each of `links`: what stands for a link in the input hash of a page.
+    link_digests: Vec<u128>,
     tera: &'a Tera,
     /// What every page depends on besides its data: see [`crate::theme::Templates::digest`].
     templates_digest: u128,
@@ -343,10 +356,15 @@ impl Renderer<'_> {
     /// What stands for the passages that `articles` show on a list page, in its input hash:
     /// each article's link, and the article's own data (see [`render`]), which the passages
     /// are cut from.
-    fn list_input<'s>(&'s self, articles: &[usize]) -> (u128, Vec<(u128, &'s ArticleLink)>) {
+    fn list_input(&self, articles: &[usize]) -> (u128, Vec<(u128, u128)>) {
         let digests = articles
             .iter()
-            .map(|&index| (self.dossier.articles[index].digest, &self.links[index]))
+            .map(|&index| {
+                (
+                    self.dossier.articles[index].digest,
+                    self.link_digests[index],
+                )
+            })
             .collect();
         (self.context, digests)
     }
@@ -366,12 +384,16 @@ impl Renderer<'_> {
         article_link(self.dossier, index, root)
     }
 
-    fn entity_link(&self, key: &EntityKey, root: &str, count: usize) -> Link {
-        let name = self
-            .dossier
+    /// The name an entity is shown by: its catalogue name, or the one extraction found.
+    fn entity_name<'k>(&'k self, key: &'k EntityKey) -> &'k str {
+        self.dossier
             .entities
             .get(key)
-            .map_or_else(|| key.slug.clone(), |n| n.entity.name.clone());
+            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+    }
+
+    fn entity_link(&self, key: &EntityKey, root: &str, count: usize) -> Link {
+        let name = self.entity_name(key).to_string();
         Link {
             name,
             url: format!("{root}{}", key.url()),
@@ -535,44 +557,23 @@ impl Renderer<'_> {
                 .collect();
             (title_html, body)
         };
-        let mut groups: Vec<Group> = Vec::new();
+        // Each entity of the article, in key order, with its name and how often it is named.
         let mut counts: BTreeMap<&EntityKey, usize> =
             d.entities_of(index).map(|k| (k, 0)).collect();
         for m in &meta.mentions {
             *counts.entry(&m.entity).or_default() += 1;
         }
-        for (key, count) in counts {
-            let link = self.entity_link(key, root, count);
-            match groups.last_mut() {
-                Some(group) if group.folder == key.kind.folder() => group.links.push(link),
-                _ => groups.push(Group {
-                    folder: key.kind.folder(),
-                    label: key.kind.plural_title(),
-                    links: vec![link],
-                }),
-            }
-        }
-        let years: Vec<Link> = meta
-            .all_years()
+        let entities: Vec<(&EntityKey, &str, usize)> = counts
             .into_iter()
-            .map(|y| Link {
-                name: y.to_string(),
-                url: format!("{root}years/{y}.html"),
-                count: meta.years.iter().filter(|m| m.year == y).count(),
-                kind: "year",
-            })
+            .map(|(key, count)| (key, self.entity_name(key), count))
             .collect();
         let position = d.rank[index];
-        let neighbour = |offset: isize| -> Option<ArticleLink> {
+        let neighbour = |offset: isize| -> Option<usize> {
             let p = position as isize + offset;
             let &i = d.by_date.get(usize::try_from(p).ok()?)?;
-            (d.articles[i].metadata.date.is_some() && meta.date.is_some())
-                .then(|| self.article_link(i, root))
+            (d.articles[i].metadata.date.is_some() && meta.date.is_some()).then_some(i)
         };
-        let related: Vec<ArticleLink> = d.related[index]
-            .iter()
-            .map(|&i| self.article_link(i, root))
-            .collect();
+        let (newer, older) = (neighbour(-1), neighbour(1));
         /// Everything on the page but the article's text.
         #[derive(Serialize)]
         struct ArticleRest<'v> {
@@ -593,28 +594,69 @@ impl Renderer<'_> {
             title_html: String,
             paragraphs: Vec<String>,
             #[serde(flatten)]
-            rest: &'v ArticleRest<'v>,
+            rest: ArticleRest<'v>,
         }
-        let rest = ArticleRest {
-            title_derived: meta.title_derived,
-            date: meta.date.map(format_date),
-            date_iso: meta.date.map(|d| d.to_string()),
-            author: meta.author.as_deref(),
-            source_url: article.source_url.as_deref().filter(|u| is_web_url(u)),
-            source_path: article.path.to_string_lossy(),
-            entities: groups,
-            years,
-            related,
-            newer: neighbour(-1),
-            older: neighbour(1),
+        let rest = || {
+            let mut groups: Vec<Group> = Vec::new();
+            for &(key, name, count) in &entities {
+                let link = Link {
+                    name: name.to_string(),
+                    url: format!("{root}{}", key.url()),
+                    count,
+                    kind: key.kind.as_str(),
+                };
+                match groups.last_mut() {
+                    Some(group) if group.folder == key.kind.folder() => group.links.push(link),
+                    _ => groups.push(Group {
+                        folder: key.kind.folder(),
+                        label: key.kind.plural_title(),
+                        links: vec![link],
+                    }),
+                }
+            }
+            let years: Vec<Link> = meta
+                .all_years()
+                .into_iter()
+                .map(|y| Link {
+                    name: y.to_string(),
+                    url: format!("{root}years/{y}.html"),
+                    count: meta.years.iter().filter(|m| m.year == y).count(),
+                    kind: "year",
+                })
+                .collect();
+            ArticleRest {
+                title_derived: meta.title_derived,
+                date: meta.date.map(format_date),
+                date_iso: meta.date.map(|d| d.to_string()),
+                author: meta.author.as_deref(),
+                source_url: article.source_url.as_deref().filter(|u| is_web_url(u)),
+                source_path: article.path.to_string_lossy(),
+                entities: groups,
+                years,
+                related: (d.related[index].iter())
+                    .map(|&i| self.article_link(i, root))
+                    .collect(),
+                newer: newer.map(|i| self.article_link(i, root)),
+                older: older.map(|i| self.article_link(i, root)),
+            }
         };
+        // What the page is made from, compact: the article's own data stands for its text and
+        // metadata (see `render`); the entities' names and counts, for the links to them; a
+        // digest of each related and neighbouring article's link, for those links.
         let sanitized = self.raw_html == crate::config::RawHtml::Sanitize;
+        let link_digest = |i: usize| self.link_digests[i];
         let input = (
             article.digest,
             self.context,
             sanitized,
             &linked_years,
-            &rest,
+            &entities,
+            d.related[index]
+                .iter()
+                .map(|&i| link_digest(i))
+                .collect::<Vec<u128>>(),
+            newer.map(link_digest),
+            older.map(link_digest),
         );
         self.page_from(
             "article.html",
@@ -626,7 +668,7 @@ impl Renderer<'_> {
                 ArticleView {
                     title_html,
                     paragraphs,
-                    rest: &rest,
+                    rest: rest(),
                 }
             },
             None,
