@@ -233,7 +233,7 @@ impl Group<'_> {
                 }
                 Some((
                     target,
-                    std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+                    std::io::BufWriter::with_capacity(WRITE_BUFFER, ReleasingFile::new(file)),
                 ))
             }
             None => None,
@@ -244,7 +244,6 @@ impl Group<'_> {
             path,
             hasher: Xxh3::new(),
             len: 0,
-            released: 0..0,
             file,
         })
     }
@@ -305,11 +304,8 @@ pub struct Streamed<'a> {
     path: PathBuf,
     hasher: Xxh3,
     len: u64,
-    /// The part of the file last handed to [`release_written`]: what the next call drops from
-    /// memory, now that it has been written out.
-    released: std::ops::Range<u64>,
     /// The staged file and its buffer; `None` in a check, which writes nothing.
-    file: Option<(PathBuf, std::io::BufWriter<File>)>,
+    file: Option<(PathBuf, std::io::BufWriter<ReleasingFile>)>,
 }
 
 impl Streamed<'_> {
@@ -321,11 +317,6 @@ impl Streamed<'_> {
             writer
                 .write_all(part)
                 .map_err(|e| cannot_write(target, &e))?;
-            let written = self.len - writer.buffer().len() as u64;
-            if written >= self.released.end + RELEASE_WINDOW {
-                release_written(writer.get_ref(), self.released.start..written);
-                self.released = self.released.end..written;
-            }
         }
         Ok(())
     }
@@ -349,7 +340,8 @@ impl Streamed<'_> {
             (Some((target, writer)), Some(staging)) => {
                 let file = writer
                     .into_inner()
-                    .map_err(|e| cannot_write(&target, e.error()))?;
+                    .map_err(|e| cannot_write(&target, e.error()))?
+                    .into_inner();
                 // Space reserved beyond what was written goes (see `reserve`).
                 file.set_len(self.len)
                     .map_err(|e| cannot_write(&target, &e))?;
@@ -365,6 +357,50 @@ impl Streamed<'_> {
         };
         lock_ignoring_poison(&self.sink.files).push((self.path, record));
         Ok(hash)
+    }
+}
+
+/// A file written from start to end, large, that this build does not read again: what is
+/// written is dropped from the page cache as the writing goes on, [`RELEASE_WINDOW`] at a time
+/// and a window behind (see [`release_written`]). Pages this build will not read again would
+/// otherwise pile up in memory; at 100,000 articles the exports alone are 1.5 GB.
+pub struct ReleasingFile {
+    file: File,
+    written: u64,
+    /// The part of the file last handed to [`release_written`]: what the next call drops from
+    /// memory, now that it has been written out.
+    released: std::ops::Range<u64>,
+}
+
+impl ReleasingFile {
+    /// Wraps `file`, to be written from its start.
+    pub fn new(file: File) -> Self {
+        ReleasingFile {
+            file,
+            written: 0,
+            released: 0..0,
+        }
+    }
+
+    /// The file, once written.
+    pub fn into_inner(self) -> File {
+        self.file
+    }
+}
+
+impl Write for ReleasingFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.written += n as u64;
+        if self.written >= self.released.end + RELEASE_WINDOW {
+            release_written(&self.file, self.released.start..self.written);
+            self.released = self.released.end..self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
