@@ -1036,6 +1036,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_path_made_twice_is_an_error_in_a_check_too() {
+        // A check stages nothing, so only the list of files can tell.
+        let sink = Sink::discard();
+        let page = |path: &str| Page {
+            path: path.into(),
+            bytes: b"page".to_vec(),
+        };
+        for path in [
+            "places/a.html",
+            "places/a-b.html",
+            "places/a/b.html",
+            "places.html",
+        ] {
+            sink.put(page(path)).unwrap();
+        }
+        sink.put(page("places/a-b.html")).unwrap();
+        let error = sink.finish().expect_err("a path made twice");
+        assert!(error.to_string().contains("places/a-b.html"), "{error}");
+    }
+
+    #[test]
     fn a_streamed_file_longer_than_the_release_window_is_written_whole() {
         let site = tempfile::tempdir().unwrap();
         let out = site.path().join("public");
