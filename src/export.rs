@@ -4,7 +4,7 @@
 //! that at 100,000 articles no export (half a gigabyte for some) is held in memory whole.
 //!
 //! Four of them are mostly one part per article. A rebuild copies the parts of unchanged
-//! articles from the last build's files and makes only the others (see [`PartsIndex`]): with
+//! articles from the last build's files and makes only the others (see `PartsIndex`): with
 //! one new article among 10,000, that is 150 MB copied instead of made.
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +30,7 @@ const BLOCK: usize = 1024;
 /// Bytes copied at a time from the previous build's export.
 const COPY_BUFFER: usize = 1 << 20;
 
-/// The file in the cache folder that lists each export's article parts (see [`PartsIndex`]).
+/// The file in the cache folder that lists each export's article parts (see `PartsIndex`).
 pub const PARTS_FILE: &str = "exports.bin";
 
 /// Changes whenever [`PartsIndex`] does, so that no build reads another's.
@@ -204,7 +204,7 @@ impl<'k> Parts<'k> {
 
 /// Writes to `out` the bytes `part` makes of each article (given its index), in article order,
 /// a block of articles at a time made in parallel. An article whose part the previous build's
-/// file holds (see [`PartsIndex`]) has it copied from there instead.
+/// file holds (see `PartsIndex`) has it copied from there instead.
 pub fn by_article(
     dossier: &Dossier,
     out: &mut Streamed,

@@ -372,8 +372,8 @@ impl Streamed<'_> {
 }
 
 /// A file written from start to end, large, that this build does not read again: what is
-/// written is dropped from the page cache as the writing goes on, [`RELEASE_WINDOW`] at a time
-/// and a window behind (see [`release_written`]). Pages this build will not read again would
+/// written is dropped from the page cache as the writing goes on, 16 MB at a time and a window
+/// behind, so that each part is on disk by then. Pages this build will not read again would
 /// otherwise pile up in memory; at 100,000 articles the exports alone are 1.5 GB.
 pub struct ReleasingFile {
     file: File,
