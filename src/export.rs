@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::catalog::Kind;
 use crate::error::Diagnostic;
@@ -34,7 +34,7 @@ const COPY_BUFFER: usize = 1 << 20;
 pub const PARTS_FILE: &str = "exports.bin";
 
 /// Changes whenever [`PartsIndex`] does, so that no build reads another's.
-const PARTS_FORMAT: &str = "dossier export parts 1";
+const PARTS_FORMAT: &str = "dossier export parts 2";
 
 /// Where each article's bytes are in the export files of the last build, so that a rebuild
 /// copies the parts of unchanged articles from those files instead of making them again.
@@ -148,15 +148,24 @@ fn part_keys(dossier: &Dossier, context: u128) -> Vec<u128> {
 fn read_parts(path: &Path) -> PartsIndex {
     std::fs::read(path)
         .ok()
-        .and_then(|bytes| postcard::from_bytes::<PartsIndex>(&bytes).ok())
+        .and_then(|bytes| {
+            // The list ends with a hash of the rest: a flipped byte in an offset would
+            // otherwise copy the wrong lines.
+            let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
+            (sum == xxh3_128(body).to_le_bytes()).then_some(())?;
+            postcard::from_bytes::<PartsIndex>(body).ok()
+        })
         .filter(|index| index.format == PARTS_FORMAT)
         .unwrap_or_default()
 }
 
-/// Records the list of export parts, replacing the file whole. A list that cannot be written
-/// only costs the next build the copying: the old one is removed so that it is not read.
+/// Records the list of export parts, with its hash, replacing the file whole. A list that
+/// cannot be written only costs the next build the copying: the old one is removed so that it
+/// is not read.
 fn write_parts(path: &Path, index: &PartsIndex) {
-    let written = postcard::to_stdvec(index).ok().is_some_and(|bytes| {
+    let written = postcard::to_stdvec(index).ok().is_some_and(|mut bytes| {
+        let sum = xxh3_128(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
         let temporary = path.with_extension("tmp");
         // The first build can get here before anything else has made the cache folder.
         path.parent()
@@ -185,12 +194,18 @@ impl<'k> Parts<'k> {
     fn new(keys: &'k [u128], listed: Option<FileParts>, sink: &Group, path: &str) -> Self {
         let previous = listed.and_then(|listed| {
             let (file, hash) = sink.previous_file(Path::new(path))?;
-            (hash == listed.hash).then(|| {
-                let ranges = (listed.parts.into_iter())
-                    .map(|(key, start, len)| (key, start..start + len))
-                    .collect();
-                (file, ranges)
-            })
+            if hash != listed.hash {
+                return None;
+            }
+            // Every part must lie within the file; a list that says otherwise is not used.
+            let len = file.metadata().ok()?.len();
+            let ranges = (listed.parts.into_iter())
+                .map(|(key, start, part)| {
+                    let end = start.checked_add(part).filter(|&end| end <= len)?;
+                    Some((key, start..end))
+                })
+                .collect::<Option<HashMap<u128, Range<u64>>>>()?;
+            Some((file, ranges))
         });
         Parts {
             keys,
