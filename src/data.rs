@@ -67,12 +67,6 @@ pub fn dossier_json(
     out: &mut Streamed,
     parts: &mut crate::export::Parts,
 ) -> Result<(), Diagnostic> {
-    fn name_in<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
-        dossier
-            .entities
-            .get(key)
-            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
-    }
     out.write(b"{\"articles\":[")?;
     crate::export::by_article(dossier, out, parts, |index, a| {
         let m = &a.metadata;
@@ -80,7 +74,7 @@ pub fn dossier_json(
         let names = |kind: Kind| -> Vec<&str> {
             (entities.iter())
                 .filter(|k| k.kind == kind)
-                .map(|k| name_in(dossier, k))
+                .map(|k| dossier.entity_name(k))
                 .collect()
         };
         let data = ArticleData {
@@ -101,7 +95,7 @@ pub fn dossier_json(
                 .mentions
                 .iter()
                 .map(|x| MentionData {
-                    entity: name_in(dossier, &x.entity),
+                    entity: dossier.entity_name(&x.entity),
                     kind: x.entity.kind,
                     paragraph: paragraph_number(x.at),
                     start: x.start,
@@ -135,7 +129,7 @@ pub fn dossier_json(
             name: &n.entity.name,
             subkind: &n.entity.subkind,
             aliases: &n.entity.aliases,
-            parent: n.entity.parent.as_ref().map(|k| name_in(dossier, k)),
+            parent: n.entity.parent.as_ref().map(|k| dossier.entity_name(k)),
             description: &n.entity.description,
             coordinates: n.entity.coords.map(|(a, b)| [a, b]),
             catalogued: n.entity.defined_at.is_some(),

@@ -136,7 +136,7 @@ fn part_keys(dossier: &Dossier, context: u128) -> Vec<u128> {
             };
             text(article.slug.as_bytes());
             for key in dossier.entities_of(index) {
-                text(name_of(dossier, key).as_bytes());
+                text(dossier.entity_name(key).as_bytes());
             }
             hasher.digest128()
         })
@@ -257,7 +257,7 @@ pub fn by_article(
             }
             // Where the part starts in this build's file: after what is written and what the
             // pending run will add.
-            let start = out.len() + run.as_ref().map_or(0, |r| r.end - r.start);
+            let start = out.written() + run.as_ref().map_or(0, |r| r.end - r.start);
             match piece {
                 Piece::Copied(range) => {
                     parts.reused += 1;
@@ -304,13 +304,6 @@ fn copy_previous(
         left -= take as u64;
     }
     Ok(())
-}
-
-fn name_of<'a>(dossier: &'a Dossier, key: &'a crate::catalog::EntityKey) -> &'a str {
-    dossier
-        .entities
-        .get(key)
-        .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
 }
 
 /// One CSV record without a header.
@@ -360,7 +353,7 @@ fn articles_csv(
         let names = |kind: Kind| -> String {
             (entities.iter())
                 .filter(|k| k.kind == kind)
-                .map(|k| name_of(dossier, k))
+                .map(|k| dossier.entity_name(k))
                 .collect::<Vec<_>>()
                 .join("; ")
         };
@@ -397,7 +390,7 @@ fn entities_csv(dossier: &Dossier) -> Vec<u8> {
                 e.subkind.clone(),
                 e.parent
                     .as_ref()
-                    .map(|p| name_of(dossier, p).to_string())
+                    .map(|p| dossier.entity_name(p).to_string())
                     .unwrap_or_default(),
                 e.aliases.join("; "),
                 e.coords.map(|c| c.0.to_string()).unwrap_or_default(),
@@ -456,7 +449,7 @@ fn mentions_csv(
             let _ = writer.write_record([
                 url.as_str(),
                 m.entity.kind.as_str(),
-                name_of(dossier, &m.entity),
+                dossier.entity_name(&m.entity),
                 paragraph.to_string().as_str(),
                 &text[m.start..m.end],
                 article.mention_sentence(i),

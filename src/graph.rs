@@ -123,6 +123,14 @@ pub struct Dossier {
 }
 
 impl Dossier {
+    /// The name `key` is shown by: the catalogue's, or for an entity the catalogue lacks, as
+    /// the first article that names it wrote it; its slug if it has no node.
+    pub fn entity_name<'k>(&'k self, key: &'k EntityKey) -> &'k str {
+        self.entities
+            .get(key)
+            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+    }
+
     /// The entities of article `index`, each once, in key order: [`Metadata::entities`],
     /// worked out once for every stage that lists them. Sorting the keys again in each stage
     /// was a seventh of the search index's time in a one-article rebuild.

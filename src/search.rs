@@ -212,7 +212,7 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
     let names = parts.len();
     for key in dossier.entities_of(index) {
         let start = folded.len();
-        folded.push_str(&fold_text(entity_name(dossier, key)));
+        folded.push_str(&fold_text(dossier.entity_name(key)));
         parts.push((start..folded.len(), 0, ENTITY_WEIGHT));
         folded.push('\n');
     }
@@ -259,13 +259,6 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
 }
 
 /// The name an article's entity is indexed under.
-fn entity_name<'a>(dossier: &'a Dossier, key: &'a EntityKey) -> &'a str {
-    dossier
-        .entities
-        .get(key)
-        .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
-}
-
 /// What a segment's files imply and the rest of the index needs: its shard keys for the
 /// manifest, and the total length of its articles for BM25's average. A build that keeps the
 /// segment's files reads it back from the note it recorded with them.
@@ -399,7 +392,7 @@ impl<'a> Plan<'a> {
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
             for key in self.dossier.entities_of(article_index) {
-                text(entity_name(self.dossier, key));
+                text(self.dossier.entity_name(key));
             }
         }
         hasher.digest128()

@@ -333,13 +333,8 @@ impl Streamed<'_> {
     }
 
     /// The bytes written so far.
-    pub fn len(&self) -> u64 {
+    pub fn written(&self) -> u64 {
         self.len
-    }
-
-    /// True while nothing is written.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Completes the file and adds it to the build; returns the xxh3-128 hash of its bytes.

@@ -384,16 +384,8 @@ impl Renderer<'_> {
         article_link(self.dossier, index, root)
     }
 
-    /// The name an entity is shown by: its catalogue name, or the one extraction found.
-    fn entity_name<'k>(&'k self, key: &'k EntityKey) -> &'k str {
-        self.dossier
-            .entities
-            .get(key)
-            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
-    }
-
     fn entity_link(&self, key: &EntityKey, root: &str, count: usize) -> Link {
-        let name = self.entity_name(key).to_string();
+        let name = self.dossier.entity_name(key).to_string();
         Link {
             name,
             url: format!("{root}{}", key.url()),
@@ -565,7 +557,7 @@ impl Renderer<'_> {
         }
         let entities: Vec<(&EntityKey, &str, usize)> = counts
             .into_iter()
-            .map(|(key, count)| (key, self.entity_name(key), count))
+            .map(|(key, count)| (key, self.dossier.entity_name(key), count))
             .collect();
         let position = d.rank[index];
         let neighbour = |offset: isize| -> Option<usize> {
