@@ -28,9 +28,12 @@ use crate::config::Config;
 use crate::error::Diagnostic;
 use crate::extract::{Extracted, Metadata};
 use crate::graph::Article;
-use crate::source::Source;
+use crate::source::{KnownFiles, Source};
 
 const FILE_NAME: &str = "extract.bin";
+/// What the last build knew of each article file (see [`KnownFiles`]).
+const SOURCES_FILE: &str = "sources.bin";
+const SOURCES_MAGIC: &[u8] = b"dossier known sources 1\n";
 const MAGIC: &[u8] = b"dossier extraction cache 4\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
@@ -83,29 +86,38 @@ pub struct Pending {
     /// Per article, in the order the dossier keeps them: its source digest, its warnings, and
     /// whether this build made its result (rather than taking it from the cache).
     articles: Vec<(u128, Vec<Diagnostic>, bool)>,
+    /// What this build knew of the article files, when it differs from what it was given.
+    known: Option<KnownFiles>,
 }
 
 impl Pending {
     /// What to record for `results` (each result's source digest and whether this build made
     /// it), in the order of the articles the dossier will hold, with the `cache` they were
     /// taken from, for the file under `folder` in `context`.
+    /// `known` is what this build knew of the article files, when it differs from what it
+    /// was given.
     pub fn new(
         cache: ExtractCache,
         folder: PathBuf,
         context: u128,
         results: impl Iterator<Item = (u128, Vec<Diagnostic>, bool)>,
+        known: Option<KnownFiles>,
     ) -> Self {
         Pending {
             cache,
             folder,
             context,
             articles: results.collect(),
+            known,
         }
     }
 
     /// Records the results now held by `articles`: appended to the file while few of its
     /// entries go unused, the file rewritten otherwise.
     pub fn record(self, articles: &[Article]) {
+        if let Some(known) = &self.known {
+            save_known_files(&self.folder, known);
+        }
         if articles.len() != self.articles.len() {
             // The dossier keeps every article in order when it is built at all; should that
             // ever change, the cache is left as it is rather than filed under wrong digests.
@@ -149,6 +161,11 @@ impl ExtractCache {
                 end: Some(end),
             })
             .unwrap_or_default()
+    }
+
+    /// Whether the cache holds a result for `source`.
+    pub fn has(&self, source: &Source) -> bool {
+        self.entries.contains_key(&source.digest)
     }
 
     /// Takes the cached result of `source`, if there is one.
@@ -201,6 +218,49 @@ impl ExtractCache {
         if written.is_err() {
             let _ = std::fs::remove_file(&temporary);
         }
+    }
+}
+
+/// Loads what the last build knew of the article files, from `folder`: nothing when the file
+/// is missing, was written by another dossier binary, or is damaged.
+pub fn load_known_files(folder: &Path) -> KnownFiles {
+    std::fs::read(folder.join(SOURCES_FILE))
+        .ok()
+        .and_then(|bytes| decode_known_files(&bytes))
+        .unwrap_or_default()
+}
+
+fn decode_known_files(bytes: &[u8]) -> Option<KnownFiles> {
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
+    if sum != xxh3_128(body).to_le_bytes() {
+        return None;
+    }
+    let (binary, rest) = body.strip_prefix(SOURCES_MAGIC)?.split_at_checked(16)?;
+    if binary != binary_hash().to_le_bytes() {
+        return None;
+    }
+    postcard::from_bytes(rest).ok()
+}
+
+/// Writes what this build knew of the article files into `folder` for the next build, through
+/// a temporary file and a rename. Failing to write only costs the next build time, so errors
+/// are ignored.
+fn save_known_files(folder: &Path, known: &KnownFiles) {
+    let Ok(encoded) = postcard::to_stdvec(known) else {
+        return;
+    };
+    let mut bytes = Vec::with_capacity(SOURCES_MAGIC.len() + 32 + encoded.len());
+    bytes.extend_from_slice(SOURCES_MAGIC);
+    bytes.extend_from_slice(&binary_hash().to_le_bytes());
+    bytes.extend_from_slice(&encoded);
+    bytes.extend_from_slice(&xxh3_128(&bytes).to_le_bytes());
+    let path = folder.join(SOURCES_FILE);
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = std::fs::create_dir_all(folder)
+        .and_then(|()| std::fs::write(&temporary, &bytes))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
     }
 }
 

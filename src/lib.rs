@@ -38,6 +38,9 @@ pub struct Report {
     pub articles: usize,
     /// Drafts read but not published.
     pub drafts: usize,
+    /// Article files read; the others were unchanged since the last build (by their size,
+    /// times and inode) and their results came from the cache unread.
+    pub files_read: usize,
     /// Entities with a page.
     pub entities: usize,
     /// Files made (pages, data, static files).
@@ -78,6 +81,8 @@ pub struct Analysis {
     pub dossier: graph::Dossier,
     /// Drafts read but not published.
     pub drafts: usize,
+    /// Article files read (see [`Report::files_read`]).
+    pub files_read: usize,
     /// Warnings so far.
     pub warnings: Diagnostics,
     /// A hash of everything the dossier is made from: every article file (path and bytes), the
@@ -164,7 +169,9 @@ fn analyze_with(
     let context = cache::context(&config, &catalog);
     // The cache is decoded while the articles are read: neither needs the other, and in a
     // rebuild both go over every article.
-    let (mut cache, (sources, problems)) = rayon::join(
+    // An article file unchanged since the last build (by its stamp) is not read again: its
+    // result comes from the cache. One whose result the cache lacks after all is read now.
+    let (mut cache, mut loaded) = rayon::join(
         || {
             if use_cache {
                 cache::ExtractCache::load(&cache_folder, context)
@@ -172,8 +179,19 @@ fn analyze_with(
                 cache::ExtractCache::default()
             }
         },
-        || source::load(root),
+        || {
+            let known = if use_cache {
+                cache::load_known_files(&cache_folder)
+            } else {
+                source::KnownFiles::default()
+            };
+            source::load_known(root, known)
+        },
     );
+    // A draft's body is not used: it is not extracted.
+    loaded.read_wanted(|source| !source.front.draft && !cache.has(source));
+    let files_read = loaded.files_read();
+    let (sources, problems, known) = loaded.finish();
     let drafts = sources.iter().filter(|s| s.front.draft).count();
     stopwatch.lap("cache and read");
     // Each article's cached result, if its file and everything extraction depends on are
@@ -209,7 +227,7 @@ fn analyze_with(
     let pending = use_cache.then(|| {
         let results = (extracted.iter().zip(&from_cache))
             .map(|((source, result), &cached)| (source.digest, result.warnings.clone(), !cached));
-        cache::Pending::new(cache, cache_folder, context, results)
+        cache::Pending::new(cache, cache_folder, context, results, known)
     });
     let mut problems = problems;
     for (_, e) in &extracted {
@@ -260,6 +278,7 @@ fn analyze_with(
         catalog,
         dossier,
         drafts,
+        files_read,
         warnings,
         digest,
         context,
@@ -291,6 +310,7 @@ pub fn build_with_progress(
             config,
             dossier,
             drafts,
+            files_read,
             warnings,
             digest,
             context,
@@ -403,6 +423,7 @@ pub fn build_with_progress(
     Ok(Report {
         articles,
         drafts,
+        files_read,
         entities,
         pages,
         written,

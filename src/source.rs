@@ -2,13 +2,18 @@
 //! its front matter.
 //!
 //! Owns every read of an article file. Parsing is split from reading ([`parse`] takes text), so
-//! front matter can be tested without a disk.
+//! front matter can be tested without a disk. A rebuild does not read a file whose [`Stamp`]
+//! (size, inode and times) is the one the last build saw ([`KnownFiles`]): what reading it gave
+//! then is taken, and its extraction result comes from the cache.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use walkdir::WalkDir;
 
@@ -19,7 +24,7 @@ use crate::extract::dates::parse_date;
 pub const ARTICLES_DIR: &str = "content/articles";
 
 /// How an article's body is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Format {
     /// Markdown (`.md`), rendered with pulldown-cmark.
     Markdown,
@@ -28,7 +33,7 @@ pub enum Format {
 }
 
 /// What an article's front matter states. Everything is optional.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FrontMatter {
     /// The title; wins over the headline found in the text.
     pub title: Option<String>,
@@ -53,11 +58,36 @@ pub struct FrontMatter {
     /// Names (canonical or alias) of entities extraction must not report for this article.
     pub exclude: Vec<String>,
     /// Keys dossier does not know (`layout`, `tags`, ...), kept as data.
+    #[serde(with = "json_text")]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Front-matter data kept as JSON text in the cache, whose binary encoding cannot hold a JSON
+/// value of any shape.
+mod json_text {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Value>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(map).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Value>, D::Error> {
+        let text = <&str>::deserialize(deserializer)?;
+        serde_json::from_str(text).map_err(D::Error::custom)
+    }
+}
+
 /// One article file, read and split.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Source {
     /// The file, relative to the site root (`content/articles/x.txt`).
     pub path: PathBuf,
@@ -76,9 +106,110 @@ pub struct Source {
 /// Files read at once when loading articles.
 const READ_THREADS: usize = 8;
 
+/// How long after its last change a file's [`Stamp`] vouches for its bytes. A write within
+/// the same tick of the file system's clock as the change before it leaves the stamp as it
+/// was; 2 s covers the coarsest clocks in use (FAT keeps even seconds).
+const SETTLED_AFTER: Duration = Duration::from_secs(2);
+
+/// A file's version on disk, known without reading it: its device, inode, size, and the times
+/// of its last modification and last status change (nanoseconds since 1970). Writing to a
+/// file, replacing it or touching it gives it another stamp; the status-change time cannot be
+/// set back by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: i128,
+    changed: i128,
+}
+
+impl Stamp {
+    /// The stamp of a file with `metadata`; `None` where the system does not give one (then
+    /// the file is always read).
+    fn of(metadata: &std::fs::Metadata) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let nanos =
+                |seconds: i64, nanos: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+            Some(Stamp {
+                device: metadata.dev(),
+                inode: metadata.ino(),
+                size: metadata.size(),
+                modified: nanos(metadata.mtime(), metadata.mtime_nsec()),
+                changed: nanos(metadata.ctime(), metadata.ctime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            None
+        }
+    }
+
+    /// Whether the file last changed at least [`SETTLED_AFTER`] before `now`: any later write
+    /// then gets a later time, so a file with this stamp still holds the bytes read.
+    fn settled(&self, now: SystemTime) -> bool {
+        let now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let latest = self.changed.max(self.modified);
+        latest + (SETTLED_AFTER.as_nanos() as i128) < now
+    }
+}
+
+/// What reading each article file gave an earlier build, by path, with the file's stamp then:
+/// a file whose stamp is the same is not read again (see [`load_known`]). Kept in the cache
+/// folder by [`crate::cache`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct KnownFiles {
+    files: Vec<(PathBuf, KnownFile)>,
+}
+
+/// One file of [`KnownFiles`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KnownFile {
+    stamp: Stamp,
+    /// The source read, without its body.
+    source: Source,
+    /// The warnings reading it gave.
+    problems: Vec<Diagnostic>,
+}
+
+/// The article files of a site, each read or taken from [`KnownFiles`] without its body.
+pub struct Loaded {
+    root: PathBuf,
+    files: Vec<LoadedFile>,
+    /// Problems finding the files.
+    problems: Diagnostics,
+    /// When the files were looked at: which stamps are settled is judged from it.
+    started: SystemTime,
+    /// Whether the known files given differ from what this load knows.
+    known_changed: bool,
+}
+
+struct LoadedFile {
+    /// The file as found.
+    path: PathBuf,
+    stamp: Option<Stamp>,
+    source: Option<Source>,
+    problems: Diagnostics,
+    /// Whether the file was read, rather than taken from what an earlier build knew.
+    read: bool,
+}
+
 /// Finds, reads and parses every article under `root/content/articles/`, in path order.
 /// Problems of all files are collected; warnings come back with the sources.
 pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
+    let (sources, problems, _) = load_known(root, KnownFiles::default()).finish();
+    (sources, problems)
+}
+
+/// [`load`], taking each file whose stamp `known` lists unchanged from there instead of
+/// reading it: its source comes without its body (see [`Loaded::read_wanted`]).
+pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
+    let started = SystemTime::now();
     let mut problems = Diagnostics::new();
     let dir = root.join(ARTICLES_DIR);
     if !dir.is_dir() {
@@ -87,7 +218,13 @@ pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
             None,
             "there is no articles folder: put the articles in content/articles/",
         ));
-        return (Vec::new(), problems);
+        return Loaded {
+            root: root.to_path_buf(),
+            files: Vec::new(),
+            problems,
+            started,
+            known_changed: !known.files.is_empty(),
+        };
     }
     let mut paths = Vec::new();
     for entry in WalkDir::new(&dir).follow_links(true).sort_by_file_name() {
@@ -113,43 +250,146 @@ pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
             }
         }
     }
-    let read = |path: &PathBuf| {
-        let shown = crate::error::relative(root, path);
-        let mut problems = Diagnostics::new();
-        let source = match std::fs::read(path) {
-            Ok(bytes) => {
-                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-                hasher.update(shown.as_os_str().as_encoded_bytes());
-                hasher.update(&[0]);
-                hasher.update(&bytes);
-                let digest = hasher.digest128();
-                let text = decode(&shown, bytes, &mut problems);
-                let format = format_of(path).unwrap_or(Format::Text);
-                parse(&shown, format, &text, &mut problems).map(|s| Source { digest, ..s })
-            }
-            Err(e) => {
-                problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
-                None
-            }
-        };
-        (source, problems)
+    let known_count = known.files.len();
+    let mut known: HashMap<PathBuf, KnownFile> = known.files.into_iter().collect();
+    let work: Vec<(PathBuf, Option<KnownFile>)> = paths
+        .into_iter()
+        .map(|path| {
+            let earlier = known.remove(&crate::error::relative(root, &path));
+            (path, earlier)
+        })
+        .collect();
+    let take = |(path, earlier): (PathBuf, Option<KnownFile>)| {
+        if let Some(earlier) = earlier
+            && let Ok(metadata) = std::fs::metadata(&path)
+            && Stamp::of(&metadata) == Some(earlier.stamp)
+        {
+            let mut problems = Diagnostics::new();
+            problems.extend(earlier.problems);
+            return LoadedFile {
+                path,
+                stamp: Some(earlier.stamp),
+                source: Some(earlier.source),
+                problems,
+                read: false,
+            };
+        }
+        read(root, path)
     };
     // Reading waits on the disk more than on the processor when the files are not cached, so
     // more reads are kept in flight than there are cores; the global pool serves if this pool
     // cannot be made.
-    let results: Vec<(Option<Source>, Diagnostics)> = match rayon::ThreadPoolBuilder::new()
+    let files: Vec<LoadedFile> = match rayon::ThreadPoolBuilder::new()
         .num_threads(READ_THREADS.max(rayon::current_num_threads()))
         .build()
     {
-        Ok(pool) => pool.install(|| paths.par_iter().map(read).collect()),
-        Err(_) => paths.par_iter().map(read).collect(),
+        Ok(pool) => pool.install(|| work.into_par_iter().map(take).collect()),
+        Err(_) => work.into_par_iter().map(take).collect(),
     };
-    let mut sources = Vec::with_capacity(results.len());
-    for (source, found) in results {
-        problems.extend(found);
-        sources.extend(source);
+    let taken = files.iter().filter(|f| !f.read).count();
+    Loaded {
+        root: root.to_path_buf(),
+        files,
+        problems,
+        started,
+        // Some file the earlier build knew was not taken: gone, or changed.
+        known_changed: taken != known_count,
     }
-    (sources, problems)
+}
+
+/// Reads and parses one article file. Its stamp is taken from the open file before it is
+/// read, so a write during the read gives the file a later stamp than the one kept.
+fn read(root: &Path, path: PathBuf) -> LoadedFile {
+    let shown = crate::error::relative(root, &path);
+    let mut problems = Diagnostics::new();
+    let mut stamp = None;
+    let bytes = std::fs::File::open(&path).and_then(|mut file| {
+        let metadata = file.metadata()?;
+        stamp = Stamp::of(&metadata);
+        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    let source = match bytes {
+        Ok(bytes) => {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            hasher.update(shown.as_os_str().as_encoded_bytes());
+            hasher.update(&[0]);
+            hasher.update(&bytes);
+            let digest = hasher.digest128();
+            let text = decode(&shown, bytes, &mut problems);
+            let format = format_of(&path).unwrap_or(Format::Text);
+            parse(&shown, format, &text, &mut problems).map(|s| Source { digest, ..s })
+        }
+        Err(e) => {
+            problems.push(Diagnostic::error(&shown, None, format!("cannot read: {e}")));
+            None
+        }
+    };
+    LoadedFile {
+        path,
+        stamp,
+        source,
+        problems,
+        read: true,
+    }
+}
+
+impl Loaded {
+    /// Reads again the files taken from what an earlier build knew whose source `wanted`
+    /// says is needed with its body (the extraction cache lacks its result).
+    pub fn read_wanted(&mut self, wanted: impl Fn(&Source) -> bool + Sync) {
+        let root = &self.root;
+        self.files.par_iter_mut().for_each(|file| {
+            if !file.read && file.source.as_ref().is_some_and(&wanted) {
+                *file = read(root, std::mem::take(&mut file.path));
+            }
+        });
+    }
+
+    /// How many files were read (not taken from what an earlier build knew).
+    pub fn files_read(&self) -> usize {
+        self.files.iter().filter(|f| f.read).count()
+    }
+
+    /// The sources in path order, the problems of all files, and what a later build may take
+    /// from this one: `None` when that is what it was given.
+    pub fn finish(self) -> (Vec<Source>, Diagnostics, Option<KnownFiles>) {
+        let Loaded {
+            files,
+            mut problems,
+            started,
+            known_changed,
+            ..
+        } = self;
+        let changed = known_changed || files.iter().any(|f| f.read);
+        let mut known = Vec::new();
+        let mut sources = Vec::with_capacity(files.len());
+        for file in files {
+            if changed
+                && let (Some(stamp), Some(source)) = (file.stamp, &file.source)
+                && (!file.read || stamp.settled(started))
+            {
+                let source = Source {
+                    body: String::new(),
+                    ..source.clone()
+                };
+                let problems = file.problems.iter().cloned().collect();
+                known.push((
+                    source.path.clone(),
+                    KnownFile {
+                        stamp,
+                        source,
+                        problems,
+                    },
+                ));
+            }
+            problems.extend(file.problems);
+            sources.extend(file.source);
+        }
+        let known = changed.then_some(KnownFiles { files: known });
+        (sources, problems, known)
+    }
 }
 
 fn format_of(path: &Path) -> Option<Format> {
@@ -543,5 +783,18 @@ mod tests {
         let text = decode(Path::new("x"), b"caf\xe9".to_vec(), &mut problems);
         assert_eq!(text, "café");
         assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn a_source_comes_back_from_the_cache_encoding_as_it_was() {
+        let (source, problems) = run("+++\ntitle = \"T\"\ndate = 2024-05-01\nslug = \"t\"\n\
+             places = [\"Hyesan\"]\nlayout = \"wide\"\n[meta]\nscore = 1.5\nlist = [1, \"a\", true]\n+++\nBody.\n");
+        let source = source.expect("parses");
+        // Warnings about the unknown keys, kept as data.
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(source.front.extra.len(), 2, "{:?}", source.front.extra);
+        let encoded = postcard::to_stdvec(&source).unwrap();
+        let decoded: Source = postcard::from_bytes(&encoded).unwrap();
+        assert_eq!(format!("{decoded:?}"), format!("{source:?}"));
     }
 }

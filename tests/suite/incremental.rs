@@ -737,3 +737,62 @@ fn export_parts_listed_for_other_files_or_damaged_are_not_copied() {
         assert!(exports_of(&public) == fresh_exports(site.path()));
     }
 }
+
+#[test]
+fn article_files_unchanged_since_the_last_build_are_not_read_again() {
+    let site = fixture("basic");
+    // Four article files, one a draft (read, not published).
+    let files = 4;
+    // A file's stamp vouches for its bytes only once it has not changed for 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = build(site.path());
+    assert_eq!(first.files_read, files);
+    let public = site.path().join("public");
+    let before = snapshot(&public);
+    let again = build(site.path());
+    assert_eq!(
+        again.files_read, 0,
+        "every file is as the last build read it"
+    );
+    assert!(snapshot(&public) == before);
+
+    // An edit that keeps the size, with the modification time set back as it was: the
+    // status-change time still tells.
+    let article = site.path().join("content/articles/2024/arrests.md");
+    let modified = std::fs::metadata(&article).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&article).unwrap();
+    assert!(text.contains("Hyesan"));
+    std::fs::write(&article, text.replace("Hyesan", "Hyesam")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&article)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let edited = build(site.path());
+    assert_eq!(edited.files_read, 1);
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    let expected = snapshot(&fresh_out);
+    assert!(snapshot(&public) == expected, "the edit is in the output");
+    // Changed in the last 2 s, the file is read again by the next build too.
+    let next = build(site.path());
+    assert_eq!(next.files_read, 1);
+    assert!(snapshot(&public) == expected);
+
+    // Files whose results the extraction cache lacks are read after all; a damaged list of
+    // what the last build read is not used.
+    let cache = site.path().join(dossier::CACHE_FOLDER);
+    std::fs::remove_file(cache.join("extract.bin")).unwrap();
+    // All but the draft, which is not extracted.
+    assert_eq!(build(site.path()).files_read, files - 1);
+    assert!(snapshot(&public) == expected);
+    let list = cache.join("sources.bin");
+    let mut damaged = std::fs::read(&list).expect("the build keeps the list");
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&list, &damaged).unwrap();
+    assert_eq!(build(site.path()).files_read, files);
+    assert!(snapshot(&public) == expected);
+}
