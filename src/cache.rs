@@ -449,10 +449,22 @@ pub fn context(config: &Config, catalog: &Catalog) -> u128 {
 pub fn binary_hash() -> u128 {
     static HASH: OnceLock<u128> = OnceLock::new();
     *HASH.get_or_init(|| {
-        std::env::current_exe().and_then(std::fs::read).map_or_else(
-            |_| xxh3_128(env!("CARGO_PKG_VERSION").as_bytes()),
-            |bytes| xxh3_128(&bytes),
-        )
+        // Hashed as it is read through one small buffer: the binary is tens of megabytes,
+        // and fresh memory for all of it would cost more than the hashing.
+        let hash_file = |path: PathBuf| -> std::io::Result<u128> {
+            let mut file = std::fs::File::open(path)?;
+            let mut hasher = Xxh3::new();
+            let mut buffer = vec![0; 1 << 20];
+            loop {
+                match file.read(&mut buffer)? {
+                    0 => return Ok(hasher.digest128()),
+                    n => hasher.update(&buffer[..n]),
+                }
+            }
+        };
+        std::env::current_exe()
+            .and_then(hash_file)
+            .unwrap_or_else(|_| xxh3_128(env!("CARGO_PKG_VERSION").as_bytes()))
     })
 }
 

@@ -597,21 +597,21 @@ impl Sink {
         let untouched = |(path, record): &(&PathBuf, &FileRecord)| {
             fs::symlink_metadata(staging.out.join(path)).is_ok_and(|m| record.matches(&m))
         };
-        if members.is_empty() || !members.iter().all(untouched) {
+        // In parallel: a search segment has thousands of files.
+        if members.is_empty() || !members.par_iter().all(untouched) {
             return Ok(Some(group));
         }
-        let mut kept = Vec::with_capacity(members.len());
-        for (path, record) in members {
-            match staging.keep(path, record)? {
-                Some(record) => kept.push((path.clone(), Some(record))),
-                None => {
-                    return Err(Diagnostic::general(format!(
-                        "{} changed while the build was keeping it",
-                        staging.out.join(path).display()
-                    )));
-                }
-            }
-        }
+        // Each member was just found untouched: it is carried over without looking again.
+        let kept = members
+            .par_iter()
+            .map(|&(path, record)| match staging.carry(path, record)? {
+                Some(record) => Ok((path.clone(), Some(record))),
+                None => Err(Diagnostic::general(format!(
+                    "{} changed while the build was keeping it",
+                    staging.out.join(path).display()
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         lock_ignoring_poison(&self.files).extend(kept);
         Ok(None)
     }
@@ -771,7 +771,14 @@ impl Staging {
         if !previous.matches(&metadata) {
             return Ok(None);
         }
-        if !self.update && fs::hard_link(&source, self.target(path)?).is_err() {
+        self.carry(path, previous)
+    }
+
+    /// Carries over the previous output's file at `path`, found to be the file `previous`
+    /// records: in an update it stays where it is; in a replacement it is hard-linked into the
+    /// staging folder (`None` if that fails).
+    fn carry(&self, path: &Path, previous: &FileRecord) -> Result<Option<FileRecord>, Diagnostic> {
+        if !self.update && fs::hard_link(self.out.join(path), self.target(path)?).is_err() {
             return Ok(None);
         }
         self.carried.fetch_add(1, Ordering::Relaxed);
