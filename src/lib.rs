@@ -27,8 +27,6 @@ pub mod write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use crate::error::{Diagnostic, Diagnostics};
 
 /// What a finished build did.
@@ -188,39 +186,44 @@ fn analyze_with(
             source::load_known(root, known)
         },
     );
-    // A draft's body is not used: it is not extracted.
-    loaded.read_wanted(|source| !source.front.draft && !cache.has(source));
+    stopwatch.lap("cache and list");
+    // The other files are read, and each cleaned and extracted as soon as it is read, unless
+    // the cache has its result after all (a file touched, not changed) or it is a draft.
+    let needs_extraction = |source: &source::Source| !source.front.draft && !cache.has(source);
+    let made = loaded.read_each(needs_extraction, |source| {
+        let made = needs_extraction(source).then(|| {
+            let cleaned = clean::clean(source, &config.furniture);
+            extract::extract(source, cleaned, &matcher, &config.extract)
+        });
+        // The paragraphs now hold the text; the raw body is not needed again.
+        source.body = String::new();
+        made
+    });
     let files_read = loaded.files_read();
-    let (sources, problems, known) = loaded.finish();
-    let drafts = sources.iter().filter(|s| s.front.draft).count();
-    stopwatch.lap("cache and read");
-    // Each article's cached result, if its file and everything extraction depends on are
-    // unchanged; the others are cleaned and extracted, in parallel.
-    let work: Vec<(source::Source, Option<extract::Extracted>)> = sources
-        .into_iter()
-        .filter(|s| !s.front.draft)
-        .map(|source| {
-            let hit = cache.take(&source);
-            (source, hit)
-        })
-        .collect();
-    let from_cache: Vec<bool> = work.iter().map(|(_, hit)| hit.is_some()).collect();
-    let extracted: Vec<(source::Source, extract::Extracted)> = work
-        .into_par_iter()
-        .map(|(source, hit)| {
-            let extracted = hit.unwrap_or_else(|| {
-                let cleaned = clean::clean(&source, &config.furniture);
-                extract::extract(&source, cleaned, &matcher, &config.extract)
-            });
-            // The paragraphs now hold the text; the raw body is not needed again (at 100,000
-            // articles it is half a gigabyte).
-            let source = source::Source {
-                body: String::new(),
-                ..source
-            };
-            (source, extracted)
-        })
-        .collect();
+    let (sources, mut problems, known) = loaded.finish(made);
+    let drafts = sources.iter().filter(|(s, _)| s.front.draft).count();
+    // Every other article's result is in the cache: its file is unchanged, or was read and
+    // found to be.
+    let mut from_cache = Vec::with_capacity(sources.len());
+    let mut extracted: Vec<(source::Source, extract::Extracted)> =
+        Vec::with_capacity(sources.len());
+    for (source, made) in sources {
+        if source.front.draft {
+            continue;
+        }
+        let cached = made.is_none();
+        match made.or_else(|| cache.take(&source)) {
+            Some(result) => {
+                from_cache.push(cached);
+                extracted.push((source, result));
+            }
+            None => problems.push(Diagnostic::error(
+                &source.path,
+                None,
+                "its extraction result went missing; delete .dossier-cache and build again",
+            )),
+        }
+    }
     stopwatch.lap("extract");
     // The results move into the dossier's articles, in this order; the cache records them
     // from there.
@@ -229,7 +232,6 @@ fn analyze_with(
             .map(|((source, result), &cached)| (source.digest, result.warnings.clone(), !cached));
         cache::Pending::new(cache, cache_folder, context, results, known)
     });
-    let mut problems = problems;
     for (_, e) in &extracted {
         problems.extend(e.warnings.iter().cloned());
     }

@@ -195,19 +195,34 @@ struct LoadedFile {
     stamp: Option<Stamp>,
     source: Option<Source>,
     problems: Diagnostics,
-    /// Whether the file was read, rather than taken from what an earlier build knew.
-    read: bool,
+    state: FileState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    /// Not read yet, and nothing known of it.
+    Unread,
+    /// Taken from what an earlier build knew, unread.
+    Taken,
+    /// Read by this build.
+    Read,
 }
 
 /// Finds, reads and parses every article under `root/content/articles/`, in path order.
 /// Problems of all files are collected; warnings come back with the sources.
 pub fn load(root: &Path) -> (Vec<Source>, Diagnostics) {
-    let (sources, problems, _) = load_known(root, KnownFiles::default()).finish();
-    (sources, problems)
+    let mut loaded = load_known(root, KnownFiles::default());
+    let nothing = loaded.read_each(|_| false, |_| None::<()>);
+    let (sources, problems, _) = loaded.finish(nothing);
+    (
+        sources.into_iter().map(|(source, _)| source).collect(),
+        problems,
+    )
 }
 
-/// [`load`], taking each file whose stamp `known` lists unchanged from there instead of
-/// reading it: its source comes without its body (see [`Loaded::read_wanted`]).
+/// Finds the article files under `root/content/articles/`, in path order, and takes each file
+/// whose stamp `known` lists unchanged from there, without its body, instead of reading it.
+/// The others are read by [`Loaded::read_each`].
 pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
     let started = SystemTime::now();
     let mut problems = Diagnostics::new();
@@ -271,22 +286,19 @@ pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
                 stamp: Some(earlier.stamp),
                 source: Some(earlier.source),
                 problems,
-                read: false,
+                state: FileState::Taken,
             };
         }
-        read(root, path)
+        LoadedFile {
+            path,
+            stamp: None,
+            source: None,
+            problems: Diagnostics::new(),
+            state: FileState::Unread,
+        }
     };
-    // Reading waits on the disk more than on the processor when the files are not cached, so
-    // more reads are kept in flight than there are cores; the global pool serves if this pool
-    // cannot be made.
-    let files: Vec<LoadedFile> = match rayon::ThreadPoolBuilder::new()
-        .num_threads(READ_THREADS.max(rayon::current_num_threads()))
-        .build()
-    {
-        Ok(pool) => pool.install(|| work.into_par_iter().map(take).collect()),
-        Err(_) => work.into_par_iter().map(take).collect(),
-    };
-    let taken = files.iter().filter(|f| !f.read).count();
+    let files: Vec<LoadedFile> = work.into_par_iter().map(take).collect();
+    let taken = files.iter().filter(|f| f.state == FileState::Taken).count();
     Loaded {
         root: root.to_path_buf(),
         files,
@@ -331,30 +343,62 @@ fn read(root: &Path, path: PathBuf) -> LoadedFile {
         stamp,
         source,
         problems,
-        read: true,
+        state: FileState::Read,
     }
 }
 
 impl Loaded {
-    /// Reads again the files taken from what an earlier build knew whose source `wanted`
-    /// says is needed with its body (the extraction cache lacks its result).
-    pub fn read_wanted(&mut self, wanted: impl Fn(&Source) -> bool + Sync) {
+    /// Reads the files not taken from what an earlier build knew, and those taken whose
+    /// source `wanted` says is needed with its body after all (the extraction cache lacks its
+    /// result), in parallel. `then` is handed each source as soon as it is read, and may take
+    /// its body; what it returns comes back per file, in path order (`None` for files not
+    /// read). Each body is dealt with while the others are read, so they are never all in
+    /// memory at once (at 100,000 articles they are half a gigabyte).
+    pub fn read_each<T: Send>(
+        &mut self,
+        wanted: impl Fn(&Source) -> bool + Sync,
+        then: impl Fn(&mut Source) -> Option<T> + Sync,
+    ) -> Vec<Option<T>> {
         let root = &self.root;
-        self.files.par_iter_mut().for_each(|file| {
-            if !file.read && file.source.as_ref().is_some_and(&wanted) {
-                *file = read(root, std::mem::take(&mut file.path));
+        let each = |file: &mut LoadedFile| {
+            let needed = match file.state {
+                FileState::Unread => true,
+                FileState::Taken => file.source.as_ref().is_some_and(&wanted),
+                FileState::Read => false,
+            };
+            if !needed {
+                return None;
             }
-        });
+            *file = read(root, std::mem::take(&mut file.path));
+            file.source.as_mut().and_then(&then)
+        };
+        // Reading waits on the disk more than on the processor when the files are not cached,
+        // so more reads are kept in flight than there are cores; the global pool serves if
+        // this pool cannot be made.
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(READ_THREADS.max(rayon::current_num_threads()))
+            .build()
+        {
+            Ok(pool) => pool.install(|| self.files.par_iter_mut().map(each).collect()),
+            Err(_) => self.files.par_iter_mut().map(each).collect(),
+        }
     }
 
     /// How many files were read (not taken from what an earlier build knew).
     pub fn files_read(&self) -> usize {
-        self.files.iter().filter(|f| f.read).count()
+        (self.files.iter())
+            .filter(|f| f.state == FileState::Read)
+            .count()
     }
 
-    /// The sources in path order, the problems of all files, and what a later build may take
-    /// from this one: `None` when that is what it was given.
-    pub fn finish(self) -> (Vec<Source>, Diagnostics, Option<KnownFiles>) {
+    /// The sources in path order, each with what [`Loaded::read_each`] returned for its file
+    /// (`results`), the problems of all files, and what a later build may take from this one:
+    /// `None` when that is what it was given.
+    #[allow(clippy::type_complexity)]
+    pub fn finish<T>(
+        self,
+        results: Vec<Option<T>>,
+    ) -> (Vec<(Source, Option<T>)>, Diagnostics, Option<KnownFiles>) {
         let Loaded {
             files,
             mut problems,
@@ -362,13 +406,14 @@ impl Loaded {
             known_changed,
             ..
         } = self;
-        let changed = known_changed || files.iter().any(|f| f.read);
+        let changed = known_changed || files.iter().any(|f| f.state != FileState::Taken);
         let mut known = Vec::new();
         let mut sources = Vec::with_capacity(files.len());
-        for file in files {
+        let results = results.into_iter().chain(std::iter::repeat_with(|| None));
+        for (file, result) in files.into_iter().zip(results) {
             if changed
                 && let (Some(stamp), Some(source)) = (file.stamp, &file.source)
-                && (!file.read || stamp.settled(started))
+                && (file.state == FileState::Taken || stamp.settled(started))
             {
                 let source = Source {
                     body: String::new(),
@@ -385,7 +430,7 @@ impl Loaded {
                 ));
             }
             problems.extend(file.problems);
-            sources.extend(file.source);
+            sources.extend(file.source.map(|source| (source, result)));
         }
         let known = changed.then_some(KnownFiles { files: known });
         (sources, problems, known)
