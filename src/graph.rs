@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::Datelike;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, Entity, EntityKey};
 use crate::clean::Paragraph;
@@ -211,36 +212,44 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         rank
     };
 
-    // Entities and their articles.
-    let mut entities: BTreeMap<EntityKey, EntityNode> = BTreeMap::new();
-    for (index, article) in articles.iter().enumerate() {
-        // Entities added in front matter count no mention.
-        let mut counts: BTreeMap<&EntityKey, usize> =
-            article.metadata.added.iter().map(|key| (key, 0)).collect();
-        for mention in &article.metadata.mentions {
-            *counts.entry(&mention.entity).or_default() += 1;
-        }
+    // Entities and their articles. Each article's entities are counted in parallel; they
+    // then join in article order (the first article to name an uncatalogued entity gives
+    // its name), found by hash rather than by comparing keys.
+    let per_article: Vec<BTreeMap<&EntityKey, usize>> = articles
+        .par_iter()
+        .map(|article| {
+            // Entities added in front matter count no mention.
+            let mut counts: BTreeMap<&EntityKey, usize> =
+                article.metadata.added.iter().map(|key| (key, 0)).collect();
+            for mention in &article.metadata.mentions {
+                *counts.entry(&mention.entity).or_default() += 1;
+            }
+            counts
+        })
+        .collect();
+    let mut nodes: FxHashMap<&EntityKey, EntityNode> = FxHashMap::default();
+    for (index, counts) in per_article.into_iter().enumerate() {
         for (key, count) in counts {
-            // Looked up by reference first: the key is cloned once per entity, not per article.
-            let node = match entities.get_mut(key) {
-                Some(node) => node,
-                None => entities.entry(key.clone()).or_insert_with(|| EntityNode {
-                    entity: catalog
-                        .entities
-                        .get(key)
-                        .cloned()
-                        .unwrap_or_else(|| uncatalogued(key, article)),
-                    articles: Vec::new(),
-                    mention_count: 0,
-                    children: Vec::new(),
-                    cooccurring: Vec::new(),
-                    years: Vec::new(),
-                }),
-            };
+            let node = nodes.entry(key).or_insert_with(|| EntityNode {
+                entity: catalog
+                    .entities
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| uncatalogued(key, &articles[index])),
+                articles: Vec::new(),
+                mention_count: 0,
+                children: Vec::new(),
+                cooccurring: Vec::new(),
+                years: Vec::new(),
+            });
             node.articles.push(index);
             node.mention_count += count;
         }
     }
+    let mut entities: BTreeMap<EntityKey, EntityNode> = nodes
+        .into_iter()
+        .map(|(key, node)| (key.clone(), node))
+        .collect();
     // Ancestors of every named entity get a node too, so breadcrumbs always link.
     let named: Vec<EntityKey> = entities.keys().cloned().collect();
     for key in named {
@@ -307,15 +316,18 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         .map_init(
             || Tally::new(keys.len()),
             |tally, (id, node)| {
-                let mut by_year: BTreeMap<i32, usize> = BTreeMap::new();
+                let mut all_years: Vec<i32> = Vec::new();
                 for &a in &node.articles {
                     tally.add_all(article_entities[a].iter().filter(|&&other| other != id));
-                    for &year in &article_years[a] {
-                        *by_year.entry(year).or_default() += 1;
-                    }
+                    all_years.extend(&article_years[a]);
                 }
-                let list = tally.ranked(&keys);
-                (list, by_year.into_iter().collect())
+                // Counted by sorting: quicker than a map for a few thousand numbers.
+                all_years.sort_unstable();
+                let by_year = all_years
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| (run[0], run.len()))
+                    .collect();
+                (tally.ranked(&keys), by_year)
             },
         )
         .collect();
