@@ -11,6 +11,10 @@
 //! rewrites its checksum, instead of rewriting every result: at 100,000 articles the file is
 //! 800 MB. Results no article uses any more stay in the file until they are a quarter of it;
 //! then it is rewritten with this build's results alone.
+//!
+//! Beside it, `sources.bin` keeps what reading each article file gave the last build, with the
+//! file's stamp ([`KnownFiles`]), so that a rebuild reads only the files that changed. It
+//! belongs to the dossier binary that wrote it, and carries a checksum too.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
