@@ -235,10 +235,7 @@ pub fn load_known_files(folder: &Path) -> KnownFiles {
 }
 
 fn decode_known_files(bytes: &[u8]) -> Option<KnownFiles> {
-    let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
-    if sum != xxh3_128(body).to_le_bytes() {
-        return None;
-    }
+    let body = checked_body(bytes)?;
     let (binary, rest) = body.strip_prefix(SOURCES_MAGIC)?.split_at_checked(16)?;
     if binary != binary_hash().to_le_bytes() {
         return None;
@@ -246,26 +243,41 @@ fn decode_known_files(bytes: &[u8]) -> Option<KnownFiles> {
     postcard::from_bytes(rest).ok()
 }
 
-/// Writes what this build knew of the article files into `folder` for the next build, through
-/// a temporary file and a rename. Failing to write only costs the next build time, so errors
-/// are ignored.
+/// Writes what this build knew of the article files into `folder` for the next build.
+/// Failing to write only costs the next build time, so errors are ignored.
 fn save_known_files(folder: &Path, known: &KnownFiles) {
     let Ok(encoded) = postcard::to_stdvec(known) else {
         return;
     };
-    let mut bytes = Vec::with_capacity(SOURCES_MAGIC.len() + 32 + encoded.len());
-    bytes.extend_from_slice(SOURCES_MAGIC);
-    bytes.extend_from_slice(&binary_hash().to_le_bytes());
-    bytes.extend_from_slice(&encoded);
-    bytes.extend_from_slice(&xxh3_128(&bytes).to_le_bytes());
-    let path = folder.join(SOURCES_FILE);
+    let mut body = Vec::with_capacity(SOURCES_MAGIC.len() + 32 + encoded.len());
+    body.extend_from_slice(SOURCES_MAGIC);
+    body.extend_from_slice(&binary_hash().to_le_bytes());
+    body.extend_from_slice(&encoded);
+    let _ = write_checked(&folder.join(SOURCES_FILE), body);
+}
+
+/// Writes `body` to `path` followed by its xxh3-128 checksum, through a temporary file and a
+/// rename (making the folder if need be), so that a reader sees the old file or the new one,
+/// whole. [`checked_body`] reads it back.
+pub(crate) fn write_checked(path: &Path, mut body: Vec<u8>) -> std::io::Result<()> {
+    let sum = xxh3_128(&body);
+    body.extend_from_slice(&sum.to_le_bytes());
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
     let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = std::fs::create_dir_all(folder)
-        .and_then(|()| std::fs::write(&temporary, &bytes))
-        .and_then(|()| std::fs::rename(&temporary, &path));
+    let written =
+        std::fs::write(&temporary, &body).and_then(|()| std::fs::rename(&temporary, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
+    written
+}
+
+/// The body of a file [`write_checked`] wrote, if its checksum matches.
+pub(crate) fn checked_body(bytes: &[u8]) -> Option<&[u8]> {
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
+    (sum == xxh3_128(body).to_le_bytes()).then_some(body)
 }
 
 /// Writes a cache file into `out`, hashing as it goes.

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::catalog::Kind;
 use crate::error::Diagnostic;
@@ -151,9 +151,7 @@ fn read_parts(path: &Path) -> PartsIndex {
         .and_then(|bytes| {
             // The list ends with a hash of the rest: a flipped byte in an offset would
             // otherwise copy the wrong lines.
-            let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
-            (sum == xxh3_128(body).to_le_bytes()).then_some(())?;
-            postcard::from_bytes::<PartsIndex>(body).ok()
+            postcard::from_bytes::<PartsIndex>(crate::cache::checked_body(&bytes)?).ok()
         })
         .filter(|index| index.format == PARTS_FORMAT)
         .unwrap_or_default()
@@ -163,16 +161,9 @@ fn read_parts(path: &Path) -> PartsIndex {
 /// cannot be written only costs the next build the copying: the old one is removed so that it
 /// is not read.
 fn write_parts(path: &Path, index: &PartsIndex) {
-    let written = postcard::to_stdvec(index).ok().is_some_and(|mut bytes| {
-        let sum = xxh3_128(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-        let temporary = path.with_extension("tmp");
-        // The first build can get here before anything else has made the cache folder.
-        path.parent()
-            .is_none_or(|folder| std::fs::create_dir_all(folder).is_ok())
-            && std::fs::write(&temporary, bytes).is_ok()
-            && std::fs::rename(&temporary, path).is_ok()
-    });
+    let written = postcard::to_stdvec(index)
+        .ok()
+        .is_some_and(|bytes| crate::cache::write_checked(path, bytes).is_ok());
     if !written {
         let _ = std::fs::remove_file(path);
     }

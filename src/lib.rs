@@ -165,10 +165,9 @@ fn analyze_with(
     let mut stopwatch = Stopwatch::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
-    // The cache is decoded while the articles are read: neither needs the other, and in a
-    // rebuild both go over every article.
-    // An article file unchanged since the last build (by its stamp) is not read again: its
-    // result comes from the cache. One whose result the cache lacks after all is read now.
+    // The cache is decoded while the article files are listed and stamped: neither needs the
+    // other. A file unchanged since the last build (by its stamp) is not read again: its
+    // result comes from the cache.
     let (mut cache, mut loaded) = rayon::join(
         || {
             if use_cache {

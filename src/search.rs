@@ -258,7 +258,6 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
     }
 }
 
-/// The name an article's entity is indexed under.
 /// What a segment's files imply and the rest of the index needs: its shard keys for the
 /// manifest, and the total length of its articles for BM25's average. A build that keeps the
 /// segment's files reads it back from the note it recorded with them.
