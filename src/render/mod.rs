@@ -119,6 +119,13 @@ struct Group {
     links: Vec<Link>,
 }
 
+/// Links of one kind on an article page, as HTML list items.
+#[derive(Serialize)]
+struct LinkGroup {
+    label: &'static str,
+    links: String,
+}
+
 #[derive(Serialize, Clone)]
 struct ArticleLink {
     title: String,
@@ -556,8 +563,9 @@ impl Renderer<'_> {
             author: Option<&'v str>,
             source_url: Option<&'v str>,
             source_path: std::borrow::Cow<'v, str>,
-            entities: Vec<Group>,
-            years: Vec<Link>,
+            entities: Vec<LinkGroup>,
+            /// The year links, as HTML list items.
+            years: String,
             related: Vec<ArticleLink>,
             newer: Option<ArticleLink>,
             older: Option<ArticleLink>,
@@ -570,33 +578,32 @@ impl Renderer<'_> {
             rest: ArticleRest<'v>,
         }
         let rest = || {
-            let mut groups: Vec<Group> = Vec::new();
-            for &(key, name, count) in &entities {
-                let link = Link {
-                    name: name.to_string(),
-                    url: format!("{root}{}", key.url()),
-                    count,
-                    kind: key.kind.as_str(),
-                };
-                match groups.last_mut() {
-                    Some(group) if group.folder == key.kind.folder() => group.links.push(link),
-                    _ => groups.push(Group {
-                        folder: key.kind.folder(),
-                        label: key.kind.plural_title(),
-                        links: vec![link],
-                    }),
+            // The entity and year links as HTML list items, made here rather than by the
+            // template: looking up each link's kind, address and name in tera's JSON tree cost
+            // more than the rest of the page's template together.
+            let mut groups: Vec<LinkGroup> = Vec::new();
+            for &(key, name, _) in &entities {
+                let label = key.kind.plural_title();
+                if groups.last().is_none_or(|group| group.label != label) {
+                    groups.push(LinkGroup {
+                        label,
+                        links: String::new(),
+                    });
+                }
+                if let Some(group) = groups.last_mut() {
+                    let kind = key.kind.as_str();
+                    let out = &mut group.links;
+                    let _ = write!(out, "<li><a class=\"m m-{kind}\" href=\"{root}");
+                    escape_into(out, &key.url());
+                    out.push_str("\">");
+                    escape_into(out, name);
+                    out.push_str("</a></li>");
                 }
             }
-            let years: Vec<Link> = meta
-                .all_years()
-                .into_iter()
-                .map(|y| Link {
-                    name: y.to_string(),
-                    url: format!("{root}years/{y}.html"),
-                    count: meta.years.iter().filter(|m| m.year == y).count(),
-                    kind: "year",
-                })
-                .collect();
+            let mut years = String::new();
+            for y in meta.all_years() {
+                let _ = write!(years, "<li><a href=\"{root}years/{y}.html\">{y}</a></li>");
+            }
             ArticleRest {
                 title_derived: meta.title_derived,
                 date: meta.date.map(format_date),
