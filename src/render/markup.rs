@@ -39,24 +39,40 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Appends `text` to `out`, escaped as [`escape`] does. Runs of bytes that need no escaping are
-/// copied whole (every page's text goes through here: copying a character at a time was 3% of a
-/// build).
+/// Appends `text` to `out`, escaped as [`escape`] does.
+///
+/// Every page's text goes through here. The five characters are found with `memchr`'s
+/// vectorized searches (`&<>` and `"'`, each set searched again only past the place it last
+/// matched), and the runs between them copied whole: a loop over every byte was a sixteenth of
+/// a full build's instructions.
 pub fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let end = bytes.len();
+    let markup =
+        |from: usize| memchr::memchr3(b'&', b'<', b'>', &bytes[from..]).map_or(end, |i| from + i);
+    let quote =
+        |from: usize| memchr::memchr2(b'"', b'\'', &bytes[from..]).map_or(end, |i| from + i);
+    let (mut next_markup, mut next_quote) = (markup(0), quote(0));
     let mut start = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
+    loop {
+        let at = next_markup.min(next_quote);
+        let entity = match bytes.get(at) {
+            None => break,
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            Some(b'>') => "&gt;",
+            Some(b'"') => "&quot;",
+            Some(_) => "&#39;",
         };
         // These bytes are ASCII characters, so `at` is a character boundary.
         out.push_str(&text[start..at]);
         out.push_str(entity);
         start = at + 1;
+        if at == next_markup {
+            next_markup = markup(start);
+        } else {
+            next_quote = quote(start);
+        }
     }
     out.push_str(&text[start..]);
 }
@@ -275,6 +291,27 @@ mod tests {
         let mut out = String::from("kept ");
         escape_into(&mut out, "<");
         assert_eq!(out, "kept &lt;");
+    }
+
+    /// The escaping of one character at a time that [`escape_into`] must agree with.
+    fn escaped_char_by_char(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\'' => "&#39;".to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_agrees_with_escaping_char_by_char(text in "[<>&\"'a회 ]{0,40}|\\PC{0,80}") {
+            proptest::prop_assert_eq!(escape(&text), escaped_char_by_char(&text));
+        }
     }
 
     #[test]
