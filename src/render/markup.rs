@@ -3,6 +3,7 @@
 
 use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
 
+use crate::catalog::EntityKey;
 use crate::clean::{Paragraph, Role};
 use crate::config::RawHtml;
 use crate::extract::Mention;
@@ -20,16 +21,26 @@ pub struct Span {
 impl Span {
     /// The link of an entity mention, for a page `root` levels below the output root.
     pub fn entity(mention: &Mention, root: &str) -> Span {
-        let kind = mention.entity.kind.as_str();
+        let mut open = String::new();
+        push_entity_link_open(&mut open, &mention.entity, root);
         Span {
             start: mention.start,
             end: mention.end,
-            open: format!(
-                "<a class=\"m m-{kind}\" href=\"{root}{}\">",
-                mention.entity.url()
-            ),
+            open,
         }
     }
+}
+
+/// Appends the opening tag of a link to `key`'s page, classed by its kind, for a page `root`
+/// levels below the output root: the one form of an entity link in an article's text and in
+/// its metadata panel.
+pub fn push_entity_link_open(out: &mut String, key: &EntityKey, root: &str) {
+    out.push_str("<a class=\"m m-");
+    out.push_str(key.kind.as_str());
+    out.push_str("\" href=\"");
+    out.push_str(root);
+    escape_into(out, &key.url());
+    out.push_str("\">");
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -28,7 +28,7 @@ mod markup;
 pub mod svg;
 
 use markup::escape_into;
-use markup::{Span, is_web_url, linked_text, paragraph_html};
+use markup::{Span, is_web_url, linked_text, paragraph_html, push_entity_link_open};
 pub use markup::{escape, is_safe_url};
 
 /// One output file, relative to the output root.
@@ -591,11 +591,9 @@ impl Renderer<'_> {
                     });
                 }
                 if let Some(group) = groups.last_mut() {
-                    let kind = key.kind.as_str();
                     let out = &mut group.links;
-                    let _ = write!(out, "<li><a class=\"m m-{kind}\" href=\"{root}");
-                    escape_into(out, &key.url());
-                    out.push_str("\">");
+                    out.push_str("<li>");
+                    push_entity_link_open(out, key, root);
                     escape_into(out, name);
                     out.push_str("</a></li>");
                 }
