@@ -469,7 +469,9 @@ fn related_articles(
                 // order as the touched entries are read and reset, in one pass, rather than
                 // collected and partly sorted (thousands of entries per article).
                 let before = |a: (usize, f64), b: (usize, f64)| {
-                    b.1.total_cmp(&a.1).then(rank[a.0].cmp(&rank[b.0])).is_lt()
+                    b.1.total_cmp(&a.1)
+                        .then_with(|| rank[a.0].cmp(&rank[b.0]))
+                        .is_lt()
                 };
                 let mut best: Vec<(usize, f64)> = Vec::with_capacity(RELATED_COUNT + 1);
                 for &other in &touched[..count] {

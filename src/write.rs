@@ -646,12 +646,13 @@ impl Sink {
         let Some(staging) = self.staging.as_mut() else {
             return Ok(None);
         };
-        if staging.update {
-            staging.update_output(&files)?;
+        let replaced = if staging.update {
+            staging.update_output(&files)?
         } else {
             swap(&staging.dir, &staging.out)?;
             staging.finished = true;
-        }
+            None
+        };
         let carried = staging.carried.load(Ordering::Relaxed);
         let stats = WriteStats {
             written: files.len() - carried,
@@ -667,7 +668,10 @@ impl Sink {
             notes: std::mem::take(&mut *lock_ignoring_poison(&self.notes)),
         };
         // The manifest only saves work: a build that cannot record it is still complete.
-        let _ = write_manifest(&staging.manifest_path, &manifest);
+        let _ = rayon::join(
+            || replaced.as_deref().map(remove_replaced),
+            || write_manifest(&staging.manifest_path, &manifest),
+        );
         Ok(Some(stats))
     }
 }
@@ -788,8 +792,12 @@ impl Staging {
     /// Makes the previous output into this build's: removes every file this build did not
     /// make (and folders left empty), then renames the staged files into place. Unchanged
     /// files stay as they are. Should this fail halfway, every file is still whole, and the
-    /// manifest is not updated, so the next build checks and rewrites what differs.
-    fn update_output(&mut self, files: &[(PathBuf, Option<FileRecord>)]) -> Result<(), Diagnostic> {
+    /// manifest is not updated, so the next build checks and rewrites what differs. Returns
+    /// the folder holding the files it replaced, for [`remove_replaced`].
+    fn update_output(
+        &mut self,
+        files: &[(PathBuf, Option<FileRecord>)],
+    ) -> Result<Option<PathBuf>, Diagnostic> {
         // Files can only be renamed within one file system: an output that is a mount point of
         // its own is refused here, before anything in it changes.
         if !same_file_system(&self.dir, &self.out) {
@@ -840,14 +848,51 @@ impl Staging {
                 Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
             })?;
         }
-        // In parallel: renaming over a large file frees its pages, which takes a while (20 ms
-        // for a 50 MB export).
-        moves.par_iter().try_for_each(|(path, target)| {
-            fs::rename(path, target).map_err(|e| {
-                Diagnostic::general(format!("cannot move {} into place: {e}", target.display()))
-            })
-        })
+        // Renaming a new file over an old one frees the old one's blocks and cached pages
+        // inside the rename: tens of milliseconds for a large export, during which the other
+        // renames wait. So each old file is first linked into a folder beside the staging
+        // folder, every rename is then quick, and the old files are removed after, in
+        // parallel while the manifest is written (see [`remove_replaced`]). A build killed
+        // before then leaves that folder behind; the next build removes it with the other
+        // leftovers.
+        let mut replaced = self.dir.clone().into_os_string();
+        replaced.push("-replaced");
+        let replaced = PathBuf::from(replaced);
+        let set_aside = fs::create_dir(&replaced).is_ok();
+        let moved = moves
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(i, (path, target))| {
+                if set_aside {
+                    // Fails for a new file, which replaces nothing.
+                    let _ = fs::hard_link(target, replaced.join(i.to_string()));
+                }
+                fs::rename(path, target).map_err(|e| {
+                    Diagnostic::general(format!("cannot move {} into place: {e}", target.display()))
+                })
+            });
+        match moved {
+            Ok(()) => Ok(set_aside.then_some(replaced)),
+            Err(e) => {
+                if set_aside {
+                    let _ = fs::remove_dir_all(&replaced);
+                }
+                Err(e)
+            }
+        }
     }
+}
+
+/// Removes the folder of replaced files that [`Staging::update_output`] set aside, its files
+/// in parallel (each large one takes tens of milliseconds to free).
+fn remove_replaced(folder: &Path) {
+    if let Ok(entries) = fs::read_dir(folder) {
+        let files: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        files.par_iter().for_each(|file| {
+            let _ = fs::remove_file(file);
+        });
+    }
+    let _ = fs::remove_dir_all(folder);
 }
 
 /// True when `a` and `b` are on one file system (or when that cannot be told).

@@ -71,6 +71,15 @@ fn adding_an_article_rewrites_only_changed_files_and_matches_a_full_build() {
     );
     // A page whose bytes changed (its newer/older links now include the new article) is new.
     assert_ne!(std::fs::read(&article).unwrap(), article_before);
+    // The replaced files, set aside while the new ones were moved in, are gone, and so is the
+    // staging folder: only the output and the cache are left beside the content.
+    let mut beside: Vec<String> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".public"))
+        .collect();
+    beside.sort();
+    assert_eq!(beside, [".public.lock"], "left beside the output");
 
     let fresh = tempfile::tempdir().unwrap();
     let fresh_out = fresh.path().join("public");
