@@ -17,7 +17,6 @@
 //! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
 //! - `f/<facet>.js`: the articles of one facet value.
 
-use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -25,7 +24,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::catalog::EntityKey;
 use crate::config::SearchOptions;
 use crate::error::Diagnostic;
 use crate::extract::fold::{fold, fold_text};
@@ -284,6 +282,8 @@ struct Plan<'a> {
     members: Vec<Vec<usize>>,
     /// The facet values of each article, by article number.
     doc_facets: Vec<Vec<usize>>,
+    /// Each entity's name (see [`Dossier::entity_name`]), by entity number.
+    entity_names: Vec<&'a str>,
 }
 
 impl<'a> Plan<'a> {
@@ -292,10 +292,16 @@ impl<'a> Plan<'a> {
         // number, and the files of every other article (fragments, segments, facet sets) stay
         // as they were.
         let docs: Vec<usize> = dossier.by_date.iter().rev().copied().collect();
-        let mut facet_ids: HashMap<FacetKey, usize> = HashMap::new();
+        // Facet ids by entity number (its place in `entity_keys`, the order of `entities`)
+        // and by year: entities first, in key order, then years in order, so an article's
+        // ids come out sorted from its sorted entity numbers and years.
+        let mut entity_facet: Vec<Option<usize>> = vec![None; dossier.entity_keys.len()];
         let mut facets: Vec<Value> = Vec::new();
-        for node in dossier.entities.values().filter(|n| !n.articles.is_empty()) {
-            facet_ids.insert(FacetKey::Entity(node.entity.key.clone()), facets.len());
+        for (id, node) in dossier.entities.values().enumerate() {
+            if node.articles.is_empty() {
+                continue;
+            }
+            entity_facet[id] = Some(facets.len());
             let mut aliases: Vec<String> =
                 node.entity.aliases.iter().map(|a| fold(a).text).collect();
             aliases.sort();
@@ -309,8 +315,9 @@ impl<'a> Plan<'a> {
                 aliases
             ]));
         }
+        let mut year_facet: FxHashMap<i32, usize> = FxHashMap::default();
         for (&year, node) in &dossier.years {
-            facet_ids.insert(FacetKey::Year(year), facets.len());
+            year_facet.insert(year, facets.len());
             let mut articles: Vec<usize> = node.published.clone();
             articles.extend(node.references.iter().map(|&(a, _)| a));
             articles.sort_unstable();
@@ -328,18 +335,14 @@ impl<'a> Plan<'a> {
             .par_iter()
             .map(|&article_index| {
                 let article = &dossier.articles[article_index];
-                let mut ids: BTreeSet<usize> = BTreeSet::new();
-                for key in dossier.entities_of(article_index) {
-                    if let Some(&id) = facet_ids.get(&FacetKey::Entity(key.clone())) {
-                        ids.insert(id);
-                    }
-                }
-                for year in article.metadata.all_years() {
-                    if let Some(&id) = facet_ids.get(&FacetKey::Year(year)) {
-                        ids.insert(id);
-                    }
-                }
-                ids.into_iter().collect()
+                // Both lists are sorted and without repeats, and every entity id is below
+                // every year id.
+                let entities = dossier.article_entities[article_index]
+                    .iter()
+                    .filter_map(|&id| entity_facet.get(id).copied().flatten());
+                let years = (article.metadata.all_years().into_iter())
+                    .filter_map(|year| year_facet.get(&year).copied());
+                entities.chain(years).collect()
             })
             .collect();
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); facets.len()];
@@ -349,6 +352,9 @@ impl<'a> Plan<'a> {
             }
         }
         let segments = segment_ranges(docs.len(), segment_articles);
+        let entity_names = (dossier.entities.values())
+            .map(|node| node.entity.name.as_str())
+            .collect();
         Plan {
             dossier,
             docs,
@@ -357,6 +363,7 @@ impl<'a> Plan<'a> {
             facets,
             members,
             doc_facets,
+            entity_names,
         }
     }
 
@@ -373,25 +380,32 @@ impl<'a> Plan<'a> {
     /// own data (each article's file digest, with the extraction `context`: see
     /// [`crate::graph::Article::digest`]), entity names and facet values.
     fn segment_input(&self, segment: usize, context: u128) -> u128 {
+        // Numbers go in as fixed-width bytes and strings with their length first, so that
+        // different inputs cannot hash the same bytes; nothing is formatted (this runs over
+        // every article in every build).
         let mut hasher = Xxh3::new();
-        let mut text = |s: &str| {
+        let text = |hasher: &mut Xxh3, s: &str| {
             hasher.update(&(s.len() as u64).to_le_bytes());
             hasher.update(s.as_bytes());
         };
-        text(INDEX_FORMAT);
-        text(&context.to_string());
+        text(&mut hasher, INDEX_FORMAT);
+        hasher.update(&context.to_le_bytes());
         let range = self.segment_docs(segment);
-        text(&format!("{}..{}", range.start, range.end));
+        hasher.update(&(range.start as u64).to_le_bytes());
+        hasher.update(&(range.end as u64).to_le_bytes());
         for doc in range {
             let article_index = self.docs[doc];
             let article = &self.dossier.articles[article_index];
-            text(&article.digest.to_string());
-            let ids: Vec<String> = self.doc_facets[doc].iter().map(usize::to_string).collect();
-            text(&ids.join(","));
+            hasher.update(&article.digest.to_le_bytes());
+            let ids = &self.doc_facets[doc];
+            hasher.update(&(ids.len() as u64).to_le_bytes());
+            for &id in ids {
+                hasher.update(&(id as u64).to_le_bytes());
+            }
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
-            for key in self.dossier.entities_of(article_index) {
-                text(self.dossier.entity_name(key));
+            for &id in &self.dossier.article_entities[article_index] {
+                text(&mut hasher, self.entity_names[id]);
             }
         }
         hasher.digest128()
@@ -701,12 +715,6 @@ pub fn write_index(
         }
     }
     sink.put_all(plan.shared(&segments))
-}
-
-#[derive(Hash, PartialEq, Eq)]
-enum FacetKey {
-    Entity(EntityKey),
-    Year(i32),
 }
 
 #[derive(Serialize)]
