@@ -14,6 +14,8 @@
 //!   are staged. Once all are made, stale files are removed and the staged files renamed into
 //!   place, each an atomic replacement; unchanged files are not touched at all. A build killed
 //!   during this last step leaves whole files of both builds, which the next build sorts out.
+//!   The exports an update replaces are kept in the cache folder as spares, which the next
+//!   update writes its exports over rather than making new files (see `Staging::spare_for`).
 //! - **Replace**, otherwise (a first build, or no manifest to trust): every file is staged,
 //!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
 //!   whole (an atomic exchange on Linux).
@@ -216,6 +218,11 @@ struct Staging {
     folders: Mutex<HashSet<PathBuf>>,
     carried: AtomicUsize,
     finished: bool,
+    /// Where the files an update replaces of those written a part at a time (the exports) are
+    /// kept, to be written over by the next build (see [`Staging::spare_for`]).
+    spares: PathBuf,
+    /// The paths of the files written a part at a time, this build.
+    streamed: Mutex<HashSet<PathBuf>>,
 }
 
 /// Files of a build made together from one input; see [`Sink::group`]. Each file added is
@@ -237,7 +244,13 @@ impl Group<'_> {
         let file = match &self.sink.staging {
             Some(staging) => {
                 let target = staging.target(&path)?;
-                let file = create_new(&path, &target)?;
+                if !lock_ignoring_poison(&staging.streamed).insert(path.clone()) {
+                    return Err(made_twice(&path));
+                }
+                let file = match staging.spare_for(&path, &target) {
+                    Some(file) => file,
+                    None => create_new(&path, &target)?,
+                };
                 // Its last size, as a guess at this one's: `Streamed::finish` trims the rest.
                 if let Some(previous) = staging.replaces(&path) {
                     reserve(&file, previous.len);
@@ -459,6 +472,10 @@ impl Sink {
             .unwrap_or_default();
         let update =
             !previous.files.is_empty() && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
+        let spares = cache.join(format!(
+            "spares-{:016x}",
+            xxh3_64(out.as_os_str().as_encoded_bytes())
+        ));
         Ok(Sink {
             staging: Some(Staging {
                 dir,
@@ -469,6 +486,8 @@ impl Sink {
                 folders: Mutex::new(HashSet::new()),
                 carried: AtomicUsize::new(0),
                 finished: false,
+                spares,
+                streamed: Mutex::new(HashSet::new()),
             }),
             files: Mutex::new(Vec::new()),
             notes: Mutex::default(),
@@ -694,6 +713,44 @@ impl Staging {
         Ok(record_of(&metadata, hash))
     }
 
+    /// Where the spare for the streamed file `path` is kept.
+    fn spare_path(&self, path: &Path) -> PathBuf {
+        self.spares.join(format!(
+            "{:016x}",
+            xxh3_64(path.as_os_str().as_encoded_bytes())
+        ))
+    }
+
+    /// The spare for the streamed file `path`, moved to `target` and opened to be written over
+    /// from its start; `None` when there is none (or it cannot be used), and a new file is
+    /// made.
+    ///
+    /// A spare is the file an earlier update replaced at `path` (an export of the build before
+    /// last). Writing over its blocks costs the kernel much less than the two things it saves:
+    /// making a file of tens of megabytes anew, and freeing the old one when the new one
+    /// replaces it (0.13-0.2 s for the 150 MB of exports at 10,000 articles). A spare linked
+    /// anywhere else (a build killed between linking it and moving the new file into place
+    /// leaves it a link to the output's file) is never written over.
+    fn spare_for(&self, path: &Path, target: &Path) -> Option<File> {
+        if !self.update {
+            return None;
+        }
+        let spare = self.spare_path(path);
+        let metadata = fs::symlink_metadata(&spare).ok()?;
+        if !metadata.is_file() || link_count(&metadata) != 1 {
+            let _ = fs::remove_file(&spare);
+            return None;
+        }
+        fs::rename(&spare, target).ok()?;
+        match File::options().write(true).open(target) {
+            Ok(file) => Some(file),
+            Err(_) => {
+                let _ = fs::remove_file(target);
+                None
+            }
+        }
+    }
+
     /// The record of the output's file that the staged file for `path` will be renamed over,
     /// if any (an update, and the last build made that file).
     fn replaces(&self, path: &Path) -> Option<&FileRecord> {
@@ -717,8 +774,14 @@ impl Staging {
         let Some(record) = self.carry_over(path, hash, len)? else {
             return Ok(None);
         };
-        fs::remove_file(target)
-            .map_err(|e| Diagnostic::general(format!("cannot remove {}: {e}", target.display())))?;
+        // The staged copy is not needed; it stays as the spare for the next build's file.
+        let kept = fs::create_dir_all(&self.spares)
+            .and_then(|()| fs::rename(target, self.spare_path(path)));
+        if kept.is_err() {
+            fs::remove_file(target).map_err(|e| {
+                Diagnostic::general(format!("cannot remove {}: {e}", target.display()))
+            })?;
+        }
         Ok(Some(record))
     }
 
@@ -859,11 +922,25 @@ impl Staging {
         replaced.push("-replaced");
         let replaced = PathBuf::from(replaced);
         let set_aside = fs::create_dir(&replaced).is_ok();
+        // A replaced file that was written a part at a time (an export) is kept instead, as
+        // the spare the next build writes its file over (see `spare_for`).
+        let streamed = std::mem::take(&mut *lock_ignoring_poison(&self.streamed));
+        if streamed.is_empty() {
+            // No file is written a part at a time any more: no spare will be used.
+            let _ = fs::remove_dir_all(&self.spares);
+        }
+        let spares_ready = !streamed.is_empty() && fs::create_dir_all(&self.spares).is_ok();
         let moved = moves
             .par_iter()
             .enumerate()
             .try_for_each(|(i, (path, target))| {
-                if set_aside {
+                let relative = path.strip_prefix(&self.dir).unwrap_or(path);
+                let spared = spares_ready && streamed.contains(relative) && {
+                    let spare = self.spare_path(relative);
+                    let _ = fs::remove_file(&spare);
+                    fs::hard_link(target, spare).is_ok()
+                };
+                if set_aside && !spared {
                     // Fails for a new file, which replaces nothing.
                     let _ = fs::hard_link(target, replaced.join(i.to_string()));
                 }
@@ -984,6 +1061,19 @@ fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many names the file of `metadata` has.
+#[cfg(unix)]
+fn link_count(metadata: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    metadata.nlink()
+}
+
+/// Where links cannot be counted, a spare is never trusted to be the only name of its file.
+#[cfg(not(unix))]
+fn link_count(_: &fs::Metadata) -> u64 {
+    u64::MAX
 }
 
 #[cfg(unix)]

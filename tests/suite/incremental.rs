@@ -805,3 +805,96 @@ fn article_files_unchanged_since_the_last_build_are_not_read_again() {
     assert_eq!(build(site.path()).files_read, files);
     assert!(snapshot(&public) == expected);
 }
+
+/// The spare files of the exports that the cache folder holds for `public/`.
+fn spares_of(site: &Path) -> Vec<std::path::PathBuf> {
+    let cache = site.join(dossier::CACHE_FOLDER);
+    let mut spares: Vec<std::path::PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("spares-")
+        })
+        .flat_map(|folder| {
+            std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+        })
+        .collect();
+    spares.sort();
+    spares
+}
+
+#[test]
+fn replaced_exports_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
+    let site = fixture("basic");
+    build(site.path());
+    assert!(
+        spares_of(site.path()).is_empty(),
+        "a first build replaces nothing"
+    );
+    let public = site.path().join("public");
+    let mentions = public.join("mentions.csv");
+    let first_mentions = inode(&mentions);
+
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    build(site.path());
+    // The replaced export is kept, the very same file, as a spare.
+    let spare_inodes: Vec<u64> = spares_of(site.path()).iter().map(|p| inode(p)).collect();
+    assert!(spare_inodes.contains(&first_mentions), "{spare_inodes:?}");
+    let second_mentions = inode(&mentions);
+    assert_ne!(second_mentions, first_mentions);
+
+    // The next rebuild writes its export over that spare, and the output is still exactly a
+    // full build's.
+    add_article(
+        site.path(),
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    build(site.path());
+    assert_eq!(
+        inode(&mentions),
+        first_mentions,
+        "the spare was written over"
+    );
+    let spare_inodes: Vec<u64> = spares_of(site.path()).iter().map(|p| inode(p)).collect();
+    assert!(spare_inodes.contains(&second_mentions), "{spare_inodes:?}");
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+
+    // A spare that is another name of a file in the output (as a build killed between keeping
+    // the old file and moving the new one in leaves it) is never written over: here the spare
+    // of mentions.csv is made a link to the output's mentions.csv.
+    let spare = spares_of(site.path())
+        .into_iter()
+        .find(|p| inode(p) == second_mentions)
+        .expect("the spare of mentions.csv");
+    std::fs::remove_file(&spare).unwrap();
+    std::fs::hard_link(&mentions, &spare).unwrap();
+    let before = std::fs::read(&mentions).unwrap();
+    let linked = inode(&mentions);
+    add_article(
+        site.path(),
+        "hyesan",
+        "Phones seized in Hyesan",
+        "2024-06-07",
+        "Guards in Hyesan seized phones.",
+    );
+    build(site.path());
+    assert_ne!(std::fs::read(&mentions).unwrap(), before);
+    assert_ne!(
+        inode(&mentions),
+        linked,
+        "a linked spare is not written over"
+    );
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+}
