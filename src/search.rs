@@ -17,7 +17,6 @@
 //! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
 //! - `f/<facet>.js`: the articles of one facet value.
 
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
