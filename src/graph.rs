@@ -153,6 +153,8 @@ const RELATED_MAX_DF: usize = 500;
 /// score in order rather than keeping the list of the articles it touched (see
 /// `related_articles`).
 const DENSE_SHARE: usize = 4;
+/// Scores an article that reads every score tests at once for one that could join its best.
+const SCAN_BLOCK: usize = 16;
 
 /// Joins extracted articles and the catalogue. Duplicate and unsafe slugs are errors.
 pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossier, Diagnostics> {
@@ -510,9 +512,19 @@ fn score_related(
                     // scores the rank decides), and after the first few, few do: the test is
                     // then predictable, and the scores are cleared together after.
                     let mut floor = f64::MIN_POSITIVE;
-                    for (other, &score) in scores.iter().enumerate() {
-                        if score >= floor {
-                            floor = offer((other, score));
+                    for (block, chunk) in scores.chunks(SCAN_BLOCK).enumerate() {
+                        // Most blocks hold no score that could join: one test of the whole
+                        // block, without a branch per score (so it is vectorized), skips them.
+                        if !chunk
+                            .iter()
+                            .fold(false, |any, &score| any | (score >= floor))
+                        {
+                            continue;
+                        }
+                        for (offset, &score) in chunk.iter().enumerate() {
+                            if score >= floor {
+                                floor = offer((block * SCAN_BLOCK + offset, score));
+                            }
                         }
                     }
                     scores.fill(0.0);
