@@ -469,15 +469,23 @@ impl<'a> Plan<'a> {
                     .collect();
                 if kept.len() > max_postings {
                     // Within one term, BM25 orders articles by tf and length alone. On equal
-                    // weight the newer article (the higher number) stays.
+                    // weight the newer article (the higher number) stays. An article has one
+                    // posting per term, so this order is total and the articles kept do not
+                    // depend on the selection's algorithm. Each weight is worked out once, and
+                    // the best are selected, not sorted: a common term in a large segment
+                    // has tens of thousands of postings.
                     let norm = |&(doc, tf, _): &(u32, u64, u32)| {
                         let tf = tf as f64;
                         let length = lengths[doc as usize] as f64;
                         tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average))
                     };
-                    kept.sort_by(|a, b| norm(b).total_cmp(&norm(a)).then(b.0.cmp(&a.0)));
-                    kept.truncate(max_postings);
-                    kept.sort_by_key(|p| p.0);
+                    let mut weighed: Vec<(f64, (u32, u64, u32))> =
+                        kept.iter().map(|p| (norm(p), *p)).collect();
+                    weighed.select_nth_unstable_by(max_postings - 1, |a, b| {
+                        b.0.total_cmp(&a.0).then(b.1.0.cmp(&a.1.0))
+                    });
+                    kept = weighed[..max_postings].iter().map(|&(_, p)| p).collect();
+                    kept.sort_unstable_by_key(|p| p.0);
                 }
                 let mut numbers = Vec::with_capacity(kept.len() * 4 + 1);
                 numbers.push(postings.len() as u64);
