@@ -296,7 +296,9 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
     // Cheap checks first: most paragraphs have none of the words these patterns need.
     let lower_has = |words: &[&str]| words.iter().any(|w| text.contains(w));
     let introduces = lower_has(&["name", "pseudonym"]);
+    // ", " first: nearly every paragraph has one, and the check stops at the first word found.
     let says = lower_has(&[
+        ", ",
         "said",
         "says",
         "told",
@@ -305,7 +307,6 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
         "noted",
         "wrote",
         "according",
-        ", ",
     ]);
     for caps in INTRODUCED.captures_iter(if introduces { text } else { "" }) {
         let Some(m) = caps.name("name") else { continue };

@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 
@@ -24,8 +25,24 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid pattern")
 });
 
+/// Words one of which every relative phrase holds, in any case: "day" (yesterday, today and
+/// the weekdays), "wee" (week, whose "k" also folds to the Kelvin sign), "month" and "year".
+/// None of their letters folds to a character outside ASCII, so an ASCII case-insensitive
+/// search for them finds every text the case-insensitive pattern can match.
+static NEEDED: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["day", "wee", "month", "year"])
+        .expect("valid words")
+});
+
 /// Every relative phrase in `text`, resolved against `published` when given.
 pub fn find(text: &str, published: Option<NaiveDate>) -> Vec<RelativeHit> {
+    // A vectorized search for the words first: most paragraphs have none, and the pattern's
+    // own search stops at every "on" and "this".
+    if !NEEDED.is_match(text) {
+        return Vec::new();
+    }
     RELATIVE
         .captures_iter(text)
         .filter_map(|caps| {
@@ -103,5 +120,55 @@ mod tests {
         assert_eq!(undated[0].resolved, None);
         let january = find("last month", NaiveDate::from_ymd_opt(2024, 1, 15));
         assert_eq!(january[0].resolved.as_deref(), Some("2023-12"));
+    }
+
+    /// The phrases the pattern alone finds, without the search for needed words first.
+    fn by_pattern_alone(text: &str) -> Vec<(usize, usize)> {
+        RELATIVE
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    }
+
+    #[test]
+    fn the_search_for_needed_words_hides_no_phrase() {
+        for text in [
+            "LAST WEEK",
+            "Last Month",
+            "this YEAR",
+            "On Tuesday",
+            "YESTERDAY",
+            "next wee\u{212a}s", // "week" with the Kelvin sign, which folds to "k"
+            "on \u{17f}unday",   // a long s folds to "s", but "day" is still there
+        ] {
+            assert!(!by_pattern_alone(text).is_empty(), "{text:?}");
+            let found: Vec<_> = find(text, None).iter().map(|h| (h.start, h.end)).collect();
+            assert_eq!(found, by_pattern_alone(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finds_what_the_pattern_alone_finds(
+            words in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "last", "This", "NEXT", "week", "Month", "YEAR", "yesterday", "Today",
+                    "on", "Monday", "friday", "SUNDAY", "wee\u{212a}", "phone", "ones", "the",
+                ][..]),
+                0..12,
+            ),
+            separators in proptest::collection::vec(
+                proptest::sample::select(&[" ", "  ", ", ", "\n", "-", ""][..]),
+                12,
+            ),
+        ) {
+            let mut text = String::new();
+            for (word, separator) in words.iter().zip(&separators) {
+                text.push_str(word);
+                text.push_str(separator);
+            }
+            let found: Vec<_> = find(&text, None).iter().map(|h| (h.start, h.end)).collect();
+            proptest::prop_assert_eq!(found, by_pattern_alone(&text));
+        }
     }
 }
