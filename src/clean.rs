@@ -227,12 +227,16 @@ fn is_tag_run(line: &str, min_words: usize) -> bool {
     if min_words == 0 {
         return false;
     }
-    let words: Vec<&str> = line.split_whitespace().collect();
-    words.len() >= min_words
-        && words
-            .iter()
-            .all(|w| w.chars().all(|c| c.is_lowercase() || c == '-'))
-        && !words.iter().any(|w| FUNCTION_WORDS.contains(w))
+    // Word by word, stopping at the first that running text would have: most lines start
+    // with a capital letter and are decided by their first word.
+    let mut words = 0;
+    for word in line.split_whitespace() {
+        if !word.chars().all(|c| c.is_lowercase() || c == '-') || FUNCTION_WORDS.contains(&word) {
+            return false;
+        }
+        words += 1;
+    }
+    words >= min_words
 }
 
 /// Plain text: blocks are separated by blank lines; inside a block, each line is a paragraph
@@ -451,6 +455,15 @@ mod tests {
             6
         ));
         assert!(!is_tag_run("short tag run", 6));
+        assert!(!is_tag_run(
+            "Special patrols coronavirus outbreak smuggler mobile phones strict smuggler border",
+            6
+        ));
+        assert!(is_tag_run(
+            "anti-socialist crackdown mobile phones border smuggling",
+            6
+        ));
+        assert!(!is_tag_run("crackdown mobile phones border smuggling", 0));
     }
 
     #[test]

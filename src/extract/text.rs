@@ -88,15 +88,14 @@ impl Iterator for Sentences<'_> {
 
 /// True when `before` (the text before a period) ends with an abbreviation or an initial.
 fn is_abbreviation(before: &str) -> bool {
-    let word: String = before
-        .chars()
+    // The word before the period, borrowed: its trailing letters, digits and periods.
+    let start = before
+        .char_indices()
         .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '.')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let bare = word.trim_matches('.');
+        .take_while(|&(_, c)| c.is_alphanumeric() || c == '.')
+        .last()
+        .map_or(before.len(), |(at, _)| at);
+    let bare = before[start..].trim_matches('.');
     if bare.is_empty() {
         return false;
     }
@@ -104,7 +103,12 @@ fn is_abbreviation(before: &str) -> bool {
     let initials = bare
         .split('.')
         .all(|part| part.chars().count() == 1 && part.chars().all(char::is_uppercase));
-    initials || ABBREVIATIONS.contains(&bare.to_lowercase().as_str())
+    initials
+        || if bare.is_ascii() {
+            ABBREVIATIONS.iter().any(|a| bare.eq_ignore_ascii_case(a))
+        } else {
+            ABBREVIATIONS.contains(&bare.to_lowercase().as_str())
+        }
 }
 
 /// Of the sentences `ranges` of a text `len` bytes long (see [`sentences`]), the one that holds
@@ -226,6 +230,24 @@ mod tests {
                 "“Then what?” she asked."
             ]
         );
+    }
+
+    #[test]
+    fn abbreviations_in_any_case_and_initials() {
+        for before in ["met Mr", "MRS", "on Sept", "Gen", "the U.S", "(N", "approx"] {
+            assert!(is_abbreviation(before), "{before:?}");
+        }
+        for before in [
+            "in Hyesan",
+            "Kyŏnghŭng",
+            "",
+            "...",
+            "U.Sa",
+            "the no-",
+            "Dr ",
+        ] {
+            assert!(!is_abbreviation(before), "{before:?}");
+        }
     }
 
     #[test]

@@ -159,8 +159,24 @@ const AMOUNT_AFTER: &[&str] = &[
     "kb",
 ];
 
+/// Whether `text` has four ASCII digits in a row.
+fn has_four_digits(text: &str) -> bool {
+    let mut run = 0;
+    for byte in text.bytes() {
+        run = if byte.is_ascii_digit() { run + 1 } else { 0 };
+        if run == 4 {
+            return true;
+        }
+    }
+    false
+}
+
 /// Every year in `text` between `min` and `max` used as a time.
 pub fn find(text: &str, min: i32, max: i32) -> Vec<YearHit> {
+    // A year is four ASCII digits in a row: most paragraphs have none, and need no numbers.
+    if !has_four_digits(text) {
+        return Vec::new();
+    }
     let numbers: Vec<(usize, usize)> = NUMBER
         .find_iter(text)
         .map(|m| (m.start(), m.end()))
@@ -327,6 +343,16 @@ mod tests {
 
     fn years(text: &str) -> Vec<i32> {
         find(text, 1900, 2099).into_iter().map(|h| h.year).collect()
+    }
+
+    #[test]
+    fn four_digits_in_a_row() {
+        assert!(has_four_digits("in 2019"));
+        assert!(has_four_digits("id A20190"));
+        assert!(!has_four_digits("201 9 and 20-19"));
+        // Other scripts' digits are no year.
+        assert!(!has_four_digits("\u{661}\u{662}\u{663}\u{664}"));
+        assert!(find("in 201 and 20 19", 1900, 2100).is_empty());
     }
 
     #[test]
