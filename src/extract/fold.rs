@@ -48,6 +48,8 @@ pub fn fold_text(text: &str) -> String {
 /// Where folded characters go: with their original offsets, or only the text.
 trait FoldOut {
     fn push(&mut self, c: char, at: usize);
+    /// [`FoldOut::push`] for an ASCII character (one byte), the common case.
+    fn push_ascii(&mut self, c: u8, at: usize);
 }
 
 impl FoldOut for Folded {
@@ -58,67 +60,91 @@ impl FoldOut for Folded {
             self.origin.push(at);
         }
     }
+
+    fn push_ascii(&mut self, c: u8, at: usize) {
+        self.text.push(char::from(c));
+        self.origin.push(at);
+    }
 }
 
 impl FoldOut for String {
     fn push(&mut self, c: char, _: usize) {
         String::push(self, c);
     }
+
+    fn push_ascii(&mut self, c: u8, _: usize) {
+        String::push(self, char::from(c));
+    }
 }
 
 fn fold_into(text: &str, out: &mut impl FoldOut) {
     let mut last_space = true;
-    for (at, c) in text.char_indices() {
-        if c.is_ascii() {
-            let c = match c {
-                '`' => '\'',
-                '-' | '_' => ' ',
-                c if c.is_ascii_whitespace() => ' ',
-                c => c.to_ascii_lowercase(),
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    // Byte by byte while the text is ASCII, as most is; a character is decoded only at a byte
+    // outside ASCII, which always starts one.
+    while let Some(&byte) = bytes.get(at) {
+        if byte.is_ascii() {
+            let folded = match byte {
+                b'`' => b'\'',
+                b'-' | b'_' => b' ',
+                b if b.is_ascii_whitespace() => b' ',
+                b => b.to_ascii_lowercase(),
             };
-            if c == ' ' {
+            if folded == b' ' {
                 if !last_space {
-                    push(out, ' ', at);
+                    out.push_ascii(b' ', at);
                     last_space = true;
                 }
             } else {
-                push(out, c, at);
+                out.push_ascii(folded, at);
                 last_space = false;
             }
+            at += 1;
             continue;
         }
-        match c {
-            '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' | '\u{02BB}' => {
-                push(out, '\'', at);
-                last_space = false;
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        fold_char(c, at, &mut last_space, out);
+        at += c.len_utf8();
+    }
+}
+
+/// Folds `c`, a character outside ASCII at byte `at`, into `out`; `last_space` says whether
+/// the last character out was a space (or none is yet).
+fn fold_char(c: char, at: usize, last_space: &mut bool, out: &mut impl FoldOut) {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' | '\u{02BB}' => {
+            push(out, '\'', at);
+            *last_space = false;
+        }
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => {
+            if !*last_space {
+                push(out, ' ', at);
+                *last_space = true;
             }
-            '\u{2010}'..='\u{2015}' | '\u{2212}' => {
-                if !last_space {
-                    push(out, ' ', at);
-                    last_space = true;
-                }
+        }
+        c if c.is_whitespace() => {
+            if !*last_space {
+                push(out, ' ', at);
+                *last_space = true;
             }
-            c if c.is_whitespace() => {
-                if !last_space {
-                    push(out, ' ', at);
-                    last_space = true;
-                }
-            }
-            c => {
-                match latin_base(c) {
-                    Some(ascii) => {
-                        for b in ascii.chars() {
-                            push(out, b.to_ascii_lowercase(), at);
-                        }
+        }
+        c => {
+            match latin_base(c) {
+                Some(ascii) => {
+                    for b in ascii.chars() {
+                        push(out, b.to_ascii_lowercase(), at);
                     }
-                    None => {
-                        for lower in c.to_lowercase() {
-                            push(out, lower, at);
-                        }
+                }
+                None => {
+                    for lower in c.to_lowercase() {
+                        push(out, lower, at);
                     }
                 }
-                last_space = false;
             }
+            *last_space = false;
         }
     }
 }
@@ -162,6 +188,43 @@ mod tests {
         let start = folded.text.find("hoeryong").unwrap();
         let (from, to) = folded.original_range(start, start + "hoeryong".len(), original);
         assert_eq!(&original[from..to], "Hoeryŏng");
+    }
+
+    /// Folding a character at a time, every character decoded: what the byte loop of
+    /// `fold_into` must agree with.
+    fn fold_by_chars(text: &str) -> Folded {
+        let mut out = Folded::default();
+        let mut last_space = true;
+        for (at, c) in text.char_indices() {
+            if c.is_ascii() {
+                let c = match c {
+                    '`' => '\'',
+                    '-' | '_' => ' ',
+                    c if c.is_ascii_whitespace() => ' ',
+                    c => c.to_ascii_lowercase(),
+                };
+                if c != ' ' || !last_space {
+                    out.push(c, at);
+                }
+                last_space = c == ' ';
+            } else {
+                fold_char(c, at, &mut last_space, &mut out);
+            }
+        }
+        out.origin.push(text.len());
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_loop_folds_as_decoding_every_character_does(
+            text in "[a-zA-Z0-9 \t\n`_\\-.,'ŏŭÜéŠ’‘—–\u{2212}\u{00a0}\u{3000}회령会宁İ\u{212a}]{0,40}"
+        ) {
+            let folded = fold(&text);
+            let reference = fold_by_chars(&text);
+            proptest::prop_assert_eq!(&folded.text, &reference.text);
+            proptest::prop_assert_eq!(&folded.origin, &reference.origin);
+        }
     }
 
     #[test]
