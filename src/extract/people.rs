@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use rustc_hash::FxHashSet;
 
 /// A person's name found in a paragraph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +226,52 @@ const NOT_NAMES: &[&str] = &[
     "By",
 ];
 
+/// [`KOREAN_SURNAMES`] as a set: every capitalized pair of words in a text is looked up.
+static SURNAME_SET: LazyLock<FxHashSet<&str>> =
+    LazyLock::new(|| KOREAN_SURNAMES.iter().copied().collect());
+
+/// [`NOT_NAMES`] as a set.
+static NOT_NAME_SET: LazyLock<FxHashSet<&str>> =
+    LazyLock::new(|| NOT_NAMES.iter().copied().collect());
+
+fn is_surname(word: &str) -> bool {
+    SURNAME_SET.contains(word)
+}
+
+fn is_not_name(word: &str) -> bool {
+    NOT_NAME_SET.contains(word)
+}
+
+/// Whether `text` has a Korean family name as a whole word followed by a space: what every
+/// full Korean name [`KOREAN_FULL`] accepts starts with. Most paragraphs have none, and this
+/// byte loop costs a fraction of the pattern's search. Every family name is ASCII, so a word
+/// is a run of ASCII letters that starts after a byte that is no ASCII letter, digit or `_`
+/// (the pattern's `(?-u:\b)`).
+fn has_surname_word(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let starts_word = bytes[at].is_ascii_uppercase()
+            && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'));
+        if !starts_word {
+            at += 1;
+            continue;
+        }
+        let end = at
+            + bytes[at..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+        // Both ends fall on character boundaries: ASCII letters on one side.
+        if text[end..].chars().next().is_some_and(char::is_whitespace) && is_surname(&text[at..end])
+        {
+            return true;
+        }
+        at = end.max(at + 1);
+    }
+    false
+}
+
 static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:(?-u:\b)surnamed|(?-u:\b)(?:family|last|sur) ?name(?: is| of|,)?|(?-u:\b)pseudonym(?: of)?|\(pseudonym\)|(?-u:\b)named)\s+(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+| \p{Lu}\p{Ll}+)?)")
         .expect("valid pattern")
@@ -312,24 +359,35 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
         let Some(m) = caps.name("name") else { continue };
         let name = m.as_str();
         let first = name.split([' ', '-']).next().unwrap_or(name);
-        if NOT_NAMES.contains(&first) && !KOREAN_SURNAMES.contains(&first) {
+        if is_not_name(first) && !is_surname(first) {
             continue;
         }
         push(&mut hits, name, m.start(), m.end(), first);
     }
-    for caps in INTRODUCED_BEFORE.captures_iter(if introduces { text } else { "" }) {
-        let is_name = |w: &str| !NOT_NAMES.contains(&w) || KOREAN_SURNAMES.contains(&w);
+    // "… identified only by her surname": the pattern holds "only" too.
+    let introduces_before = introduces && text.contains("only");
+    for caps in INTRODUCED_BEFORE.captures_iter(if introduces_before { text } else { "" }) {
+        let is_name = |w: &str| !is_not_name(w) || is_surname(w);
         if let Some(m) = caps.name("name").filter(|m| is_name(m.as_str())) {
             push(&mut hits, m.as_str(), m.start(), m.end(), m.as_str());
         }
     }
-    for caps in KOREAN_FULL.captures_iter(text) {
+    // Most matches are any two or three capitalized words ("North Hamgyong Province"): their
+    // groups are worked out only when the first word, the family name, is a Korean one. The
+    // match's first word is the `sur` group: the pattern's first space ends it.
+    let korean_text = if has_surname_word(text) { text } else { "" };
+    for found in KOREAN_FULL.find_iter(korean_text) {
+        let first = found.as_str().split(char::is_whitespace).next();
+        if !first.is_some_and(is_surname) {
+            continue;
+        }
+        // The leftmost match from where this one starts is this one.
+        let Some(caps) = KOREAN_FULL.captures_at(text, found.start()) else {
+            continue;
+        };
         let (Some(sur), Some(given)) = (caps.name("sur"), caps.name("given")) else {
             continue;
         };
-        if !KOREAN_SURNAMES.contains(&sur.as_str()) {
-            continue;
-        }
         let syllables: Vec<&str> = given
             .as_str()
             .split([' ', '-'])
@@ -337,7 +395,7 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
             .collect();
         if syllables.len() != 2
             || !syllables.iter().all(|s| is_syllable(s))
-            || syllables.iter().any(|s| NOT_NAMES.contains(s))
+            || syllables.iter().any(|s| is_not_name(s))
         {
             continue;
         }
@@ -353,11 +411,11 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
         let words: Vec<&str> = m.as_str().split_whitespace().collect();
         if words
             .iter()
-            .any(|w| NOT_NAMES.contains(&w.trim_end_matches(['\'', '’', 's'])))
+            .any(|w| is_not_name(w.trim_end_matches(['\'', '’', 's'])))
         {
             return;
         }
-        let is_korean = KOREAN_SURNAMES.contains(&words[0]) && words.len() >= 2;
+        let is_korean = is_surname(words[0]) && words.len() >= 2;
         let surname = if is_korean {
             words[0]
         } else {
@@ -438,6 +496,44 @@ mod tests {
                 .iter()
                 .all(|n| n != "Han River")
         );
+    }
+
+    proptest::proptest! {
+        /// The byte loop that lets a text skip the full-name pattern finds a family name
+        /// wherever the pattern finds a full name that starts with one.
+        #[test]
+        fn surname_check_never_skips_a_full_name(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Kim", "Ko", "Koh", "Korea", "Im", "In", "Jong", "un", "Sŏng", "Ri", "Sol",
+                    "Ju", "Ha", "Han", "River", "kim", "Ökim", "_Kim", "1Kim", "é",
+                ]),
+                0..8,
+            ),
+            separators in proptest::collection::vec(
+                proptest::sample::select(vec![" ", "  ", "-", "\n", "\u{a0}", ", ", "", ".", "é"]),
+                8,
+            ),
+        ) {
+            let mut text = String::new();
+            for (word, separator) in words.iter().zip(&separators) {
+                text.push_str(word);
+                text.push_str(separator);
+            }
+            let starts_with_surname = KOREAN_FULL.find_iter(&text).any(|m| {
+                m.as_str().split(char::is_whitespace).next().is_some_and(is_surname)
+            });
+            proptest::prop_assert!(!starts_with_surname || has_surname_word(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn surname_words() {
+        assert!(has_surname_word("said Kim Jong Un"));
+        assert!(has_surname_word("Ri\u{a0}Sol"));
+        // Inside a word, at the end of the text, or followed by a hyphen: no family name.
+        assert!(!has_surname_word("Korea and Koh-Samui; the Kim"));
+        assert!(!has_surname_word("_Kim and 1Kim go"));
     }
 
     #[test]
