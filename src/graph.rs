@@ -221,21 +221,29 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     // Entities and their articles. Each article's entities are counted in parallel; they
     // then join in article order (the first article to name an uncatalogued entity gives
     // its name), found by hash rather than by comparing keys.
-    let per_article: Vec<BTreeMap<&EntityKey, usize>> = articles
+    let per_article: Vec<Vec<(&EntityKey, usize)>> = articles
         .par_iter()
         .map(|article| {
-            // Entities added in front matter count no mention.
-            let mut counts: BTreeMap<&EntityKey, usize> =
-                article.metadata.added.iter().map(|key| (key, 0)).collect();
-            for mention in &article.metadata.mentions {
-                *counts.entry(&mention.entity).or_default() += 1;
+            // Entities added in front matter count no mention. Counted by sorting: quicker
+            // than a map for a few dozen keys.
+            let mut keys: Vec<(&EntityKey, usize)> = (article.metadata.added.iter())
+                .map(|key| (key, 0))
+                .chain(article.metadata.mentions.iter().map(|m| (&m.entity, 1)))
+                .collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let mut counts: Vec<(&EntityKey, usize)> = Vec::with_capacity(keys.len());
+            for (key, count) in keys {
+                match counts.last_mut() {
+                    Some(last) if last.0 == key => last.1 += count,
+                    _ => counts.push((key, count)),
+                }
             }
             counts
         })
         .collect();
     let mut nodes: FxHashMap<&EntityKey, EntityNode> = FxHashMap::default();
-    for (index, counts) in per_article.into_iter().enumerate() {
-        for (key, count) in counts {
+    for (index, counts) in per_article.iter().enumerate() {
+        for &(key, count) in counts {
             let node = nodes.entry(key).or_insert_with(|| EntityNode {
                 entity: catalog
                     .entities
@@ -293,19 +301,15 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
 
     // Each article's entities as indexes into the entity list, and its years, computed once.
     let keys: Vec<EntityKey> = entities.keys().cloned().collect();
-    let position: HashMap<&EntityKey, usize> =
+    let position: FxHashMap<&EntityKey, usize> =
         keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let article_entities: Vec<Vec<usize>> = articles
+    // Each article's keys are in key order, each once, as the numbers are.
+    let article_entities: Vec<Vec<usize>> = per_article
         .par_iter()
-        .map(|article| {
-            // The keys of `Metadata::entities`, numbered before they are sorted: numbers sort
-            // faster than keys.
-            let mut ids: Vec<usize> = (article.metadata.entity_keys())
-                .filter_map(|key| position.get(key).copied())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
+        .map(|counts| {
+            (counts.iter())
+                .filter_map(|(key, _)| position.get(key).copied())
+                .collect()
         })
         .collect();
     let article_years: Vec<Vec<i32>> = articles
@@ -451,35 +455,49 @@ fn related_articles(
 /// The scoring of [`related_articles`], given each entity's weight and articles (`None` for an
 /// entity that does not count). An article whose postings reach one article in `dense_share`
 /// or more reads every score in order; the others keep a list of the articles they touch.
+///
+/// Scores are kept by rank (newest first), not by article number: the postings are in rank
+/// order, so each list is added up walking forward through the scores, and the rank that
+/// breaks a tie is the place itself.
 fn score_related(
     article_entities: &[Vec<usize>],
     postings: &[Option<(f64, &[usize])>],
     rank: &[usize],
     dense_share: usize,
 ) -> Vec<Vec<usize>> {
+    let n = article_entities.len();
+    let mut by_rank = vec![0; n];
+    for (index, &place) in rank.iter().enumerate() {
+        by_rank[place] = index;
+    }
+    // Each entity's articles as places in rank order, in the order the list gives them.
+    let ranked: Vec<Option<(f64, Vec<usize>)>> = postings
+        .iter()
+        .map(|entry| entry.map(|(idf, list)| (idf, list.iter().map(|&a| rank[a]).collect())))
+        .collect();
     article_entities
         .par_iter()
         .enumerate()
         .map_init(
-            || {
-                let n = article_entities.len();
-                (vec![0.0_f64; n], vec![0_usize; n])
-            },
+            || (vec![0.0_f64; n], vec![0_usize; n]),
             |(scores, touched), (index, ids)| {
+                let own = rank[index];
                 // This article's entities with their weights and articles, in key order, so
                 // the sums add up in the same order every build.
                 let lists: Vec<(f64, &[usize])> = (ids.iter())
-                    .filter_map(|&id| postings.get(id).copied().flatten())
+                    .filter_map(|&id| match ranked.get(id) {
+                        Some(Some((idf, list))) => Some((*idf, list.as_slice())),
+                        _ => None,
+                    })
                     .collect();
                 let work: usize = lists.iter().map(|(_, list)| list.len()).sum();
-                // Best first: a higher score, then the newer article. The few best are kept in
-                // order as the scores are read and reset, in one pass, rather than collected
-                // and partly sorted (thousands of entries per article). The order is total
-                // (no two articles share a rank), so the order they are offered in is not.
+                // Best first: a higher score, then the newer article (the lower place). The
+                // few best are kept in order as the scores are read and reset, in one pass,
+                // rather than collected and partly sorted (thousands of entries per article).
+                // The order is total (no two articles share a place), so the order they are
+                // offered in is not.
                 let before = |a: (usize, f64), b: (usize, f64)| {
-                    b.1.total_cmp(&a.1)
-                        .then_with(|| rank[a.0].cmp(&rank[b.0]))
-                        .is_lt()
+                    b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)).is_lt()
                 };
                 let mut best: Vec<(usize, f64)> = Vec::with_capacity(RELATED_COUNT + 1);
                 // Offers a candidate; returns the lowest score that could still join.
@@ -505,38 +523,37 @@ fn score_related(
                             scores[other] += idf;
                         }
                     }
-                    if let Some(own) = scores.get_mut(index) {
-                        *own = 0.0;
+                    if let Some(score) = scores.get_mut(own) {
+                        *score = 0.0;
                     }
                     // Only a score at least the fifth best so far can join the best (on equal
-                    // scores the rank decides), and after the first few, few do: the test is
-                    // then predictable, and the scores are cleared together after.
+                    // scores the place decides), and after the first few, few do: the test is
+                    // then predictable. Each block is cleared once read, while it is at hand.
                     let mut floor = f64::MIN_POSITIVE;
-                    for (block, chunk) in scores.chunks(SCAN_BLOCK).enumerate() {
+                    for (block, chunk) in scores.chunks_mut(SCAN_BLOCK).enumerate() {
                         // Most blocks hold no score that could join: one test of the whole
                         // block, without a branch per score (so it is vectorized), skips them.
-                        if !chunk
+                        if chunk
                             .iter()
                             .fold(false, |any, &score| any | (score >= floor))
                         {
-                            continue;
-                        }
-                        for (offset, &score) in chunk.iter().enumerate() {
-                            if score >= floor {
-                                floor = offer((block * SCAN_BLOCK + offset, score));
+                            for (offset, &score) in chunk.iter().enumerate() {
+                                if score >= floor {
+                                    floor = offer((block * SCAN_BLOCK + offset, score));
+                                }
                             }
                         }
+                        chunk.fill(0.0);
                     }
-                    scores.fill(0.0);
                 } else {
-                    // Articles touched so far are `touched[..count]`. Each posting is written
-                    // at `count`, which moves on only when the article is new (every idf is at
+                    // Places touched so far are `touched[..count]`. Each posting is written
+                    // at `count`, which moves on only when the place is new (every idf is at
                     // least 1, so 0 means untouched): no branch in the loop that runs tens of
                     // millions of times.
                     let mut count = 0;
                     for &(idf, list) in &lists {
                         for &other in list {
-                            if other != index {
+                            if other != own {
                                 let score = &mut scores[other];
                                 touched[count] = other;
                                 count += usize::from(*score == 0.0);
@@ -548,7 +565,7 @@ fn score_related(
                         offer((other, std::mem::take(&mut scores[other])));
                     }
                 }
-                best.iter().map(|&(i, _)| i).collect()
+                best.iter().map(|&(place, _)| by_rank[place]).collect()
             },
         )
         .collect()
