@@ -161,7 +161,9 @@ fn analyze_with(
     let mut config = config::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
     config.extract.find_unknown = find_unknown;
     let catalog = catalog::load(root).map_err(|p| fail(p, Diagnostics::new()))?;
-    let matcher = extract::Matcher::new(&catalog);
+    // Compiled when the first article needs extracting: a rebuild that takes every result
+    // from the cache never needs it (tens of milliseconds with a few hundred entities).
+    let matcher = std::sync::OnceLock::new();
     let mut stopwatch = Stopwatch::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
@@ -192,7 +194,8 @@ fn analyze_with(
     let made = loaded.read_each(needs_extraction, |source| {
         let made = needs_extraction(source).then(|| {
             let cleaned = clean::clean(source, &config.furniture);
-            extract::extract(source, cleaned, &matcher, &config.extract)
+            let matcher = matcher.get_or_init(|| extract::Matcher::new(&catalog));
+            extract::extract(source, cleaned, matcher, &config.extract)
         });
         // The paragraphs now hold the text; the raw body is not needed again.
         source.body = String::new();
