@@ -121,6 +121,9 @@ pub struct Dossier {
     /// Each article's entities, mentioned or added in front matter, as places in
     /// `entity_keys`, in key order; see [`Dossier::entities_of`].
     pub article_entities: Vec<Vec<usize>>,
+    /// How many times the article names each of `article_entities` (0 for an entity only
+    /// added in front matter), in the same order.
+    pub article_mentions: Vec<Vec<usize>>,
 }
 
 impl Dossier {
@@ -304,14 +307,14 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     let position: FxHashMap<&EntityKey, usize> =
         keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
     // Each article's keys are in key order, each once, as the numbers are.
-    let article_entities: Vec<Vec<usize>> = per_article
+    let (article_entities, article_mentions): (Vec<Vec<usize>>, Vec<Vec<usize>>) = per_article
         .par_iter()
         .map(|counts| {
             (counts.iter())
-                .filter_map(|(key, _)| position.get(key).copied())
-                .collect()
+                .filter_map(|&(key, count)| Some((*position.get(key)?, count)))
+                .unzip()
         })
-        .collect();
+        .unzip();
     let article_years: Vec<Vec<i32>> = articles
         .par_iter()
         .map(|article| article.metadata.all_years())
@@ -384,6 +387,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         related,
         entity_keys: keys,
         article_entities,
+        article_mentions,
     })
 }
 

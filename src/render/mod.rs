@@ -538,14 +538,9 @@ impl Renderer<'_> {
             (title_html, body)
         };
         // Each entity of the article, in key order, with its name and how often it is named.
-        let mut counts: BTreeMap<&EntityKey, usize> =
-            d.entities_of(index).map(|k| (k, 0)).collect();
-        for m in &meta.mentions {
-            *counts.entry(&m.entity).or_default() += 1;
-        }
-        let entities: Vec<(&EntityKey, &str, usize)> = counts
-            .into_iter()
-            .map(|(key, count)| (key, self.dossier.entity_name(key), count))
+        let entities: Vec<(&EntityKey, &str, usize)> = (d.entities_of(index))
+            .zip(&d.article_mentions[index])
+            .map(|(key, &count)| (key, d.entity_name(key), count))
             .collect();
         let position = d.rank[index];
         let neighbour = |offset: isize| -> Option<usize> {
