@@ -377,7 +377,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         },
     );
 
-    let related = related_articles(&article_entities, &entities, &rank);
+    let related = related_articles(&article_entities, &entities, &rank, &by_date);
     Ok(Dossier {
         articles,
         by_date,
@@ -440,6 +440,7 @@ fn related_articles(
     article_entities: &[Vec<usize>],
     entities: &BTreeMap<EntityKey, EntityNode>,
     rank: &[usize],
+    by_date: &[usize],
 ) -> Vec<Vec<usize>> {
     let total = article_entities.len().max(1) as f64;
     // By entity number (its place in key order, as in `article_entities`): its weight and
@@ -453,7 +454,7 @@ fn related_articles(
                 .then(|| ((total / df as f64).ln() + 1.0, node.articles.as_slice()))
         })
         .collect();
-    score_related(article_entities, &postings, rank, DENSE_SHARE)
+    score_related(article_entities, &postings, rank, by_date, DENSE_SHARE)
 }
 
 /// The scoring of [`related_articles`], given each entity's weight and articles (`None` for an
@@ -462,18 +463,16 @@ fn related_articles(
 ///
 /// Scores are kept by rank (newest first), not by article number: the postings are in rank
 /// order, so each list is added up walking forward through the scores, and the rank that
-/// breaks a tie is the place itself.
+/// breaks a tie is the place itself. `by_date` is the article at each place (the inverse of
+/// `rank`, as in [`Dossier::by_date`]).
 fn score_related(
     article_entities: &[Vec<usize>],
     postings: &[Option<(f64, &[usize])>],
     rank: &[usize],
+    by_date: &[usize],
     dense_share: usize,
 ) -> Vec<Vec<usize>> {
     let n = article_entities.len();
-    let mut by_rank = vec![0; n];
-    for (index, &place) in rank.iter().enumerate() {
-        by_rank[place] = index;
-    }
     // Each entity's articles as places in rank order, in the order the list gives them.
     let ranked: Vec<Option<(f64, Vec<usize>)>> = postings
         .iter()
@@ -569,7 +568,7 @@ fn score_related(
                         offer((other, std::mem::take(&mut scores[other])));
                     }
                 }
-                best.iter().map(|&(place, _)| by_rank[place]).collect()
+                best.iter().map(|&(place, _)| by_date[place]).collect()
             },
         )
         .collect()
@@ -707,8 +706,9 @@ mod tests {
                 rank[a] = position;
             }
             let expected = related_by_pairs(&article_entities, &postings, &rank);
-            let dense = score_related(&article_entities, &postings, &rank, usize::MAX);
-            let sparse = score_related(&article_entities, &postings, &rank, 0);
+            let dense =
+                score_related(&article_entities, &postings, &rank, &by_order, usize::MAX);
+            let sparse = score_related(&article_entities, &postings, &rank, &by_order, 0);
             proptest::prop_assert_eq!(&dense, &expected);
             proptest::prop_assert_eq!(&sparse, &expected);
         }
