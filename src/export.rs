@@ -88,16 +88,27 @@ pub fn exports(
     ];
     let keys = part_keys(dossier, context);
     let mut previous = parts_file.map(read_parts).unwrap_or_default();
+    let listed: Vec<Option<FileParts>> = (makers.iter())
+        .map(|(path, _)| previous.files.remove(*path))
+        .collect();
+    // The files are made side by side: each is mostly one thread's sequential copying and
+    // writing (150 MB in all at 10,000 articles), which would otherwise be the last lane of
+    // the build to finish.
+    let made: Vec<(&str, u128, Parts)> = (makers.into_par_iter().zip(listed))
+        .map(|((path, make), listed)| {
+            let mut out = sink.stream(path.into())?;
+            let mut parts = Parts::new(&keys, listed, sink, path);
+            make(dossier, &mut out, &mut parts)?;
+            let hash = out.finish()?;
+            Ok((path, hash, parts))
+        })
+        .collect::<Result<_, Diagnostic>>()?;
     let mut index = PartsIndex {
         format: PARTS_FORMAT.to_string(),
         files: BTreeMap::new(),
     };
     let mut stats = PartStats::default();
-    for (path, make) in makers {
-        let mut out = sink.stream(path.into())?;
-        let mut parts = Parts::new(&keys, previous.files.remove(path), sink, path);
-        make(dossier, &mut out, &mut parts)?;
-        let hash = out.finish()?;
+    for (path, hash, parts) in made {
         stats.made += parts.made;
         stats.reused += parts.reused;
         if !parts.written.is_empty() {
