@@ -149,6 +149,34 @@ fn catalogue_errors_name_file_and_line() {
 }
 
 #[test]
+fn settings_and_catalogue_errors_are_reported_together() {
+    let site = fixture("basic");
+    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
+    std::fs::write(
+        site.path().join("site.toml"),
+        format!("{config}\n[furniture]\nunknown_rule = 1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("content/entities/extra.toml"),
+        "[[place]]\nname = \"Elsewhere\"\nparent = \"Atlantis\"\n",
+    )
+    .unwrap();
+    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("site.toml:") && t.contains("unknown_rule")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("content/entities/extra.toml:3: ") && t.contains("Atlantis")),
+        "{text:?}"
+    );
+}
+
+#[test]
 fn a_killed_build_leaves_the_previous_output_whole() {
     let site = crate::common::repository_site();
     build(site.path());
