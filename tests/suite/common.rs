@@ -42,6 +42,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Checks the site at `root`, which must fail; returns every problem as printed.
+pub fn check_problems(root: &Path) -> Vec<String> {
+    let problems = dossier::build(root, None, dossier::Mode::Check).unwrap_err();
+    problems.iter().map(ToString::to_string).collect()
+}
+
+/// Appends `text` to the `site.toml` of the site at `root`.
+pub fn append_to_site_toml(root: &Path, text: &str) {
+    let path = root.join("site.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{config}{text}")).unwrap();
+}
+
 /// Builds the site at `root` into `root/public`, panicking with every problem on failure.
 pub fn build(root: &Path) -> dossier::Report {
     match dossier::build(root, None, dossier::Mode::Build) {

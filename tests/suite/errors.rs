@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{build, dossier, fixture, snapshot};
+use crate::common::{append_to_site_toml, build, check_problems, dossier, fixture, snapshot};
 
 #[test]
 fn broken_front_matter_fails_with_file_line_and_keeps_the_previous_output() {
@@ -41,12 +41,7 @@ fn broken_front_matter_fails_with_file_line_and_keeps_the_previous_output() {
 #[test]
 fn unknown_site_key_names_its_line() {
     let site = fixture("basic");
-    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
-    std::fs::write(
-        site.path().join("site.toml"),
-        format!("{config}\n[furniture]\nunknown_rule = 1\n"),
-    )
-    .unwrap();
+    append_to_site_toml(site.path(), "\n[furniture]\nunknown_rule = 1\n");
     let output = dossier(&["check", "--root", site.path().to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
@@ -120,8 +115,7 @@ fn duplicate_slugs_name_both_files() {
         "Another article.\n",
     )
     .unwrap();
-    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let text = check_problems(site.path());
     assert!(
         text.iter()
             .any(|t| t.contains("scraped.txt") && t.contains("content/articles/2024/scraped.txt")),
@@ -133,8 +127,7 @@ fn duplicate_slugs_name_both_files() {
 fn catalogue_errors_name_file_and_line() {
     let site = fixture("basic");
     std::fs::write(site.path().join("content/entities/extra.toml"), "[[place]]\nname = \"Elsewhere\"\nparent = \"Atlantis\"\n\n[[place]]\nname = \"Again\"\naliases = [\"Hoeryong City\"]\n").unwrap();
-    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let text = check_problems(site.path());
     assert!(
         text.iter()
             .any(|t| t.starts_with("content/entities/extra.toml:3: ") && t.contains("Atlantis")),
@@ -151,19 +144,13 @@ fn catalogue_errors_name_file_and_line() {
 #[test]
 fn settings_and_catalogue_errors_are_reported_together() {
     let site = fixture("basic");
-    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
-    std::fs::write(
-        site.path().join("site.toml"),
-        format!("{config}\n[furniture]\nunknown_rule = 1\n"),
-    )
-    .unwrap();
+    append_to_site_toml(site.path(), "\n[furniture]\nunknown_rule = 1\n");
     std::fs::write(
         site.path().join("content/entities/extra.toml"),
         "[[place]]\nname = \"Elsewhere\"\nparent = \"Atlantis\"\n",
     )
     .unwrap();
-    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let text = check_problems(site.path());
     assert!(
         text.iter()
             .any(|t| t.starts_with("site.toml:") && t.contains("unknown_rule")),

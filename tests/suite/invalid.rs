@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::{copy_tree, manifest_dir};
+use crate::common::{check_problems, copy_tree, manifest_dir};
 
 #[test]
 fn every_bad_input_gives_its_message() {
@@ -72,8 +72,7 @@ fn an_unreadable_file_is_an_error_naming_it() {
         site.path().join("content/articles/gone.txt"),
     )
     .unwrap();
-    let problems = dossier::build(site.path(), None, dossier::Mode::Check).unwrap_err();
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let text = check_problems(site.path());
     assert!(
         text.iter()
             .any(|t| t.starts_with("content/articles/gone.txt: cannot read")),

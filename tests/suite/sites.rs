@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::common::{build, fixture, read_json, snapshot};
+use crate::common::{append_to_site_toml, build, fixture, read_json, snapshot};
 
 fn article<'a>(data: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
     data["articles"]
@@ -211,12 +211,7 @@ fn home_and_province_pages_carry_the_timeline_and_the_map() {
 #[test]
 fn sanitized_raw_html_keeps_safe_markup_and_drops_the_rest() {
     let site = fixture("hostile");
-    let config = std::fs::read_to_string(site.path().join("site.toml")).unwrap();
-    std::fs::write(
-        site.path().join("site.toml"),
-        format!("{config}\n[markdown]\nraw_html = \"sanitize\"\n"),
-    )
-    .unwrap();
+    append_to_site_toml(site.path(), "\n[markdown]\nraw_html = \"sanitize\"\n");
     std::fs::write(
         site.path().join("content/articles/safe.md"),
         "Some <b>bold</b> and <em>emphasis</em> in Hoeryong.\n",
