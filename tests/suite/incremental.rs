@@ -4,7 +4,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::common::{build, fixture, snapshot};
+use crate::common::{build, copy_tree, fixture, snapshot};
 
 const NEW_ARTICLE: &str = "+++
 title = \"Phones seized in Musan\"
@@ -897,4 +897,115 @@ fn replaced_exports_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
         "a linked spare is not written over"
     );
     assert!(exports_of(&public) == fresh_exports(site.path()));
+}
+
+/// The spare files (other than the exports') that the cache folder holds for `public/`, and
+/// the folder that holds them.
+fn spare_files_of(site: &Path) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
+    let cache = site.join(dossier::CACHE_FOLDER);
+    let folder = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("spare-files-")
+        })
+        .unwrap_or_else(|| cache.join("none"));
+    let mut spares: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    spares.sort();
+    (folder, spares)
+}
+
+/// The inodes of every file under `folder`.
+fn inodes_under(folder: &Path) -> std::collections::HashSet<u64> {
+    walkdir::WalkDir::new(folder)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().ino())
+        .collect()
+}
+
+/// The output of a full build of a copy of `site`'s settings and content, which leaves
+/// `site`'s own output and cache alone.
+fn full_build_of_a_copy(site: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(site.join("site.toml"), copy.path().join("site.toml")).unwrap();
+    copy_tree(&site.join("content"), &copy.path().join("content"));
+    build(copy.path());
+    snapshot(&copy.path().join("public"))
+}
+
+#[test]
+fn replaced_pages_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
+    let site = fixture("basic");
+    build(site.path());
+    assert!(
+        spare_files_of(site.path()).1.is_empty(),
+        "a first build replaces nothing"
+    );
+    let public = site.path().join("public");
+    let home = public.join("index.html");
+    let first_home = inode(&home);
+
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    build(site.path());
+    // The replaced home page is kept, the very same file, as a spare.
+    let (folder, spares) = spare_files_of(site.path());
+    let spare_inodes: Vec<u64> = spares.iter().map(|p| inode(p)).collect();
+    assert!(spare_inodes.contains(&first_home), "{spare_inodes:?}");
+    assert_ne!(inode(&home), first_home);
+
+    // The next rebuild writes its new and changed files over spares, here one far longer than
+    // any page, and the output is still exactly a full build's.
+    for spare in spares {
+        std::fs::remove_file(spare).unwrap();
+    }
+    let long = folder.join("long");
+    std::fs::write(&long, "x".repeat(1 << 20)).unwrap();
+    let long_inode = inode(&long);
+    add_article(
+        site.path(),
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    build(site.path());
+    assert!(
+        inodes_under(&public).contains(&long_inode),
+        "the spare was written over"
+    );
+    assert!(
+        snapshot(&public) == full_build_of_a_copy(site.path()),
+        "files written over spares must equal a full build's"
+    );
+
+    // A spare that is another name of a file anywhere (as a build killed between keeping the
+    // old file and moving the new one in leaves it) is never written over.
+    for spare in spare_files_of(site.path()).1 {
+        std::fs::remove_file(spare).unwrap();
+    }
+    let elsewhere = site.path().join("kept-elsewhere.txt");
+    std::fs::write(&elsewhere, "not a page").unwrap();
+    std::fs::hard_link(&elsewhere, folder.join("linked")).unwrap();
+    add_article(
+        site.path(),
+        "hyesan",
+        "Phones seized in Hyesan",
+        "2024-06-07",
+        "Guards in Hyesan seized phones.",
+    );
+    build(site.path());
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not a page");
+    assert!(!inodes_under(&public).contains(&inode(&elsewhere)));
+    assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
 }
