@@ -57,6 +57,9 @@ pub struct Report {
     /// How the exports' article parts were made: all zero when the last build's exports
     /// were kept whole.
     pub export_parts: export::PartStats,
+    /// How many articles the search index tokenized: those of the segments it made, less the
+    /// newest segment's articles whose terms the cache kept.
+    pub search_tokenized: usize,
 }
 
 /// Whether a build writes its output or only checks the content.
@@ -365,8 +368,18 @@ pub fn build_with_progress(
     // The exports are made from the dossier alone: when it is unchanged and their files are
     // untouched, the previous build's files are kept. The search index keeps each segment
     // whose articles are unchanged.
+    // The search index keeps its newest segment's terms in the cache folder too.
+    let search_cache = (mode == Mode::Build).then(|| cache::folder(root));
+    let tokenized = std::sync::atomic::AtomicUsize::new(0);
     let index = || -> Result<(), Diagnostics> {
-        search::write_index(&dossier, config.search, context, &sink)?;
+        let count = search::write_index(
+            &dossier,
+            config.search,
+            context,
+            &sink,
+            search_cache.as_deref(),
+        )?;
+        tokenized.store(count, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     };
     // A rebuild copies each unchanged article's part of an export from the last build's file;
@@ -452,5 +465,6 @@ pub fn build_with_progress(
         warnings: warnings.sorted(),
         notes,
         export_parts,
+        search_tokenized: tokenized.into_inner(),
     })
 }

@@ -1009,3 +1009,61 @@ fn replaced_pages_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
     assert!(!inodes_under(&public).contains(&inode(&elsewhere)));
     assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
 }
+
+#[test]
+fn a_newest_article_is_the_only_one_the_search_index_tokenizes() {
+    let site = fixture("basic");
+    let first = build(site.path());
+    assert_eq!(first.search_tokenized, first.articles);
+    let public = site.path().join("public");
+    let newest = |name: &str, date: &str| {
+        add_article(
+            site.path(),
+            name,
+            "Newest report",
+            date,
+            "Guards in Hyesan took phones from traders.",
+        );
+    };
+
+    // The newest segment's terms were kept in the cache: only the new article is tokenized,
+    // and the index is exactly a full build's.
+    newest("newest", "2026-01-05");
+    let second = build(site.path());
+    assert_eq!(second.search_tokenized, 1);
+    assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
+
+    // Kept terms that do not decode, or that were made from other articles, are not used.
+    let tail = site
+        .path()
+        .join(dossier::CACHE_FOLDER)
+        .join("search-tail.bin");
+    let kept = std::fs::read(&tail).expect("the newest segment's terms are kept");
+    let mut damaged = kept.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&tail, damaged).unwrap();
+    newest("newer", "2026-01-06");
+    let third = build(site.path());
+    assert_eq!(third.search_tokenized, third.articles);
+    assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
+
+    // An edited newest article: its old terms are dropped from those kept, and it alone is
+    // tokenized again.
+    std::fs::write(
+        site.path().join("content/articles/2024/newer.md"),
+        "+++\ntitle = \"Newest report\"\ndate = 2026-01-06\n+++\nGuards in Musan took phones.\n",
+    )
+    .unwrap();
+    let fourth = build(site.path());
+    assert_eq!(fourth.search_tokenized, 1, "the edited newest article only");
+    assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
+
+    // Terms kept by an older build, from before the last two articles were added (one of them
+    // now): those two are tokenized.
+    std::fs::write(&tail, &kept).unwrap();
+    newest("newest-again", "2026-01-07");
+    let fifth = build(site.path());
+    assert_eq!(fifth.search_tokenized, 2);
+    assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
+}
