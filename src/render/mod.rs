@@ -183,11 +183,17 @@ pub fn render(
         .map(|index| article_link(dossier, index, "../"))
         .collect();
     let link_digests = links.par_iter().map(digest_of).collect();
+    // Each entity's key and name, as they stand in the input of the pages that link to it
+    // (hashing the strings of every article's entities was a tenth of a one-article rebuild).
+    let entity_digests = (dossier.entity_keys.par_iter())
+        .map(|key| digest_of(&(key, dossier.entity_name(key))))
+        .collect();
     let renderer = Renderer {
         dossier,
         group: &group,
         links,
         link_digests,
+        entity_digests,
         tera: &templates.tera,
         templates_digest: templates.digest,
         context,
@@ -236,6 +242,9 @@ struct Renderer<'a> {
     links: Vec<ArticleLink>,
     /// A hash of each of `links`: what stands for a link in the input hash of a page.
     link_digests: Vec<u128>,
+    /// A hash of each entity's key and name, by entity number (its place in
+    /// [`Dossier::entity_keys`]): what stands for a link to it in an article page's input.
+    entity_digests: Vec<u128>,
     tera: &'a Tera,
     /// What every page depends on besides its data: see [`crate::theme::Templates::digest`].
     templates_digest: u128,
@@ -537,11 +546,6 @@ impl Renderer<'_> {
                 .collect();
             (title_html, body)
         };
-        // Each entity of the article, in key order, with its name and how often it is named.
-        let entities: Vec<(&EntityKey, &str, usize)> = (d.entities_of(index))
-            .zip(&d.article_mentions[index])
-            .map(|(key, &count)| (key, d.entity_name(key), count))
-            .collect();
         let position = d.rank[index];
         let neighbour = |offset: isize| -> Option<usize> {
             let p = position as isize + offset;
@@ -577,7 +581,8 @@ impl Renderer<'_> {
             // template: looking up each link's kind, address and name in tera's JSON tree cost
             // more than the rest of the page's template together.
             let mut groups: Vec<LinkGroup> = Vec::new();
-            for &(key, name, _) in &entities {
+            for key in d.entities_of(index) {
+                let name = d.entity_name(key);
                 let label = key.kind.plural_title();
                 if groups.last().is_none_or(|group| group.label != label) {
                     groups.push(LinkGroup {
@@ -614,10 +619,15 @@ impl Renderer<'_> {
             }
         };
         // What the page is made from, compact: the article's own data stands for its text and
-        // metadata (see `render`); the entities' names and counts, for the links to them; a
-        // digest of each related and neighbouring article's link, for those links.
+        // metadata (see `render`); a digest of each of its entities' key and name, with how
+        // often it is named, for the links to them; a digest of each related and neighbouring
+        // article's link, for those links.
         let sanitized = self.raw_html == crate::config::RawHtml::Sanitize;
         let link_digest = |i: usize| self.link_digests[i];
+        let entities: Vec<(u128, usize)> = (d.article_entities[index].iter())
+            .zip(&d.article_mentions[index])
+            .map(|(&id, &count)| (self.entity_digests[id], count))
+            .collect();
         let input = (
             article.digest,
             self.context,
