@@ -3,7 +3,7 @@
 //!
 //! Pure: takes extracted articles and the catalogue, does no I/O. Call after `extract`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -83,8 +83,9 @@ pub struct EntityNode {
     pub mention_count: usize,
     /// Entities whose parent it is, by key.
     pub children: Vec<EntityKey>,
-    /// Entities named in the same articles, with the number of shared articles, most first.
-    pub cooccurring: Vec<(EntityKey, usize)>,
+    /// Entities named in the same articles, as places in [`Dossier::entity_keys`], with the
+    /// number of shared articles, most first (then in key order).
+    pub cooccurring: Vec<(usize, usize)>,
     /// Years of the articles that name it, with article counts.
     pub years: Vec<(i32, usize)>,
 }
@@ -97,8 +98,9 @@ pub struct YearNode {
     /// Articles that refer to the year in their text, with the mention's index in
     /// `metadata.years`.
     pub references: Vec<(usize, usize)>,
-    /// Entities of the year's articles (published or referring), with article counts, most first.
-    pub entities: Vec<(EntityKey, usize)>,
+    /// Entities of the year's articles (published or referring), as places in
+    /// [`Dossier::entity_keys`], with article counts, most first (then in key order).
+    pub entities: Vec<(usize, usize)>,
 }
 
 /// The whole dossier, ready to render.
@@ -321,7 +323,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         .collect();
 
     // Co-occurrence and years per entity, counted over its articles into a dense array.
-    type Counts = (Vec<(EntityKey, usize)>, Vec<(i32, usize)>);
+    type Counts = (Vec<(usize, usize)>, Vec<(i32, usize)>);
     let nodes: Vec<&EntityNode> = entities.values().collect();
     let counts: Vec<Counts> = nodes
         .par_iter()
@@ -340,7 +342,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
                     .chunk_by(|a, b| a == b)
                     .map(|run| (run[0], run.len()))
                     .collect();
-                (tally.ranked(&keys), by_year)
+                (tally.ranked(), by_year)
             },
         )
         .collect();
@@ -368,12 +370,14 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     years.par_iter_mut().for_each_init(
         || Tally::new(keys.len()),
         |tally, (_, node)| {
-            let mut seen_articles: BTreeSet<usize> = node.published.iter().copied().collect();
+            let mut seen_articles: Vec<usize> = node.published.clone();
             seen_articles.extend(node.references.iter().map(|&(a, _)| a));
+            seen_articles.sort_unstable();
+            seen_articles.dedup();
             for &a in &seen_articles {
                 tally.add_all(article_entities[a].iter());
             }
-            node.entities = tally.ranked(&keys);
+            node.entities = tally.ranked();
         },
     );
 
@@ -414,8 +418,10 @@ impl Tally {
         }
     }
 
-    /// The counted entities, most first then by key, leaving the tally empty.
-    fn ranked(&mut self, keys: &[EntityKey]) -> Vec<(EntityKey, usize)> {
+    /// The counted entities with their counts, most first then by key, leaving the tally
+    /// empty. Entities stay numbers: an entity shares articles with thousands of others, and
+    /// a copy of each key was most of the graph's time after related articles.
+    fn ranked(&mut self) -> Vec<(usize, usize)> {
         let mut list: Vec<(usize, usize)> = self
             .touched
             .drain(..)
@@ -423,9 +429,7 @@ impl Tally {
             .collect();
         // Indexes follow key order, so comparing them compares keys.
         list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        list.into_iter()
-            .map(|(id, n)| (keys[id].clone(), n))
-            .collect()
+        list
     }
 }
 

@@ -762,7 +762,7 @@ impl Renderer<'_> {
             .cooccurring
             .iter()
             .take(30)
-            .map(|(k, n)| self.entity_link(k, root, *n))
+            .map(|&(id, n)| self.entity_link(&d.entity_keys[id], root, n))
             .collect();
         let years: Vec<Link> = node
             .years
@@ -978,7 +978,7 @@ impl Renderer<'_> {
             .entities
             .iter()
             .take(20)
-            .map(|(k, n)| self.entity_link(k, root, *n))
+            .map(|&(id, n)| self.entity_link(&self.dossier.entity_keys[id], root, n))
             .collect();
         let previous = d
             .years
