@@ -16,7 +16,7 @@
 //!   during this last step leaves whole files of both builds, which the next build sorts out.
 //!   The exports an update replaces are kept in the cache folder as spares, which the next
 //!   update writes its exports over rather than making new files (see `Staging::spare_for`);
-//!   so are up to [`SPARE_FILES`] of the other files it replaces, which the next update's new
+//!   so are up to `SPARE_FILES` of the other files it replaces, which the next update's new
 //!   and changed files are written over (see `Staging::new_file`).
 //! - **Replace**, otherwise (a first build, or no manifest to trust): every file is staged,
 //!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
