@@ -1015,14 +1015,20 @@ impl Staging {
                     let _ = fs::remove_file(&spare);
                     fs::hard_link(target, spare).is_ok()
                 };
-                // Fails for a new file, which replaces nothing.
+                // Linking fails for a new file, which replaces nothing: it gives its room back.
                 let kept = !spared
                     && spare_files_ready
                     && room
                         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
                         .is_ok()
-                    && fs::hard_link(target, self.spare_files.join(format!("{build_name}-{i}")))
-                        .is_ok();
+                    && {
+                        let spare = self.spare_files.join(format!("{build_name}-{i}"));
+                        let linked = fs::hard_link(target, spare).is_ok();
+                        if !linked {
+                            room.fetch_add(1, Ordering::Relaxed);
+                        }
+                        linked
+                    };
                 if set_aside && !spared && !kept {
                     let _ = fs::hard_link(target, replaced.join(i.to_string()));
                 }
