@@ -144,7 +144,8 @@ pub fn dossier_json(
     let mut end = b"],\"entities\":".to_vec();
     let _ = serde_json::to_writer(&mut end, &entities);
     end.extend_from_slice(b"}\n");
-    out.write(&end)
+    out.write(&end)?;
+    Ok(())
 }
 
 /// The 1-based paragraph number of a place (the `#p` anchor), or 0 for the title.

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
@@ -27,14 +26,11 @@ use crate::write::{Group, Streamed};
 /// Articles made into export lines at once (in parallel) before they are written.
 const BLOCK: usize = 1024;
 
-/// Bytes copied at a time from the previous build's export.
-const COPY_BUFFER: usize = 1 << 20;
-
 /// The file in the cache folder that lists each export's article parts (see `PartsIndex`).
 pub const PARTS_FILE: &str = "exports.bin";
 
 /// Changes whenever [`PartsIndex`] does, so that no build reads another's.
-const PARTS_FORMAT: &str = "dossier export parts 2";
+const PARTS_FORMAT: &str = "dossier export parts 3";
 
 /// Where each article's bytes are in the export files of the last build, so that a rebuild
 /// copies the parts of unchanged articles from those files instead of making them again.
@@ -53,10 +49,10 @@ struct PartsIndex {
 /// One export file's article parts.
 #[derive(Debug, Serialize, Deserialize)]
 struct FileParts {
-    /// The xxh3-128 hash of the whole file.
+    /// The hash of the whole file (see [`Streamed`]).
     hash: u128,
-    /// Each article's key, and where its part starts in the file and how long it is.
-    parts: Vec<(u128, u64, u64)>,
+    /// Each article's key, where its part starts in the file, how long it is, and its hash.
+    parts: Vec<(u128, u64, u64, u128)>,
 }
 
 /// How many article parts of the exports were made, and how many copied from the previous
@@ -81,7 +77,9 @@ pub fn exports(
     type Maker = fn(&Dossier, &mut Streamed, &mut Parts) -> Result<(), Diagnostic>;
     let makers: [(&str, Maker); 5] = [
         ("articles.csv", articles_csv),
-        ("entities.csv", |d, out, _| out.write(&entities_csv(d))),
+        ("entities.csv", |d, out, _| {
+            out.write(&entities_csv(d)).map(|_| ())
+        }),
         ("mentions.csv", mentions_csv),
         ("entities.ftm.json", followthemoney),
         ("dossier.json", crate::data::dossier_json),
@@ -184,14 +182,24 @@ fn write_parts(path: &Path, index: &PartsIndex) {
     }
 }
 
+/// Where a part of the last build's export file is, and its hash.
+type PartAt = (Range<u64>, u128);
+
+/// Parts that lie one after another in the last build's file, to copy at once: their range,
+/// and each part's length and hash.
+struct Run {
+    range: Range<u64>,
+    parts: Vec<(u64, u128)>,
+}
+
 /// The article parts of one export file as it is written: which parts the last build's file
 /// holds that this build can copy, and where this build's parts go.
 pub struct Parts<'k> {
     keys: &'k [u128],
-    /// The last build's file, and where each of its parts is, by key.
-    previous: Option<(File, HashMap<u128, Range<u64>>)>,
-    /// This build's parts: key, start, length.
-    written: Vec<(u128, u64, u64)>,
+    /// The last build's file, and where each of its parts is, with its hash, by key.
+    previous: Option<(File, HashMap<u128, PartAt>)>,
+    /// This build's parts: key, start, length, hash.
+    written: Vec<(u128, u64, u64, u128)>,
     made: usize,
     reused: usize,
 }
@@ -206,11 +214,11 @@ impl<'k> Parts<'k> {
             // Every part must lie within the file; a list that says otherwise is not used.
             let len = file.metadata().ok()?.len();
             let ranges = (listed.parts.into_iter())
-                .map(|(key, start, part)| {
+                .map(|(key, start, part, hash)| {
                     let end = start.checked_add(part).filter(|&end| end <= len)?;
-                    Some((key, start..end))
+                    Some((key, (start..end, hash)))
                 })
-                .collect::<Option<HashMap<u128, Range<u64>>>>()?;
+                .collect::<Option<HashMap<u128, PartAt>>>()?;
             Some((file, ranges))
         });
         Parts {
@@ -232,12 +240,13 @@ pub fn by_article(
     parts: &mut Parts,
     part: impl Fn(usize, &Article) -> Vec<u8> + Sync,
 ) -> Result<(), Diagnostic> {
-    /// A part made now, or a range of the previous file to copy.
+    /// A part made now, or a range of the previous file to copy, with its hash.
     enum Piece {
         Made(Vec<u8>),
-        Copied(Range<u64>),
+        Copied(Range<u64>, u128),
     }
-    let mut buffer = Vec::new();
+    // Consecutive parts that lie one after another in the previous file are copied at once.
+    let mut run: Option<Run> = None;
     for (block, articles) in dossier.articles.chunks(BLOCK).enumerate() {
         let previous = parts.previous.as_ref().map(|(_, ranges)| ranges);
         let keys = parts.keys;
@@ -247,69 +256,58 @@ pub fn by_article(
             .map(|(offset, article)| {
                 let index = block * BLOCK + offset;
                 match previous.and_then(|ranges| ranges.get(&keys[index])) {
-                    Some(range) => Piece::Copied(range.clone()),
+                    Some((range, hash)) => Piece::Copied(range.clone(), *hash),
                     None => Piece::Made(part(index, article)),
                 }
             })
             .collect();
-        // Consecutive parts that lie one after another in the previous file are copied at once.
-        let mut run: Option<Range<u64>> = None;
         for (offset, piece) in pieces.into_iter().enumerate() {
             let key = keys[block * BLOCK + offset];
-            let continues =
-                matches!((&run, &piece), (Some(r), Piece::Copied(c)) if r.end == c.start);
+            let continues = matches!((&run, &piece),
+                (Some(r), Piece::Copied(c, _)) if r.range.end == c.start);
             if !continues && let Some(done) = run.take() {
-                copy_previous(parts, done, out, &mut buffer)?;
+                copy_previous(parts, done, out)?;
             }
             // Where the part starts in this build's file: after what is written and what the
             // pending run will add.
-            let start = out.written() + run.as_ref().map_or(0, |r| r.end - r.start);
+            let start = out.written() + run.as_ref().map_or(0, |r| r.range.end - r.range.start);
             match piece {
-                Piece::Copied(range) => {
+                Piece::Copied(range, hash) => {
+                    let len = range.end - range.start;
                     parts.reused += 1;
-                    parts.written.push((key, start, range.end - range.start));
-                    run = Some(run.map_or(range.clone(), |r| r.start..range.end));
+                    parts.written.push((key, start, len, hash));
+                    let pending = run.get_or_insert_with(|| Run {
+                        range: range.start..range.start,
+                        parts: Vec::new(),
+                    });
+                    pending.range.end = range.end;
+                    pending.parts.push((len, hash));
                 }
                 Piece::Made(bytes) => {
                     parts.made += 1;
-                    parts.written.push((key, start, bytes.len() as u64));
-                    out.write(&bytes)?;
+                    let hash = out.write(&bytes)?;
+                    parts.written.push((key, start, bytes.len() as u64, hash));
                 }
             }
         }
-        if let Some(done) = run.take() {
-            copy_previous(parts, done, out, &mut buffer)?;
-        }
+    }
+    if let Some(done) = run.take() {
+        copy_previous(parts, done, out)?;
     }
     Ok(())
 }
 
-/// Copies `range` of the previous build's file to `out`.
-fn copy_previous(
-    parts: &mut Parts,
-    range: Range<u64>,
-    out: &mut Streamed,
-    buffer: &mut Vec<u8>,
-) -> Result<(), Diagnostic> {
-    let Some((file, _)) = &mut parts.previous else {
+/// Copies the parts `run` of the previous build's file to `out`.
+fn copy_previous(parts: &Parts, run: Run, out: &mut Streamed) -> Result<(), Diagnostic> {
+    let Some((file, _)) = &parts.previous else {
         return Ok(());
     };
-    let failed = |e: std::io::Error| {
+    out.copy(file, run.range, &run.parts).map_err(|e| {
         Diagnostic::general(format!(
-            "the last build's export changed while this build was reading it ({e}); \
+            "copying from the last build's export failed ({e}); if it changed meanwhile, \
              build again"
         ))
-    };
-    file.seek(SeekFrom::Start(range.start)).map_err(failed)?;
-    let mut left = range.end - range.start;
-    while left > 0 {
-        let take = left.min(COPY_BUFFER as u64) as usize;
-        buffer.resize(take, 0);
-        file.read_exact(buffer).map_err(failed)?;
-        out.write(buffer)?;
-        left -= take as u64;
-    }
-    Ok(())
+    })
 }
 
 /// One CSV record without a header.

@@ -144,7 +144,8 @@ fn split(out: &Path) -> Result<(PathBuf, String), Diagnostic> {
 /// disk that tell whether the file there is still the one it wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct FileRecord {
-    /// xxh3-128 of the bytes.
+    /// xxh3-128 of the bytes; for a file written a part at a time, of its parts' hashes (see
+    /// [`Streamed`]).
     hash: u128,
     len: u64,
     inode: u64,
@@ -195,7 +196,7 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Bytes of a streamed file written between two calls of [`release_written`].
 const RELEASE_WINDOW: u64 = 16 << 20;
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 6");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 7");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -333,6 +334,11 @@ pub enum Noted<'a, T> {
 
 /// A file of a [`Group`] being written a part at a time, hashed as it goes; see
 /// [`Group::stream`].
+///
+/// Its hash is made of its parts': the length and xxh3-128 hash of each part, in order. A part
+/// copied from an earlier build's file then needs only the hash that build recorded for it,
+/// and its bytes can go from file to file without passing through this process (see
+/// [`Streamed::copy`]). The same parts make the same hash every build.
 pub struct Streamed<'a> {
     sink: &'a Sink,
     group: u128,
@@ -344,16 +350,54 @@ pub struct Streamed<'a> {
 }
 
 impl Streamed<'_> {
-    /// Appends `part` to the file.
-    pub fn write(&mut self, part: &[u8]) -> Result<(), Diagnostic> {
-        self.hasher.update(part);
-        self.len += part.len() as u64;
+    /// Appends `part` to the file; returns its hash (xxh3-128), what [`Streamed::copy`] needs
+    /// to copy it into a later build's file.
+    pub fn write(&mut self, part: &[u8]) -> Result<u128, Diagnostic> {
+        let hash = xxh3_128(part);
+        self.add_part(part.len() as u64, hash);
         if let Some((target, writer)) = &mut self.file {
             writer
                 .write_all(part)
                 .map_err(|e| cannot_write(target, &e))?;
         }
+        Ok(hash)
+    }
+
+    /// Appends the bytes `range` of `from`, which are the parts `parts` (each part's length and
+    /// hash, as [`Streamed::write`] returned it when an earlier build wrote it), in order.
+    /// Where the system can, the kernel copies them from file to file.
+    pub fn copy(
+        &mut self,
+        from: &File,
+        range: std::ops::Range<u64>,
+        parts: &[(u64, u128)],
+    ) -> Result<(), Diagnostic> {
+        let total = parts
+            .iter()
+            .try_fold(0_u64, |sum, &(len, _)| sum.checked_add(len));
+        if range.start > range.end || total != Some(range.end - range.start) {
+            return Err(Diagnostic::general(format!(
+                "{}: the parts to copy from the last build do not add up",
+                self.path.display()
+            )));
+        }
+        if let Some((target, writer)) = &mut self.file {
+            writer.flush().map_err(|e| cannot_write(target, &e))?;
+            writer
+                .get_mut()
+                .copy_from(from, range)
+                .map_err(|e| cannot_write(target, &e))?;
+        }
+        for &(len, hash) in parts {
+            self.add_part(len, hash);
+        }
         Ok(())
+    }
+
+    fn add_part(&mut self, len: u64, hash: u128) {
+        self.hasher.update(&len.to_le_bytes());
+        self.hasher.update(&hash.to_le_bytes());
+        self.len += len;
     }
 
     /// The bytes written so far.
@@ -361,8 +405,8 @@ impl Streamed<'_> {
         self.len
     }
 
-    /// Completes the file and adds it to the build; returns the xxh3-128 hash of its bytes.
-    /// When the previous build wrote the same bytes to the output and that file is untouched,
+    /// Completes the file and adds it to the build; returns its hash (see [`Streamed`]).
+    /// When the previous build wrote the same parts to the output and that file is untouched,
     /// the output's file stays and the staged copy is dropped, as for any other unchanged file.
     pub fn finish(self) -> Result<u128, Diagnostic> {
         let hash = self.hasher.digest128();
@@ -416,16 +460,80 @@ impl ReleasingFile {
     pub fn into_inner(self) -> File {
         self.file
     }
-}
 
-impl Write for ReleasingFile {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(bytes)?;
+    /// Appends the bytes `range` of `from`: copied by the kernel (`copy_file_range`) where the
+    /// system can, read and written here otherwise.
+    fn copy_from(&mut self, from: &File, range: std::ops::Range<u64>) -> std::io::Result<()> {
+        let mut offset = range.start;
+        while offset < range.end {
+            let left = usize::try_from(range.end - offset).unwrap_or(usize::MAX);
+            match kernel_copy(from, &mut offset, &self.file, left.min(1 << 30)) {
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => self.wrote(n),
+                // Not between these files, or not on this system: copied here instead.
+                Err(_) => break,
+            }
+        }
+        self.copy_here(from, offset..range.end)
+    }
+
+    /// Appends the bytes `range` of `from`, read and written by this process.
+    fn copy_here(&mut self, from: &File, range: std::ops::Range<u64>) -> std::io::Result<()> {
+        let left = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+        let mut buffer = vec![0; COPY_BUFFER.min(left)];
+        let mut offset = range.start;
+        while offset < range.end {
+            let take = (range.end - offset).min(buffer.len() as u64) as usize;
+            read_exact_at(from, &mut buffer[..take], offset)?;
+            self.write_all(&buffer[..take])?;
+            offset += take as u64;
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes written, and drops what is written out from memory a window
+    /// behind.
+    fn wrote(&mut self, n: usize) {
         self.written += n as u64;
         if self.written >= self.released.end + RELEASE_WINDOW {
             release_written(&self.file, self.released.start..self.written);
             self.released = self.released.end..self.written;
         }
+    }
+}
+
+/// Bytes copied at a time where the kernel does not copy them (see [`ReleasingFile::copy_from`]).
+const COPY_BUFFER: usize = 1 << 20;
+
+/// Copies up to `len` bytes of `from` at `offset` (moved on) to the end of what is written to
+/// `to`, in the kernel; returns how many.
+#[cfg(target_os = "linux")]
+fn kernel_copy(from: &File, offset: &mut u64, to: &File, len: usize) -> std::io::Result<usize> {
+    rustix::fs::copy_file_range(from, Some(offset), to, None, len).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_copy(_: &File, _: &mut u64, _: &File, _: usize) -> std::io::Result<usize> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buffer)
+}
+
+impl Write for ReleasingFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.wrote(n);
         Ok(n)
     }
 
@@ -1272,6 +1380,30 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_copied_by_the_kernel_or_here_follows_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let source: Vec<u8> = (0..3_000_000_u32).map(|i| (i % 251) as u8).collect();
+        fs::write(dir.path().join("from"), &source).unwrap();
+        let from = File::open(dir.path().join("from")).unwrap();
+        let mut to = ReleasingFile::new(File::create(dir.path().join("to")).unwrap());
+        to.write_all(b"head").unwrap();
+        to.copy_from(&from, 10..2_500_000).unwrap();
+        to.copy_here(&from, 7..1_200_003).unwrap();
+        to.write_all(b"tail").unwrap();
+        assert_eq!(to.written, 4 + (2_500_000 - 10) + (1_200_003 - 7) + 4);
+        drop(to);
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&source[10..2_500_000]);
+        expected.extend_from_slice(&source[7..1_200_003]);
+        expected.extend_from_slice(b"tail");
+        assert!(fs::read(dir.path().join("to")).unwrap() == expected);
+        // A range beyond the end of the file is an error, not a short copy.
+        let mut short = ReleasingFile::new(File::create(dir.path().join("short")).unwrap());
+        assert!(short.copy_from(&from, 2_999_990..3_000_010).is_err());
+        assert!(short.copy_here(&from, 2_999_990..3_000_010).is_err());
+    }
 
     #[test]
     fn a_path_made_twice_is_an_error_in_a_check_too() {
