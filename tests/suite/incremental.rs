@@ -806,26 +806,33 @@ fn article_files_unchanged_since_the_last_build_are_not_read_again() {
     assert!(snapshot(&public) == expected);
 }
 
-/// The spare files of the exports that the cache folder holds for `public/`.
-fn spares_of(site: &Path) -> Vec<std::path::PathBuf> {
+/// The subfolders of `site`'s cache folder whose names start with `prefix`, and the files in
+/// them, sorted.
+fn cache_subfolder_files(
+    site: &Path,
+    prefix: &str,
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let cache = site.join(dossier::CACHE_FOLDER);
-    let mut spares: Vec<std::path::PathBuf> = std::fs::read_dir(&cache)
+    let folders: Vec<std::path::PathBuf> = std::fs::read_dir(&cache)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("spares-")
-        })
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    let mut files: Vec<std::path::PathBuf> = folders
+        .iter()
         .flat_map(|folder| {
             std::fs::read_dir(folder)
                 .unwrap()
                 .map(|e| e.unwrap().path())
         })
         .collect();
-    spares.sort();
-    spares
+    files.sort();
+    (folders, files)
+}
+
+/// The spare files of the exports that the cache folder holds for `public/`.
+fn spares_of(site: &Path) -> Vec<std::path::PathBuf> {
+    cache_subfolder_files(site, "spares-").1
 }
 
 #[test]
@@ -902,22 +909,10 @@ fn replaced_exports_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
 /// The spare files (other than the exports') that the cache folder holds for `public/`, and
 /// the folder that holds them.
 fn spare_files_of(site: &Path) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
-    let cache = site.join(dossier::CACHE_FOLDER);
-    let folder = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("spare-files-")
-        })
-        .unwrap_or_else(|| cache.join("none"));
-    let mut spares: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
-        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    spares.sort();
-    (folder, spares)
+    let (folders, files) = cache_subfolder_files(site, "spare-files-");
+    let folder = (folders.into_iter().next())
+        .unwrap_or_else(|| site.join(dossier::CACHE_FOLDER).join("none"));
+    (folder, files)
 }
 
 /// The inodes of every file under `folder`.
