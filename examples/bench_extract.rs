@@ -14,7 +14,7 @@ fn main() {
     let config = dossier::config::load(&root).unwrap_or_else(|e| panic!("{:?}", e.sorted()));
     let started = Instant::now();
     let catalog = dossier::catalog::load(&root).unwrap_or_else(|e| panic!("{:?}", e.sorted()));
-    let matcher = dossier::extract::Matcher::new(&catalog);
+    let matcher = dossier::extract::Matcher::for_many_texts(&catalog);
     let compile = started.elapsed();
     let (sources, _) = dossier::source::load(&root);
     let bytes: usize = sources.iter().map(|s| s.body.len()).sum();

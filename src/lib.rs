@@ -210,10 +210,19 @@ fn analyze_with(
     // The other files are read, and each cleaned and extracted as soon as it is read, unless
     // the cache has its result after all (a file touched, not changed) or it is a draft.
     let needs_extraction = |source: &source::Source| !source.front.draft && !cache.has(source);
+    // About this many articles are extracted (the files nothing is known of, and any whose
+    // result the cache lacks): the matcher is built for that workload.
+    let to_read = loaded.files_unread();
     let made = loaded.read_each(needs_extraction, |source| {
         let made = needs_extraction(source).then(|| {
             let cleaned = clean::clean(source, &config.furniture);
-            let matcher = matcher.get_or_init(|| extract::Matcher::new(&catalog));
+            let matcher = matcher.get_or_init(|| {
+                if to_read >= extract::Matcher::MANY_TEXTS {
+                    extract::Matcher::for_many_texts(&catalog)
+                } else {
+                    extract::Matcher::new(&catalog)
+                }
+            });
             extract::extract(source, cleaned, matcher, &config.extract)
         });
         // The paragraphs now hold the text; the raw body is not needed again.

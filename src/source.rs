@@ -384,6 +384,13 @@ impl Loaded {
         }
     }
 
+    /// How many files [`Loaded::read_each`] will read at least: those nothing is known of.
+    pub fn files_unread(&self) -> usize {
+        (self.files.iter())
+            .filter(|f| f.state == FileState::Unread)
+            .count()
+    }
+
     /// How many files were read (not taken from what an earlier build knew).
     pub fn files_read(&self) -> usize {
         (self.files.iter())
