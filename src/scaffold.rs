@@ -134,7 +134,7 @@ theme = "default"
 # Regular expressions for lines of scraped page furniture to remove.
 drop_lines = ['(?i)^read (?:this article )?in (?:korean|chinese|japanese)$', '(?i)^(?:share|tweet|print|email)$']
 drop_after = ['(?i)^most (?:popular|read) (?:articles|stories)$']
-strip = ['\s*/\s*(?:Image|Photo)\s*:.*$']
+strip = ['\s*/\s*(?:Image|Photo)\s*:.*']
 tag_run_min_words = 6
 
 [extract]
