@@ -79,8 +79,10 @@ pub fn fold_text(text: &str) -> String {
 /// Where folded characters go: with their original offsets, or only the text.
 trait FoldOut {
     fn push(&mut self, c: char, at: usize);
-    /// [`FoldOut::push`] for an ASCII character (one byte), the common case.
+    /// [`FoldOut::push`] for an ASCII character (one byte).
     fn push_ascii(&mut self, c: u8, at: usize);
+    /// Pushes `run`, ASCII that starts at byte `at`, in lowercase: the common case.
+    fn push_lowercase(&mut self, run: &str, at: usize);
 }
 
 impl FoldOut for Folded {
@@ -97,6 +99,12 @@ impl FoldOut for Folded {
         self.map(self.text.len(), at);
         self.text.push(char::from(c));
     }
+
+    fn push_lowercase(&mut self, run: &str, at: usize) {
+        // Byte for byte: one jump at most, where the run starts.
+        self.map(self.text.len(), at);
+        self.text.push_lowercase(run, at);
+    }
 }
 
 impl FoldOut for String {
@@ -107,21 +115,54 @@ impl FoldOut for String {
     fn push_ascii(&mut self, c: u8, _: usize) {
         String::push(self, char::from(c));
     }
+
+    fn push_lowercase(&mut self, run: &str, _: usize) {
+        let start = self.len();
+        self.push_str(run);
+        self[start..].make_ascii_lowercase();
+    }
 }
+
+/// Whether folding ASCII byte `b` only lowercases it: it is no space, dash, underscore or
+/// backtick, and not outside ASCII. Words are runs of these, folded a run at a time.
+const fn is_plain(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_whitespace() && !matches!(b, b'-' | b'_' | b'`')
+}
+
+/// [`is_plain`] of every byte, looked up once a byte.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_plain(b as u8);
+        b += 1;
+    }
+    table
+};
 
 fn fold_into(text: &str, out: &mut impl FoldOut) {
     let mut last_space = true;
     let bytes = text.as_bytes();
     let mut at = 0;
-    // Byte by byte while the text is ASCII, as most is; a character is decoded only at a byte
-    // outside ASCII, which always starts one.
+    // A run of plain ASCII at a time (most text is words of it), then byte by byte while the
+    // text is ASCII; a character is decoded only at a byte outside ASCII, which always
+    // starts one.
     while let Some(&byte) = bytes.get(at) {
+        if PLAIN[usize::from(byte)] {
+            let run = bytes[at..]
+                .iter()
+                .take_while(|&&b| PLAIN[usize::from(b)])
+                .count();
+            // Both ends are ASCII, so on character boundaries.
+            out.push_lowercase(&text[at..at + run], at);
+            last_space = false;
+            at += run;
+            continue;
+        }
         if byte.is_ascii() {
             let folded = match byte {
                 b'`' => b'\'',
-                b'-' | b'_' => b' ',
-                b if b.is_ascii_whitespace() => b' ',
-                b => b.to_ascii_lowercase(),
+                _ => b' ', // whitespace, '-' and '_': the bytes that are not plain
             };
             if folded == b' ' {
                 if !last_space {
@@ -237,6 +278,12 @@ mod tests {
 
         fn push_ascii(&mut self, c: u8, at: usize) {
             self.push(char::from(c), at);
+        }
+
+        fn push_lowercase(&mut self, run: &str, at: usize) {
+            for (i, c) in run.char_indices() {
+                self.push(c.to_ascii_lowercase(), at + i);
+            }
         }
     }
 
