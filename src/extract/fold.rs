@@ -44,10 +44,59 @@ impl Folded {
             .map_or(original.len(), |c| last + c.len_utf8());
         (from, to)
     }
+}
 
-    /// Notes that folded byte `folded` comes from the original's byte `at`: a jump where
-    /// the bytes so far do not lead there.
-    fn map(&mut self, folded: usize, at: usize) {
+/// Folds `text` for matching (see the module docs).
+pub fn fold(text: &str) -> Folded {
+    let mut out = Mapped {
+        bytes: Vec::with_capacity(text.len()),
+        jumps: Vec::new(),
+    };
+    fold_into(text, &mut out);
+    Folded {
+        text: into_text(out.bytes),
+        jumps: out.jumps,
+        original_len: text.len(),
+    }
+}
+
+/// Folds `text` like [`fold`], without the map back to the original (for search terms).
+pub fn fold_text(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    fold_into(text, &mut out);
+    into_text(out)
+}
+
+/// The folded bytes as text. Folding writes ASCII bytes and whole characters only, so they
+/// are always UTF-8; were they not, the damage would show as replacement characters.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Where folded bytes go: a buffer, with or without the map back to the original. Bytes go
+/// straight into a buffer, not a `String`, so that a word is lowercased in one pass over it.
+trait FoldOut {
+    /// The folded bytes so far.
+    fn bytes(&mut self) -> &mut Vec<u8>;
+    /// Notes that the next folded byte comes from the original's byte `at`, each byte after
+    /// it from the next original byte, until noted otherwise.
+    fn next_from(&mut self, at: usize);
+}
+
+/// Folded bytes with the jumps of their map back to the original (see [`Folded`]).
+struct Mapped {
+    bytes: Vec<u8>,
+    jumps: Vec<(usize, usize)>,
+}
+
+impl FoldOut for Mapped {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    fn next_from(&mut self, at: usize) {
+        // A jump only where the bytes so far do not lead to `at`.
+        let folded = self.bytes.len();
         let follows = match self.jumps.last() {
             Some(&(from, original)) => original + (folded - from) == at,
             None => folded == at,
@@ -58,68 +107,21 @@ impl Folded {
     }
 }
 
-/// Folds `text` for matching (see the module docs).
-pub fn fold(text: &str) -> Folded {
-    let mut out = Folded {
-        text: String::with_capacity(text.len()),
-        jumps: Vec::new(),
-        original_len: text.len(),
-    };
-    fold_into(text, &mut out);
-    out
+impl FoldOut for Vec<u8> {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        self
+    }
+
+    fn next_from(&mut self, _: usize) {}
 }
 
-/// Folds `text` like [`fold`], without the map back to the original (for search terms).
-pub fn fold_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    fold_into(text, &mut out);
-    out
-}
-
-/// Where folded characters go: with their original offsets, or only the text.
-trait FoldOut {
-    fn push(&mut self, c: char, at: usize);
-    /// [`FoldOut::push`] for an ASCII character (one byte).
-    fn push_ascii(&mut self, c: u8, at: usize);
-    /// Pushes `run`, ASCII that starts at byte `at`, in lowercase: the common case.
-    fn push_lowercase(&mut self, run: &str, at: usize);
-}
-
-impl FoldOut for Folded {
-    fn push(&mut self, c: char, at: usize) {
-        // Every byte of the folded character maps to the start of the original one.
-        let before = self.text.len();
-        for folded in before..before + c.len_utf8() {
-            self.map(folded, at);
-        }
-        self.text.push(c);
-    }
-
-    fn push_ascii(&mut self, c: u8, at: usize) {
-        self.map(self.text.len(), at);
-        self.text.push(char::from(c));
-    }
-
-    fn push_lowercase(&mut self, run: &str, at: usize) {
-        // Byte for byte: one jump at most, where the run starts.
-        self.map(self.text.len(), at);
-        self.text.push_lowercase(run, at);
-    }
-}
-
-impl FoldOut for String {
-    fn push(&mut self, c: char, _: usize) {
-        String::push(self, c);
-    }
-
-    fn push_ascii(&mut self, c: u8, _: usize) {
-        String::push(self, char::from(c));
-    }
-
-    fn push_lowercase(&mut self, run: &str, _: usize) {
-        let start = self.len();
-        self.push_str(run);
-        self[start..].make_ascii_lowercase();
+/// Appends folded character `c`, which comes from the original's byte `at`.
+fn push(out: &mut impl FoldOut, c: char, at: usize) {
+    let mut buffer = [0; 4];
+    // Every byte of the folded character maps to the start of the original one.
+    for &byte in c.encode_utf8(&mut buffer).as_bytes() {
+        out.next_from(at);
+        out.bytes().push(byte);
     }
 }
 
@@ -153,8 +155,10 @@ fn fold_into(text: &str, out: &mut impl FoldOut) {
                 .iter()
                 .take_while(|&&b| PLAIN[usize::from(b)])
                 .count();
-            // Both ends are ASCII, so on character boundaries.
-            out.push_lowercase(&text[at..at + run], at);
+            // Byte for byte: one jump at most, where the run starts.
+            out.next_from(at);
+            let word = &bytes[at..at + run];
+            out.bytes().extend(word.iter().map(u8::to_ascii_lowercase));
             last_space = false;
             at += run;
             continue;
@@ -164,14 +168,10 @@ fn fold_into(text: &str, out: &mut impl FoldOut) {
                 b'`' => b'\'',
                 _ => b' ', // whitespace, '-' and '_': the bytes that are not plain
             };
-            if folded == b' ' {
-                if !last_space {
-                    out.push_ascii(b' ', at);
-                    last_space = true;
-                }
-            } else {
-                out.push_ascii(folded, at);
-                last_space = false;
+            if folded != b' ' || !last_space {
+                out.next_from(at);
+                out.bytes().push(folded);
+                last_space = folded == b' ';
             }
             at += 1;
             continue;
@@ -227,10 +227,6 @@ pub fn fold_key(text: &str) -> String {
     fold(text).text.trim().to_string()
 }
 
-fn push(out: &mut impl FoldOut, c: char, at: usize) {
-    out.push(c, at);
-}
-
 /// The ASCII letters a Latin letter with diacritics stands for (`ŏ` -> `o`), or `None` for
 /// anything else, which is kept as it is so Korean and Chinese script stays searchable.
 fn latin_base(c: char) -> Option<&'static str> {
@@ -266,24 +262,24 @@ mod tests {
     /// The dense map a reference fold fills: each folded byte's original offset.
     #[derive(Default)]
     struct Dense {
-        text: String,
+        bytes: Vec<u8>,
         origin: Vec<usize>,
+        next: usize,
     }
 
     impl FoldOut for Dense {
-        fn push(&mut self, c: char, at: usize) {
-            self.text.push(c);
-            self.origin.resize(self.text.len(), at);
-        }
-
-        fn push_ascii(&mut self, c: u8, at: usize) {
-            self.push(char::from(c), at);
-        }
-
-        fn push_lowercase(&mut self, run: &str, at: usize) {
-            for (i, c) in run.char_indices() {
-                self.push(c.to_ascii_lowercase(), at + i);
+        fn bytes(&mut self) -> &mut Vec<u8> {
+            // Whatever was pushed since the last call maps on from where it was noted.
+            while self.origin.len() < self.bytes.len() {
+                self.origin.push(self.next);
+                self.next += 1;
             }
+            &mut self.bytes
+        }
+
+        fn next_from(&mut self, at: usize) {
+            self.bytes();
+            self.next = at;
         }
     }
 
@@ -301,13 +297,14 @@ mod tests {
                     c => c.to_ascii_lowercase(),
                 };
                 if c != ' ' || !last_space {
-                    out.push(c, at);
+                    push(&mut out, c, at);
                 }
                 last_space = c == ' ';
             } else {
                 fold_char(c, at, &mut last_space, &mut out);
             }
         }
+        out.bytes(); // maps the last bytes
         out.origin.push(text.len());
         out
     }
@@ -319,7 +316,7 @@ mod tests {
         ) {
             let folded = fold(&text);
             let reference = fold_by_chars(&text);
-            proptest::prop_assert_eq!(&folded.text, &reference.text);
+            proptest::prop_assert_eq!(folded.text.as_bytes(), &reference.bytes[..]);
             let origin: Vec<usize> = (0..=folded.text.len()).map(|i| folded.origin(i)).collect();
             proptest::prop_assert_eq!(&origin, &reference.origin);
         }
