@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::catalog::{Catalog, EntityKey, alias_forms};
-use crate::extract::fold::{fold, fold_key};
+use crate::extract::fold::{Folded, fold, fold_key};
 
 /// How the case of the text must agree with an alias.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,7 +117,11 @@ impl Matcher {
 
     /// Every entity in `text`, whole words only, leftmost-longest, not overlapping.
     pub fn find(&self, text: &str) -> Vec<Hit> {
-        let folded = fold(text);
+        self.find_folded(text, &fold(text))
+    }
+
+    /// [`Matcher::find`] with `text` already folded for matching (`folded`).
+    pub fn find_folded(&self, text: &str, folded: &Folded) -> Vec<Hit> {
         let haystack = folded.text.as_str();
         let mut candidates: Vec<(usize, usize, usize)> = Vec::new();
         for m in self.automaton.find_overlapping_iter(haystack) {

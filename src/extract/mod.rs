@@ -238,7 +238,9 @@ pub fn extract(
         .collect();
     let mut taken_by_place: Vec<Vec<(usize, usize)>> = Vec::with_capacity(texts.len());
     for &(at, text) in &texts {
-        let hits = matcher.find(text);
+        // Folded once, for the catalogue's names and the relative phrases' words.
+        let folded = fold::fold(text);
+        let hits = matcher.find_folded(text, &folded);
         let mut taken = Vec::with_capacity(hits.len());
         for hit in hits {
             taken.push((hit.start, hit.end));
@@ -288,7 +290,7 @@ pub fn extract(
             unknown.extend(unknown::candidates(text, &taken));
         }
         relative_mentions.extend(
-            relative::find(text, date)
+            relative::find(text, &folded.text, date)
                 .into_iter()
                 .map(|hit| RelativeMention { hit, at }),
         );

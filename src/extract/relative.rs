@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use memchr::memmem;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 
@@ -26,21 +26,21 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words one of which every relative phrase holds, in any case: "day" (yesterday, today and
-/// the weekdays), "wee" (week, whose "k" also folds to the Kelvin sign), "month" and "year".
-/// None of their letters folds to a character outside ASCII, so an ASCII case-insensitive
-/// search for them finds every text the case-insensitive pattern can match.
-static NEEDED: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["day", "wee", "month", "year"])
-        .expect("valid words")
-});
+/// the weekdays), "week", "month" and "year". Their letters' only case variant outside ASCII
+/// is the Kelvin sign, which folds to "k", so text folded for matching (in lowercase) holds
+/// one of them wherever the case-insensitive pattern can match.
+/// Each is looked for on its own with a vectorized substring search: in English text, any
+/// search for all four at once stops at nearly every byte that might start one.
+static NEEDED: LazyLock<[memmem::Finder<'static>; 4]> =
+    LazyLock::new(|| ["day", "week", "month", "year"].map(memmem::Finder::new));
 
-/// Every relative phrase in `text`, resolved against `published` when given.
-pub fn find(text: &str, published: Option<NaiveDate>) -> Vec<RelativeHit> {
-    // A vectorized search for the words first: most paragraphs have none, and the pattern's
-    // own search stops at every "on" and "this".
-    if !NEEDED.is_match(text) {
+/// Every relative phrase in `text`, resolved against `published` when given. `folded` is
+/// `text` folded for matching ([`crate::extract::fold`]), which extraction has at hand.
+pub fn find(text: &str, folded: &str, published: Option<NaiveDate>) -> Vec<RelativeHit> {
+    // A vectorized search for the words first, in lowercase: most paragraphs have none, and
+    // the pattern's own search stops at every "on" and "this". (In the original text, in any
+    // case, the words were too many variants to search for other than a byte at a time.)
+    if !NEEDED.iter().any(|word| word.find(folded.as_bytes()).is_some()) {
         return Vec::new();
     }
     RELATIVE
@@ -103,22 +103,25 @@ fn resolve(caps: &regex::Captures<'_>, date: NaiveDate) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::fold::fold_text;
 
     #[test]
     fn resolves_against_the_publication_date() {
         let date = NaiveDate::from_ymd_opt(2024, 6, 3); // a Monday
-        let found = find(
-            "arrested last month, told Daily NK on Friday; this year and last year",
-            date,
-        );
+        let text = "arrested last month, told Daily NK on Friday; this year and last year";
+        let found = find(text, &fold_text(text), date);
         let resolved: Vec<_> = found
             .iter()
             .map(|h| h.resolved.as_deref().unwrap_or(""))
             .collect();
         assert_eq!(resolved, ["2024-05", "2024-05-31", "2024", "2023"]);
-        let undated = find("last month", None);
+        let undated = find("last month", "last month", None);
         assert_eq!(undated[0].resolved, None);
-        let january = find("last month", NaiveDate::from_ymd_opt(2024, 1, 15));
+        let january = find(
+            "last month",
+            "last month",
+            NaiveDate::from_ymd_opt(2024, 1, 15),
+        );
         assert_eq!(january[0].resolved.as_deref(), Some("2023-12"));
     }
 
@@ -142,7 +145,10 @@ mod tests {
             "on \u{17f}unday",   // a long s folds to "s", but "day" is still there
         ] {
             assert!(!by_pattern_alone(text).is_empty(), "{text:?}");
-            let found: Vec<_> = find(text, None).iter().map(|h| (h.start, h.end)).collect();
+            let found: Vec<_> = find(text, &fold_text(text), None)
+                .iter()
+                .map(|h| (h.start, h.end))
+                .collect();
             assert_eq!(found, by_pattern_alone(text), "{text:?}");
         }
     }
@@ -167,7 +173,7 @@ mod tests {
                 text.push_str(word);
                 text.push_str(separator);
             }
-            let found: Vec<_> = find(&text, None).iter().map(|h| (h.start, h.end)).collect();
+            let found: Vec<_> = find(&text, &fold_text(&text), None).iter().map(|h| (h.start, h.end)).collect();
             proptest::prop_assert_eq!(found, by_pattern_alone(&text));
         }
     }
