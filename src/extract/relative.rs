@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-use memchr::memmem;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use memchr::memmem;
 use regex::Regex;
 
 /// A relative phrase found in a text.
@@ -40,7 +40,10 @@ pub fn find(text: &str, folded: &str, published: Option<NaiveDate>) -> Vec<Relat
     // A vectorized search for the words first, in lowercase: most paragraphs have none, and
     // the pattern's own search stops at every "on" and "this". (In the original text, in any
     // case, the words were too many variants to search for other than a byte at a time.)
-    if !NEEDED.iter().any(|word| word.find(folded.as_bytes()).is_some()) {
+    if !NEEDED
+        .iter()
+        .any(|word| word.find(folded.as_bytes()).is_some())
+    {
         return Vec::new();
     }
     RELATIVE
