@@ -17,6 +17,7 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
         text,
         start: 0,
         position: 0,
+        next_e2: None,
     }
     .collect()
 }
@@ -29,6 +30,33 @@ struct Sentences<'a> {
     start: usize,
     /// Where scanning goes on.
     position: usize,
+    /// Where the next byte 0xE2 (which starts `…`) is at or after `position`, once looked
+    /// for: `Some(len)` for none.
+    next_e2: Option<usize>,
+}
+
+impl Sentences<'_> {
+    /// The next byte at or after `position` that may end a sentence: `.`, `?`, `!`, or 0xE2,
+    /// the first byte of `…` (which no continuation byte equals). Vectorized searches for
+    /// the ASCII marks and, separately and only again once passed, for 0xE2, which most
+    /// texts lack.
+    fn next_mark(&mut self) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let e2 = match self.next_e2 {
+            Some(at) if at >= self.position => at,
+            _ => {
+                let at = memchr::memchr(0xE2, &bytes[self.position..])
+                    .map_or(bytes.len(), |found| self.position + found);
+                self.next_e2 = Some(at);
+                at
+            }
+        };
+        let ascii = memchr::memchr3(b'.', b'?', b'!', &bytes[self.position..e2]);
+        match ascii {
+            Some(found) => Some(self.position + found),
+            None => (e2 < bytes.len()).then_some(e2),
+        }
+    }
 }
 
 impl Iterator for Sentences<'_> {
@@ -37,13 +65,8 @@ impl Iterator for Sentences<'_> {
     fn next(&mut self) -> Option<Range<usize>> {
         let text = self.text;
         let bytes = text.as_bytes();
-        // Scans bytes, not chars: the ASCII marks and the first byte of `…` (0xE2, which no
-        // continuation byte equals) are found without decoding the text in between.
-        while let Some(found) = bytes[self.position..]
-            .iter()
-            .position(|b| matches!(b, b'.' | b'?' | b'!' | 0xE2))
-        {
-            let at = self.position + found;
+        // Scans bytes, not chars: the marks are found without decoding the text in between.
+        while let Some(at) = self.next_mark() {
             let c = match bytes[at] {
                 0xE2 if text[at..].starts_with('…') => '…',
                 0xE2 => {
@@ -215,6 +238,24 @@ mod tests {
         assert_eq!(text[held].trim(), "Phones were seized in Hyesan.");
         assert_eq!(sentence_holding(&ranges, 0, text.len()).start, 0);
         assert_eq!(sentence_holding(&[], 3, text.len()), 0..text.len());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn marks_are_found_where_a_byte_scan_finds_them(
+            text in "[a-zA-Z .?!…“”’—é]{0,60}",
+            steps in proptest::collection::vec(0usize..9, 0..24),
+        ) {
+            let mut scan = Sentences { text: &text, start: 0, position: 0, next_e2: None };
+            for step in steps {
+                let rest = &text.as_bytes()[scan.position..];
+                let by_bytes = (rest.iter())
+                    .position(|b| matches!(b, b'.' | b'?' | b'!' | 0xE2))
+                    .map(|found| scan.position + found);
+                proptest::prop_assert_eq!(scan.next_mark(), by_bytes);
+                scan.position = (scan.position + step).min(text.len());
+            }
+        }
     }
 
     #[test]
