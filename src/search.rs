@@ -69,19 +69,39 @@ pub fn tokens(text: &str) -> Vec<String> {
 /// [`tokens`] of text already folded, as slices of it: the index tokenizes every paragraph of
 /// every article, and a string per word was most of its allocations.
 fn folded_tokens<'t>(folded: &'t str, out: &mut Vec<&'t str>) {
+    let bytes = folded.as_bytes();
     let mut word_start = None;
-    for (at, c) in folded.char_indices() {
-        if c.is_alphanumeric() && !is_cjk(c) {
+    let mut at = 0;
+    // A run of ASCII letters and digits at a time (most of any text), a character decoded
+    // only at a byte outside ASCII, which always starts one.
+    while let Some(&byte) = bytes.get(at) {
+        if byte.is_ascii_alphanumeric() {
             word_start.get_or_insert(at);
+            at += (bytes[at..].iter())
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
             continue;
         }
-        if let Some(start) = word_start.take() {
-            push_word(&folded[start..at], out);
+        let c = if byte.is_ascii() {
+            char::from(byte)
+        } else {
+            let Some(c) = folded[at..].chars().next() else {
+                break;
+            };
+            c
+        };
+        if c.is_alphanumeric() && !is_cjk(c) {
+            word_start.get_or_insert(at);
+        } else {
+            if let Some(start) = word_start.take() {
+                push_word(&folded[start..at], out);
+            }
+            if is_cjk(c) {
+                // Each Chinese, Japanese or Korean character is a token, however short.
+                out.push(&folded[at..at + c.len_utf8()]);
+            }
         }
-        if is_cjk(c) {
-            // Each Chinese, Japanese or Korean character is a token, however short.
-            out.push(&folded[at..at + c.len_utf8()]);
-        }
+        at += c.len_utf8();
     }
     if let Some(start) = word_start {
         push_word(&folded[start..], out);
@@ -969,6 +989,39 @@ fn script(name: &str, data: &impl Serialize) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tokens of folded text a character at a time: what `folded_tokens` must agree with.
+    fn folded_tokens_by_chars(folded: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut word_start = None;
+        for (at, c) in folded.char_indices() {
+            if c.is_alphanumeric() && !is_cjk(c) {
+                word_start.get_or_insert(at);
+                continue;
+            }
+            if let Some(start) = word_start.take() {
+                push_word(&folded[start..at], &mut out);
+            }
+            if is_cjk(c) {
+                out.push(&folded[at..at + c.len_utf8()]);
+            }
+        }
+        if let Some(start) = word_start {
+            push_word(&folded[start..], &mut out);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_of_ascii_split_as_characters_do(
+            text in "[a-z0-9 .,'\n\u{e9}\u{fc}\u{2019}\u{bd}\u{b2}\u{660}\u{1d7d8}회령会宁ーア]{0,40}"
+        ) {
+            let mut fast = Vec::new();
+            folded_tokens(&text, &mut fast);
+            proptest::prop_assert_eq!(fast, folded_tokens_by_chars(&text));
+        }
+    }
 
     /// A copy of the `basic` test fixture with `articles` more articles, a day apart from
     /// 2025-01-01, so that it fills several segments.
