@@ -307,28 +307,39 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
         folded.push('\n');
     }
 
-    let mut terms: FxHashMap<(&str, Option<&str>), Posting> = FxHashMap::default();
+    // Words are numbered as first seen, and word pairs looked up by their words' numbers:
+    // a pair's lookup then hashes and compares two numbers, not two strings.
+    let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut words: Vec<(&str, Posting)> = Vec::new();
+    let mut pairs: FxHashMap<(u32, u32), Posting> = FxHashMap::default();
     let mut length = 0.0;
-    let mut add = |term, paragraph: usize, weight: f64| {
-        length += weight;
-        let posting = terms.entry(term).or_default();
+    let add = |posting: &mut Posting, paragraph: usize, weight: f64| {
         posting.weight += weight;
         // Results link to the first paragraph that uses the term.
         if posting.best_paragraph == 0 {
             posting.best_paragraph = paragraph;
         }
     };
-    let mut words = Vec::new();
+    let mut tokens = Vec::new();
+    let mut numbered = Vec::new();
     for (number, (range, paragraph, weight)) in parts.into_iter().enumerate() {
-        words.clear();
-        folded_tokens(&folded[range], &mut words);
-        for &word in &words {
-            add((word, None), paragraph, weight);
+        tokens.clear();
+        numbered.clear();
+        folded_tokens(&folded[range], &mut tokens);
+        for &word in &tokens {
+            let id = *numbers.entry(word).or_insert_with(|| {
+                words.push((word, Posting::default()));
+                (words.len() - 1) as u32
+            });
+            length += weight;
+            add(&mut words[id as usize].1, paragraph, weight);
+            numbered.push(id);
         }
-        // Adjacent word pairs of the title and paragraphs answer quoted phrases.
+        // Adjacent word pairs of the title and paragraphs answer quoted phrases; they add
+        // nothing to the article's length.
         if number < names {
-            for two in words.windows(2) {
-                add((two[0], Some(two[1])), paragraph, 0.0);
+            for two in numbered.windows(2) {
+                add(pairs.entry((two[0], two[1])).or_default(), paragraph, 0.0);
             }
         }
     }
@@ -336,9 +347,14 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
         let start = word.as_ptr() as usize - folded.as_ptr() as usize;
         (start as u32, (start + word.len()) as u32)
     };
-    let terms: Vec<(TermAt, Posting)> = terms
-        .into_iter()
-        .map(|((first, second), posting)| ((span(first), second.map(span)), posting))
+    let spans: Vec<Span> = words.iter().map(|&(word, _)| span(word)).collect();
+    let terms: Vec<(TermAt, Posting)> = (words.into_iter())
+        .zip(&spans)
+        .map(|((_, posting), &at)| ((at, None), posting))
+        .chain((pairs.into_iter()).map(|((first, second), posting)| {
+            let at = |id: u32| spans[id as usize];
+            ((at(first), Some(at(second))), posting)
+        }))
         .collect();
     DocTerms {
         folded,
