@@ -358,7 +358,7 @@ impl Loaded {
     /// result). `then` is handed each source read, and may take its body; what it returns
     /// comes back per file, in path order (`None` for files not read).
     ///
-    /// Files are read [`READ_WINDOW`] at a time, [`READ_THREADS`] at once, and each window
+    /// Files are read `READ_WINDOW` (256) at a time, `READ_THREADS` (8) at once, and each window
     /// is handed to `then` on the global pool while the next is read. So the bodies are never
     /// all in memory at once (at 100,000 articles they are half a gigabyte), reads wait on
     /// the disk side by side, and `then` runs on as many threads as there are cores: when it
