@@ -517,18 +517,16 @@ impl Renderer<'_> {
                     .get(&Place::Title)
                     .map_or(&[][..], Vec::as_slice),
             );
-            let citation = |n: usize| {
-                let date = meta.date.map_or_else(|| "undated".to_string(), format_date);
-                let source = article
-                    .source_url
-                    .clone()
-                    .unwrap_or_else(|| article.path.display().to_string());
-                escape(&format!(
-                    "“{}”, {date}, {source}, paragraph {n} ({}#p{n})",
-                    meta.title,
-                    article.url()
-                ))
+            // Each paragraph's citation: "“title”, date, source, paragraph n (url#pn)",
+            // escaped. What all paragraphs share is made and escaped once (escaping text a
+            // piece at a time gives what escaping it whole does).
+            let date = meta.date.map_or_else(|| "undated".to_string(), format_date);
+            let source = match &article.source_url {
+                Some(url) => url.clone(),
+                None => article.path.display().to_string(),
             };
+            let cited = escape(&format!("“{}”, {date}, {source}, paragraph ", meta.title));
+            let url = escape(&article.url());
             let body: Vec<String> = article
                 .paragraphs
                 .iter()
@@ -537,11 +535,13 @@ impl Renderer<'_> {
                     let spans = by_paragraph
                         .get(&Place::Paragraph(i))
                         .map_or(&[][..], Vec::as_slice);
-                    format!(
-                        "{}<p class=\"cite\">Cite: {}</p>",
-                        paragraph_html(p, i, spans, self.raw_html),
-                        citation(i + 1)
-                    )
+                    let mut html = paragraph_html(p, i, spans, self.raw_html);
+                    let n = i + 1;
+                    let _ = write!(
+                        html,
+                        "<p class=\"cite\">Cite: {cited}{n} ({url}#p{n})</p>"
+                    );
+                    html
                 })
                 .collect();
             (title_html, body)
