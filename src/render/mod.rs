@@ -537,10 +537,7 @@ impl Renderer<'_> {
                         .map_or(&[][..], Vec::as_slice);
                     let mut html = paragraph_html(p, i, spans, self.raw_html);
                     let n = i + 1;
-                    let _ = write!(
-                        html,
-                        "<p class=\"cite\">Cite: {cited}{n} ({url}#p{n})</p>"
-                    );
+                    let _ = write!(html, "<p class=\"cite\">Cite: {cited}{n} ({url}#p{n})</p>");
                     html
                 })
                 .collect();
