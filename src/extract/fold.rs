@@ -259,27 +259,21 @@ mod tests {
         assert_eq!(&original[from..to], "Hoeryŏng");
     }
 
-    /// The dense map a reference fold fills: each folded byte's original offset.
+    /// The dense map a reference fold fills: each folded byte's original offset. The
+    /// reference notes an offset before every byte it pushes (through [`push`]).
     #[derive(Default)]
     struct Dense {
         bytes: Vec<u8>,
         origin: Vec<usize>,
-        next: usize,
     }
 
     impl FoldOut for Dense {
         fn bytes(&mut self) -> &mut Vec<u8> {
-            // Whatever was pushed since the last call maps on from where it was noted.
-            while self.origin.len() < self.bytes.len() {
-                self.origin.push(self.next);
-                self.next += 1;
-            }
             &mut self.bytes
         }
 
         fn next_from(&mut self, at: usize) {
-            self.bytes();
-            self.next = at;
+            self.origin.push(at);
         }
     }
 
@@ -304,7 +298,6 @@ mod tests {
                 fold_char(c, at, &mut last_space, &mut out);
             }
         }
-        out.bytes(); // maps the last bytes
         out.origin.push(text.len());
         out
     }

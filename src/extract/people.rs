@@ -294,11 +294,15 @@ static TITLED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
+/// The words before a name that [`SAID`]'s first alternative takes: `said_name` cuts them off.
+const VERBS_BEFORE: [&str; 4] = ["said", "says", "told", "according to"];
+
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     let name =
         r"\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?(?:\s+\p{Lu}[\p{Ll}'’]+(?:-\p{L}\p{Ll}+)?){1,2}";
+    let verbs = VERBS_BEFORE.join("|");
     Regex::new(&format!(
-        r"(?:(?-u:\b)(?:said|says|told|according to)\s+(?P<a>{name}))|(?:(?P<b>{name}),?\s+(?:said|says|told|added|explained|noted|wrote)(?-u:\b))|(?:(?P<c>{name}),\s+(?:a|an|the|who|director|head|chief|professor|researcher|senior|former|deputy|executive|founder|president|spokesperson|spokesman|spokeswoman|lawyer|analyst|fellow|associate)(?-u:\b))"
+        r"(?:(?-u:\b)(?:{verbs})\s+(?P<a>{name}))|(?:(?P<b>{name}),?\s+(?:said|says|told|added|explained|noted|wrote)(?-u:\b))|(?:(?P<c>{name}),\s+(?:a|an|the|who|director|head|chief|professor|researcher|senior|former|deputy|executive|founder|president|spokesperson|spokesman|spokeswoman|lawyer|analyst|fellow|associate)(?-u:\b))"
     ))
     .expect("valid pattern")
 });
@@ -337,7 +341,7 @@ fn titled_name(found: regex::Match<'_>) -> (usize, usize) {
 fn said_name(found: regex::Match<'_>) -> (usize, usize) {
     let matched = found.as_str();
     if matched.starts_with(|c: char| c.is_lowercase()) {
-        let rest = ["according to", "said", "says", "told"]
+        let rest = VERBS_BEFORE
             .iter()
             .find_map(|verb| matched.strip_prefix(verb))
             .unwrap_or(matched)

@@ -29,6 +29,7 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// the weekdays), "week", "month" and "year". Their letters' only case variant outside ASCII
 /// is the Kelvin sign, which folds to "k", so text folded for matching (in lowercase) holds
 /// one of them wherever the case-insensitive pattern can match.
+///
 /// Each is looked for on its own with a vectorized substring search: in English text, any
 /// search for all four at once stops at nearly every byte that might start one.
 static NEEDED: LazyLock<[memmem::Finder<'static>; 4]> =
