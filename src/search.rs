@@ -662,8 +662,9 @@ impl<'a> Plan<'a> {
         let mut pages: Vec<Page> = shards
             .par_iter()
             .map(|(key, range)| {
-                let entries = Terms(&encoded[range.clone()]);
-                script(&format!("t/{segment}/{}", hex(key)), &entries)
+                script_from(&format!("t/{segment}/{}", hex(key)), |out| {
+                    push_terms(out, &encoded[range.clone()]);
+                })
             })
             .collect();
         let fragments: Vec<Page> = docs
@@ -679,7 +680,7 @@ impl<'a> Plan<'a> {
                     e: &self.doc_facets[doc],
                     p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
                 };
-                script(&format!("d/{doc}"), &fragment)
+                script_from(&format!("d/{doc}"), |out| fragment.write(out))
             })
             .collect();
         pages.extend(fragments);
@@ -825,12 +826,18 @@ fn char_prefix(text: &str, count: usize) -> &str {
 }
 
 /// Terms with their postings, sorted, serialized as one JSON object.
-struct Terms<'a>(&'a [(String, String)]);
-
-impl Serialize for Terms<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(term, postings)| (term, postings)))
+/// Writes a shard's terms, sorted, with their encoded postings: a JSON object.
+fn push_terms(out: &mut Vec<u8>, terms: &[(String, String)]) {
+    out.push(b'{');
+    for (i, (term, postings)) in terms.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_js_string(out, term);
+        out.push(b':');
+        push_js_string(out, postings);
     }
+    out.push(b'}');
 }
 
 /// Every file of the search index, made at once (for `dossier check` and benchmarks).
@@ -895,13 +902,38 @@ pub fn write_index(
     Ok(plan.tokenized.into_inner())
 }
 
-#[derive(Serialize)]
+/// An article's fragment: its title, page, date, facet values and paragraphs.
 struct DocFragment<'a> {
     t: &'a str,
     u: String,
     d: Option<String>,
     e: &'a [usize],
     p: Vec<&'a str>,
+}
+
+impl DocFragment<'_> {
+    /// Writes the fragment as a JSON object, its fields in order, a missing date as `null`.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"t\":");
+        push_js_string(out, self.t);
+        out.extend_from_slice(b",\"u\":");
+        push_js_string(out, &self.u);
+        out.extend_from_slice(b",\"d\":");
+        match &self.d {
+            Some(date) => push_js_string(out, date),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"e\":");
+        push_js_numbers(out, self.e.iter().map(|&id| id as u64));
+        out.extend_from_slice(b",\"p\":[");
+        for (i, paragraph) in self.p.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_js_string(out, paragraph);
+        }
+        out.extend_from_slice(b"]}");
+    }
 }
 /// A set of article numbers, in order: a list of gaps when sparse, a base64 bitmap when dense,
 /// whichever is smaller. The bitmap ends at the set's last article, not at the last article of
@@ -971,10 +1003,28 @@ pub fn hex(key: &str) -> String {
 /// data can end it.
 fn script(name: &str, data: &impl Serialize) -> Page {
     let json = serde_json::to_vec(data).unwrap_or_else(|_| b"null".to_vec());
-    let mut bytes = Vec::with_capacity(json.len() + name.len() + 32);
+    script_from(name, |out| push_script_safe(out, &json))
+}
+
+/// [`script`] with the JSON written by `write` (strings through [`push_js_string`]): for the
+/// two kinds of file that hold most of the index's bytes, the term shards and the article
+/// fragments, which are simple enough to write directly. serde_json and a second pass over
+/// its output took about twelve instructions a byte, [`push_js_string`] a few.
+fn script_from(name: &str, write: impl FnOnce(&mut Vec<u8>)) -> Page {
+    let mut bytes = Vec::with_capacity(256);
     bytes.extend_from_slice(format!("dossierSearch.add({name:?},").as_bytes());
-    // Copies runs of plain bytes whole (the index is tens of megabytes of article text);
-    // U+2028 and U+2029 are the bytes E2 80 A8 and E2 80 A9.
+    write(&mut bytes);
+    bytes.extend_from_slice(b");\n");
+    Page {
+        path: format!("search/{name}.js").into(),
+        bytes,
+    }
+}
+
+/// Copies JSON into a script, escaping what would end the script or a line there.
+fn push_script_safe(out: &mut Vec<u8>, json: &[u8]) {
+    out.reserve(json.len());
+    // Copies runs of plain bytes whole; U+2028 and U+2029 are the bytes E2 80 A8 and E2 80 A9.
     let mut copied = 0;
     let mut at = 0;
     while at < json.len() {
@@ -989,17 +1039,97 @@ fn script(name: &str, data: &impl Serialize) -> Page {
                 continue;
             }
         };
-        bytes.extend_from_slice(&json[copied..at]);
-        bytes.extend_from_slice(escape);
+        out.extend_from_slice(&json[copied..at]);
+        out.extend_from_slice(escape);
         at += width;
         copied = at;
     }
-    bytes.extend_from_slice(&json[copied..]);
-    bytes.extend_from_slice(b");\n");
-    Page {
-        path: format!("search/{name}.js").into(),
-        bytes,
+    out.extend_from_slice(&json[copied..]);
+}
+
+/// How [`push_js_string`] treats each byte: 0 copies it; `b'u'` writes `\u00XX`; `b'e'` looks at
+/// the character it starts (U+2028 and U+2029 are escaped); any other writes a backslash and
+/// that letter. The same escapes as serde_json's, then [`push_script_safe`]'s.
+const JS_ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
     }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0A] = b'n';
+    table[0x0C] = b'f';
+    table[0x0D] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'<' as usize] = b'u';
+    table[b'>' as usize] = b'u';
+    table[b'&' as usize] = b'u';
+    table[0xE2] = b'e';
+    table
+};
+
+/// Writes `text` as a JSON string that is safe inside a script: the bytes
+/// `push_script_safe(serde_json::to_vec(text))` would give, in one pass that copies runs of
+/// plain bytes whole.
+fn push_js_string(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let escape = JS_ESCAPE[usize::from(byte)];
+        if escape == 0 {
+            at += 1;
+            continue;
+        }
+        if escape == b'e' {
+            match bytes.get(at + 1..at + 3) {
+                Some([0x80, last @ (0xA8 | 0xA9)]) => {
+                    out.extend_from_slice(&bytes[copied..at]);
+                    out.extend_from_slice(if *last == 0xA8 {
+                        b"\\u2028"
+                    } else {
+                        b"\\u2029"
+                    });
+                    at += 3;
+                    copied = at;
+                }
+                _ => at += 1,
+            }
+            continue;
+        }
+        out.extend_from_slice(&bytes[copied..at]);
+        if escape == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xF)]);
+        } else {
+            out.extend_from_slice(&[b'\\', escape]);
+        }
+        at += 1;
+        copied = at;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// Writes `numbers` as a JSON array.
+fn push_js_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u64>) {
+    let mut buffer = itoa::Buffer::new();
+    out.push(b'[');
+    for (i, n) in numbers.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(buffer.format(n).as_bytes());
+    }
+    out.push(b']');
 }
 
 #[cfg(test)]
@@ -1211,6 +1341,66 @@ mod tests {
         );
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
+    }
+
+    proptest::proptest! {
+        /// A string written directly is what serde_json and the script pass make of it.
+        #[test]
+        fn js_strings_are_what_serde_json_and_the_script_pass_write(
+            text in "[a-z <>&\"\\\\\u{0}-\u{1f}\u{7f}\u{e9}\u{2019}\u{2028}\u{2029}\u{20ac}\u{1d7d8}]{0,30}"
+        ) {
+            let mut direct = Vec::new();
+            push_js_string(&mut direct, &text);
+            let mut reference = Vec::new();
+            push_script_safe(&mut reference, &serde_json::to_vec(&text).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(reference).unwrap());
+        }
+
+        /// An article fragment and a shard written directly are the JSON serde_json writes
+        /// of the same data, made safe for a script.
+        #[test]
+        fn fragments_and_shards_are_what_serde_json_writes(
+            texts in proptest::collection::vec("[a-z <&\"\u{1}\u{2028}\u{e9}]{0,8}", 1..6),
+            numbers in proptest::collection::vec(0..100_000_usize, 0..5),
+            dated: bool,
+        ) {
+            let fragment = DocFragment {
+                t: &texts[0],
+                u: texts[texts.len() - 1].clone(),
+                d: dated.then(|| texts[0].clone()),
+                e: &numbers,
+                p: texts.iter().map(String::as_str).collect(),
+            };
+            // Serialized as the fragment was before it was written directly: its fields in order.
+            #[derive(Serialize)]
+            struct Reference<'a> {
+                t: &'a str,
+                u: &'a str,
+                d: &'a Option<String>,
+                e: &'a [usize],
+                p: &'a [&'a str],
+            }
+            let reference = Reference {
+                t: fragment.t,
+                u: &fragment.u,
+                d: &fragment.d,
+                e: fragment.e,
+                p: &fragment.p,
+            };
+            let direct = script_from("d/1", |out| fragment.write(out));
+            proptest::prop_assert_eq!(&direct.bytes, &script("d/1", &reference).bytes);
+
+            let terms: Vec<(String, String)> =
+                texts.iter().map(|t| (t.clone(), format!("{t}{}", t.len()))).collect();
+            let reference: serde_json::Map<String, Value> =
+                terms.iter().map(|(t, p)| (t.clone(), Value::from(p.as_str()))).collect();
+            // The index's terms are sorted and each is there once, as a map's keys are.
+            let mut sorted = terms.clone();
+            sorted.sort();
+            sorted.dedup_by(|a, b| a.0 == b.0);
+            let direct = script_from("t/0/61", |out| push_terms(out, &sorted));
+            proptest::prop_assert_eq!(&direct.bytes, &script("t/0/61", &reference).bytes);
+        }
     }
 
     #[test]
