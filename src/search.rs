@@ -27,7 +27,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::SearchOptions;
 use crate::error::Diagnostic;
-use crate::extract::fold::{fold, fold_text};
+use crate::extract::fold::{fold, fold_text, fold_text_onto, folded_text};
 use crate::graph::Dossier;
 use crate::render::Page;
 use crate::write::{Noted, Sink};
@@ -82,13 +82,16 @@ fn folded_tokens<'t>(folded: &'t str, out: &mut Vec<&'t str>) {
                 .count();
             continue;
         }
-        let c = if byte.is_ascii() {
-            char::from(byte)
-        } else {
-            let Some(c) = folded[at..].chars().next() else {
-                break;
-            };
-            c
+        // Any other ASCII byte (a space, most often) ends a word, and is no word itself.
+        if byte.is_ascii() {
+            if let Some(start) = word_start.take() {
+                push_word(&folded[start..at], out);
+            }
+            at += 1;
+            continue;
+        }
+        let Some(c) = folded[at..].chars().next() else {
+            break;
         };
         if c.is_alphanumeric() && !is_cjk(c) {
             word_start.get_or_insert(at);
@@ -288,24 +291,25 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
     let article = &dossier.articles[index];
     // Everything the article is indexed under, folded into one text first: the title, the
     // paragraphs, then the names of its entities; with the weight and paragraph of each part.
-    let mut folded = String::new();
+    let mut folded = Vec::new();
     let mut parts: Vec<(std::ops::Range<usize>, usize, f64)> = Vec::new();
     let texts = std::iter::once(article.metadata.title.as_str())
         .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
     for (paragraph, text) in texts.enumerate() {
         let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
         let start = folded.len();
-        folded.push_str(&fold_text(text));
+        fold_text_onto(text, &mut folded);
         parts.push((start..folded.len(), paragraph, weight));
-        folded.push('\n');
+        folded.push(b'\n');
     }
     let names = parts.len();
     for key in dossier.entities_of(index) {
         let start = folded.len();
-        folded.push_str(&fold_text(dossier.entity_name(key)));
+        fold_text_onto(dossier.entity_name(key), &mut folded);
         parts.push((start..folded.len(), 0, ENTITY_WEIGHT));
-        folded.push('\n');
+        folded.push(b'\n');
     }
+    let folded = folded_text(folded);
 
     // Words are numbered as first seen, and word pairs looked up by their words' numbers:
     // a pair's lookup then hashes and compares two numbers, not two strings.

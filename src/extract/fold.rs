@@ -67,6 +67,18 @@ pub fn fold_text(text: &str) -> String {
     into_text(out)
 }
 
+/// Folds `text` like [`fold_text`], appending to `out`: for a text folded in parts (an
+/// article's title, paragraphs and names, for its search terms), without a string for each.
+/// Turn the bytes into text with [`folded_text`].
+pub fn fold_text_onto(text: &str, out: &mut Vec<u8>) {
+    fold_into(text, out);
+}
+
+/// Bytes that [`fold_text_onto`] wrote (and ASCII between them) as text.
+pub fn folded_text(bytes: Vec<u8>) -> String {
+    into_text(bytes)
+}
+
 /// The folded bytes as text. Folding writes ASCII bytes and whole characters only, so they
 /// are always UTF-8; were they not, the damage would show as replacement characters.
 fn into_text(bytes: Vec<u8>) -> String {
