@@ -39,8 +39,12 @@ pub fn push_entity_link_open(out: &mut String, key: &EntityKey, root: &str) {
     out.push_str(key.kind.as_str());
     out.push_str("\" href=\"");
     out.push_str(root);
-    escape_into(out, &key.url());
-    out.push_str("\">");
+    // The parts of `key.url()`, without making it (this runs for every mention on every
+    // page); the folder is a plain word, the slug is escaped as any text.
+    out.push_str(key.kind.folder());
+    out.push('/');
+    escape_into(out, &key.slug);
+    out.push_str(".html\">");
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -288,6 +292,26 @@ mod tests {
         assert!(!is_safe_url("data:text/html,x"));
         assert!(is_safe_url("https://example.org/a"));
         assert!(is_safe_url("../places/x.html#p1"));
+    }
+
+    #[test]
+    fn entity_links_open_with_the_escaped_page_of_the_entity() {
+        for kind in crate::catalog::Kind::ALL {
+            for slug in ["hyesan", "a&b", "x\"y'<z>", "회령"] {
+                let key = EntityKey {
+                    kind,
+                    slug: slug.to_string(),
+                };
+                let mut out = String::new();
+                push_entity_link_open(&mut out, &key, "../");
+                let expected = format!(
+                    "<a class=\"m m-{}\" href=\"../{}\">",
+                    kind.as_str(),
+                    escape(&key.url())
+                );
+                assert_eq!(out, expected);
+            }
+        }
     }
 
     #[test]

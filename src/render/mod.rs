@@ -191,6 +191,9 @@ pub fn render(
     let renderer = Renderer {
         dossier,
         group: &group,
+        list_heads: (0..links.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect(),
         links,
         link_digests,
         entity_digests,
@@ -242,6 +245,8 @@ struct Renderer<'a> {
     links: Vec<ArticleLink>,
     /// A hash of each of `links`: what stands for a link in the input hash of a page.
     link_digests: Vec<u128>,
+    /// Each article's [`Renderer::list_head`], once made.
+    list_heads: Vec<std::sync::OnceLock<String>>,
     /// A hash of each entity's key and name, by entity number (its place in
     /// [`Dossier::entity_keys`]): what stands for a link to it in an article page's input.
     entity_digests: Vec<u128>,
@@ -878,7 +883,20 @@ impl Renderer<'_> {
     fn quoted(&self, articles: &[usize], quotes: &impl Fn(usize, &mut String)) -> String {
         let mut out = String::with_capacity(articles.len() * 1024);
         for &index in articles {
+            out.push_str(self.list_head(index));
+            quotes(index, &mut out);
+            out.push_str("</li>");
+        }
+        out
+    }
+
+    /// The start of article `index`'s entry in a list of quoted articles: its linked title and
+    /// its date. Made once, when first needed: an article is listed on the page of each entity
+    /// it names and each year it refers to.
+    fn list_head(&self, index: usize) -> &str {
+        self.list_heads[index].get_or_init(|| {
             let link = &self.links[index];
+            let mut out = String::with_capacity(256);
             out.push_str("<li><a href=\"");
             escape_into(&mut out, &link.url);
             out.push_str("\">");
@@ -894,10 +912,8 @@ impl Renderer<'_> {
                 }
                 _ => out.push_str("<span class=undated>undated</span>"),
             }
-            quotes(index, &mut out);
-            out.push_str("</li>");
-        }
-        out
+            out
+        })
     }
 
     /// Appends to `out` the passage `hit` of `at` in article `index`, in its `sentence`, with a
