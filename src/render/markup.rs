@@ -21,7 +21,7 @@ pub struct Span {
 impl Span {
     /// The link of an entity mention, for a page `root` levels below the output root.
     pub fn entity(mention: &Mention, root: &str) -> Span {
-        let mut open = String::new();
+        let mut open = String::with_capacity(64);
         push_entity_link_open(&mut open, &mention.entity, root);
         Span {
             start: mention.start,
@@ -127,13 +127,29 @@ pub fn paragraph_html(
     if !paragraph.events.is_empty() {
         return markdown_html(paragraph, id, spans, raw_html);
     }
+    // Pushed a piece at a time: this runs for every paragraph of every article, and `format!`
+    // spends a few hundred instructions on each string it is given.
+    let mut number = itoa::Buffer::new();
+    let id = number.format(id);
     let inner = linked_text(&paragraph.text, spans);
-    let anchor = format!(" <a class=pilcrow href=#p{id} aria-label=\"Paragraph {id}\">¶</a>");
-    match paragraph.role {
-        Role::Caption => format!("<p class=caption id=p{id}>{inner}{anchor}</p>"),
-        Role::CaptionLabel => format!("<p class=caption-label id=p{id}>{inner}</p>"),
-        _ => format!("<p id=p{id}>{inner}{anchor}</p>"),
+    let mut out = String::with_capacity(inner.len() + 96);
+    out.push_str(match paragraph.role {
+        Role::Caption => "<p class=caption id=p",
+        Role::CaptionLabel => "<p class=caption-label id=p",
+        _ => "<p id=p",
+    });
+    out.push_str(id);
+    out.push('>');
+    out.push_str(&inner);
+    if paragraph.role != Role::CaptionLabel {
+        out.push_str(" <a class=pilcrow href=#p");
+        out.push_str(id);
+        out.push_str(" aria-label=\"Paragraph ");
+        out.push_str(id);
+        out.push_str("\">¶</a>");
     }
+    out.push_str("</p>");
+    out
 }
 
 /// Renders a Markdown block with an id on its first tag, mentions linked inside text, raw HTML
@@ -292,6 +308,34 @@ mod tests {
         assert!(!is_safe_url("data:text/html,x"));
         assert!(is_safe_url("https://example.org/a"));
         assert!(is_safe_url("../places/x.html#p1"));
+    }
+
+    #[test]
+    fn plain_paragraphs_have_their_id_and_anchor_by_role() {
+        for role in [Role::Text, Role::Caption, Role::CaptionLabel] {
+            let paragraph = Paragraph {
+                text: "Guards in Hyesan & <b>".to_string(),
+                role,
+                line: 3,
+                events: Vec::new(),
+            };
+            let spans = [Span {
+                start: 10,
+                end: 16,
+                open: "<a href=x>".to_string(),
+            }];
+            let inner = "Guards in <a href=x>Hyesan</a> &amp; &lt;b&gt;";
+            let anchor = " <a class=pilcrow href=#p12 aria-label=\"Paragraph 12\">¶</a>";
+            let expected = match role {
+                Role::Caption => format!("<p class=caption id=p12>{inner}{anchor}</p>"),
+                Role::CaptionLabel => format!("<p class=caption-label id=p12>{inner}</p>"),
+                _ => format!("<p id=p12>{inner}{anchor}</p>"),
+            };
+            assert_eq!(
+                paragraph_html(&paragraph, 11, &spans, RawHtml::Escape),
+                expected
+            );
+        }
     }
 
     #[test]

@@ -509,10 +509,14 @@ impl Renderer<'_> {
                     by_paragraph.entry(year.at).or_default().push(Span {
                         start: year.start,
                         end: year.end,
-                        open: format!(
-                            "<a class=\"m m-year\" href=\"{root}years/{}.html\">",
-                            year.year
-                        ),
+                        open: [
+                            "<a class=\"m m-year\" href=\"",
+                            root,
+                            "years/",
+                            itoa::Buffer::new().format(year.year),
+                            ".html\">",
+                        ]
+                        .concat(),
                     });
                 }
             }
@@ -541,8 +545,20 @@ impl Renderer<'_> {
                         .get(&Place::Paragraph(i))
                         .map_or(&[][..], Vec::as_slice);
                     let mut html = paragraph_html(p, i, spans, self.raw_html);
-                    let n = i + 1;
-                    let _ = write!(html, "<p class=\"cite\">Cite: {cited}{n} ({url}#p{n})</p>");
+                    let mut number = itoa::Buffer::new();
+                    let n = number.format(i + 1);
+                    for piece in [
+                        "<p class=\"cite\">Cite: ",
+                        &cited,
+                        n,
+                        " (",
+                        &url,
+                        "#p",
+                        n,
+                        ")</p>",
+                    ] {
+                        html.push_str(piece);
+                    }
                     html
                 })
                 .collect();
@@ -1130,7 +1146,32 @@ fn year_article_count(node: &crate::graph::YearNode) -> usize {
 
 /// A date as readers write it: `3 June 2024`.
 pub fn format_date(date: NaiveDate) -> String {
-    format!("{} {} {}", date.day(), date.format("%B"), date.year())
+    // The month's name from a table, not chrono's `%B` through `format!`: every page and
+    // search fragment names dates, and the formatting machinery was most of the cost.
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (mut day, mut year) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let month = MONTHS[date.month0() as usize];
+    [
+        day.format(date.day()),
+        " ",
+        month,
+        " ",
+        year.format(date.year()),
+    ]
+    .concat()
 }
 
 fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
@@ -1143,6 +1184,16 @@ fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_as_chrono_writes_them() {
+        let mut date = NaiveDate::from_ymd_opt(1899, 12, 25).expect("a date");
+        while date.year() < 2101 {
+            let expected = format!("{} {} {}", date.day(), date.format("%B"), date.year());
+            assert_eq!(format_date(date), expected);
+            date = date.succ_opt().expect("a next day");
+        }
+    }
 
     #[test]
     fn later_pages_cannot_take_another_entitys_file() {
