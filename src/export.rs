@@ -444,6 +444,7 @@ fn mentions_csv(
             .has_headers(false)
             .from_writer(Vec::new());
         let url = article.url();
+        let mut number = itoa::Buffer::new();
         for (i, m) in article.metadata.mentions.iter().enumerate() {
             let paragraph = match m.at {
                 Place::Title => 0,
@@ -454,7 +455,7 @@ fn mentions_csv(
                 url.as_str(),
                 m.entity.kind.as_str(),
                 dossier.entity_name(&m.entity),
-                paragraph.to_string().as_str(),
+                number.format(paragraph),
                 &text[m.start..m.end],
                 article.mention_sentence(i),
             ]);
@@ -517,6 +518,9 @@ fn followthemoney(
 ) -> Result<(), Diagnostic> {
     let entity_id =
         |key: &crate::catalog::EntityKey| format!("dossier-{}-{}", key.kind.as_str(), key.slug);
+    // Each entity's id by entity number, made once for the tens of thousands of lines that
+    // name it.
+    let entity_ids: Vec<String> = dossier.entity_keys.iter().map(entity_id).collect();
     let mut lines = Vec::new();
     for node in dossier.entities.values() {
         let e = &node.entity;
@@ -565,19 +569,28 @@ fn followthemoney(
                 schema: "Article",
             },
         );
-        for key in dossier.entities_of(index) {
-            if key.kind == Kind::Law {
+        // The first mention of each of the article's entities (in key order, as their
+        // numbers are), found in one pass over the mentions.
+        let ids = &dossier.article_entities[index];
+        let mut first: Vec<Option<usize>> = vec![None; ids.len()];
+        for (i, mention) in m.mentions.iter().enumerate() {
+            let found = ids.binary_search_by(|&id| dossier.entity_keys[id].cmp(&mention.entity));
+            if let Ok(slot) = found {
+                first[slot].get_or_insert(i);
+            }
+        }
+        for (&id, first) in ids.iter().zip(first) {
+            if dossier.entity_keys[id].kind == Kind::Law {
                 continue;
             }
-            let first = m.mentions.iter().position(|x| &x.entity == key);
-            let entity = entity_id(key);
+            let entity = &entity_ids[id];
             let properties = DocumentationProperties {
                 document: [&article_id],
-                entity: [&entity],
+                entity: [entity],
                 role: ["mentioned"],
                 summary: first.map(|i| [article.mention_sentence(i)]),
             };
-            let id = format!("{article_id}-{entity}");
+            let id = [article_id.as_str(), "-", entity].concat();
             json_line(
                 &mut lines,
                 &FtmLine {
