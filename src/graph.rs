@@ -126,15 +126,18 @@ pub struct Dossier {
     /// How many times the article names each of `article_entities` (0 for an entity only
     /// added in front matter), in the same order.
     pub article_mentions: Vec<Vec<usize>>,
+    /// Each entity's name, for [`Dossier::entity_name`]: asked for every mention by the pages
+    /// and the exports, a hash lookup where searching `entities` compared a dozen keys.
+    names_by_key: FxHashMap<EntityKey, String>,
 }
 
 impl Dossier {
     /// The name `key` is shown by: the catalogue's, or for an entity the catalogue lacks, as
     /// the first article that names it wrote it; its slug if it has no node.
     pub fn entity_name<'k>(&'k self, key: &'k EntityKey) -> &'k str {
-        self.entities
+        self.names_by_key
             .get(key)
-            .map_or(key.slug.as_str(), |n| n.entity.name.as_str())
+            .map_or(key.slug.as_str(), String::as_str)
     }
 
     /// The entities of article `index`, each once, in key order: [`Metadata::entities`],
@@ -382,6 +385,9 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
     );
 
     let related = related_articles(&article_entities, &entities, &rank, &by_date);
+    let names_by_key = (entities.values())
+        .map(|node| (node.entity.key.clone(), node.entity.name.clone()))
+        .collect();
     Ok(Dossier {
         articles,
         by_date,
@@ -392,6 +398,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
         entity_keys: keys,
         article_entities,
         article_mentions,
+        names_by_key,
     })
 }
 
