@@ -22,7 +22,7 @@
 //!   unchanged ones as hard links to the previous output, and the staging folder is swapped in
 //!   whole (an atomic exchange on Linux).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
@@ -218,14 +219,14 @@ struct Staging {
     /// True to update the previous output in place (see the module documentation), false to
     /// replace it with the staging folder.
     update: bool,
-    folders: Mutex<HashSet<PathBuf>>,
+    folders: Mutex<FxHashSet<PathBuf>>,
     carried: AtomicUsize,
     finished: bool,
     /// Where the files an update replaces of those written a part at a time (the exports) are
     /// kept, to be written over by the next build (see [`Staging::spare_for`]).
     spares: PathBuf,
     /// The paths of the files written a part at a time, this build.
-    streamed: Mutex<HashSet<PathBuf>>,
+    streamed: Mutex<FxHashSet<PathBuf>>,
     /// Where other files an update replaces are kept, up to [`SPARE_FILES`], to be written over
     /// by the next update's new and changed files (see [`Staging::new_file`]).
     spare_files: PathBuf,
@@ -605,11 +606,11 @@ impl Sink {
                 manifest_path,
                 previous,
                 update,
-                folders: Mutex::new(HashSet::new()),
+                folders: Mutex::new(FxHashSet::default()),
                 carried: AtomicUsize::new(0),
                 finished: false,
                 spares,
-                streamed: Mutex::new(HashSet::new()),
+                streamed: Mutex::new(FxHashSet::default()),
                 spare_files,
                 unused_spares: Mutex::new(unused_spares),
             }),
@@ -1042,7 +1043,7 @@ impl Staging {
                 self.out.display()
             )));
         }
-        let made: HashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+        let made: FxHashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
         // Removed first, so that a file may take the place of a folder that is now stale.
         for entry in walkdir::WalkDir::new(&self.out)
             .min_depth(1)
