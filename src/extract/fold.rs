@@ -169,12 +169,10 @@ fn lowercases_whole(chunk: &[u8; CHUNK], last_space: bool) -> Option<bool> {
             & (b != b'_')
             & (b != b'`')
     });
-    let spaces =
-        (chunk.iter().enumerate()).fold(0_u32, |mask, (i, &b)| mask | (u32::from(b == b' ') << i));
-    let first_space = spaces & 1 != 0;
-    let doubled = spaces & (spaces >> 1) != 0;
-    (plain_or_space && !doubled && !(first_space && last_space))
-        .then_some(spaces >> (CHUNK - 1) != 0)
+    let doubled = (chunk[..CHUNK - 1].iter().zip(&chunk[1..]))
+        .fold(false, |any, (&a, &b)| any | ((a == b' ') & (b == b' ')));
+    let first_space = chunk[0] == b' ';
+    (plain_or_space && !doubled && !(first_space && last_space)).then_some(chunk[CHUNK - 1] == b' ')
 }
 
 /// The bytes [`fold_into`] tests at once for [`lowercases_whole`].
