@@ -666,8 +666,12 @@ impl<'a> Plan<'a> {
         let mut pages: Vec<Page> = shards
             .par_iter()
             .map(|(key, range)| {
-                script_from(&format!("t/{segment}/{}", hex(key)), |out| {
-                    push_terms(out, &encoded[range.clone()]);
+                let terms = &encoded[range.clone()];
+                let size = (terms.iter())
+                    .map(|(term, postings)| term.len() + postings.len() + 6)
+                    .sum::<usize>();
+                script_from(&format!("t/{segment}/{}", hex(key)), size + 2, |out| {
+                    push_terms(out, terms);
                 })
             })
             .collect();
@@ -684,7 +688,9 @@ impl<'a> Plan<'a> {
                     e: &self.doc_facets[doc],
                     p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
                 };
-                script_from(&format!("d/{doc}"), |out| fragment.write(out))
+                script_from(&format!("d/{doc}"), fragment.size(), |out| {
+                    fragment.write(out)
+                })
             })
             .collect();
         pages.extend(fragments);
@@ -916,6 +922,15 @@ struct DocFragment<'a> {
 }
 
 impl DocFragment<'_> {
+    /// About how many bytes [`DocFragment::write`] writes: exactly, unless strings need
+    /// escaping.
+    fn size(&self) -> usize {
+        let strings = self.t.len() + self.u.len() + self.d.as_ref().map_or(4, String::len);
+        let numbers = self.e.len() * 7;
+        let paragraphs: usize = self.p.iter().map(|p| p.len() + 3).sum();
+        strings + numbers + paragraphs + 40
+    }
+
     /// Writes the fragment as a JSON object, its fields in order, a missing date as `null`.
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"t\":");
@@ -1007,15 +1022,19 @@ pub fn hex(key: &str) -> String {
 /// data can end it.
 fn script(name: &str, data: &impl Serialize) -> Page {
     let json = serde_json::to_vec(data).unwrap_or_else(|_| b"null".to_vec());
-    script_from(name, |out| push_script_safe(out, &json))
+    script_from(name, json.len(), |out| push_script_safe(out, &json))
 }
 
 /// [`script`] with the JSON written by `write` (strings through [`push_js_string`]): for the
 /// two kinds of file that hold most of the index's bytes, the term shards and the article
 /// fragments, which are simple enough to write directly. serde_json and a second pass over
 /// its output took about twelve instructions a byte, [`push_js_string`] a few.
-fn script_from(name: &str, write: impl FnOnce(&mut Vec<u8>)) -> Page {
-    let mut bytes = Vec::with_capacity(256);
+///
+/// `size` is about how many bytes `write` writes: the file is made that large at once, as
+/// the search files of a segment are all held until they are written, and a buffer grown by
+/// doubling could be twice their size.
+fn script_from(name: &str, size: usize, write: impl FnOnce(&mut Vec<u8>)) -> Page {
+    let mut bytes = Vec::with_capacity(name.len() + 24 + size);
     bytes.extend_from_slice(format!("dossierSearch.add({name:?},").as_bytes());
     write(&mut bytes);
     bytes.extend_from_slice(b");\n");
@@ -1434,7 +1453,7 @@ mod tests {
                 e: fragment.e,
                 p: &fragment.p,
             };
-            let direct = script_from("d/1", |out| fragment.write(out));
+            let direct = script_from("d/1", fragment.size(), |out| fragment.write(out));
             proptest::prop_assert_eq!(&direct.bytes, &script("d/1", &reference).bytes);
 
             let terms: Vec<(String, String)> =
@@ -1445,7 +1464,7 @@ mod tests {
             let mut sorted = terms.clone();
             sorted.sort();
             sorted.dedup_by(|a, b| a.0 == b.0);
-            let direct = script_from("t/0/61", |out| push_terms(out, &sorted));
+            let direct = script_from("t/0/61", 0, |out| push_terms(out, &sorted));
             proptest::prop_assert_eq!(&direct.bytes, &script("t/0/61", &reference).bytes);
         }
     }
