@@ -1396,17 +1396,26 @@ mod tests {
         }
     }
 
+    /// `text` written directly is what serde_json and the script pass make of it.
+    fn js_string_agrees(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut direct = Vec::new();
+        push_js_string(&mut direct, text);
+        let mut reference = Vec::new();
+        push_script_safe(&mut reference, &serde_json::to_vec(text).unwrap());
+        proptest::prop_assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(reference).unwrap()
+        );
+        Ok(())
+    }
+
     proptest::proptest! {
         /// A string written directly is what serde_json and the script pass make of it.
         #[test]
         fn js_strings_are_what_serde_json_and_the_script_pass_write(
             text in "[a-z <>&\"\\\\\u{0}-\u{1f}\u{7f}\u{e9}\u{2019}\u{2028}\u{2029}\u{20ac}\u{1d7d8}]{0,80}"
         ) {
-            let mut direct = Vec::new();
-            push_js_string(&mut direct, &text);
-            let mut reference = Vec::new();
-            push_script_safe(&mut reference, &serde_json::to_vec(&text).unwrap());
-            proptest::prop_assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(reference).unwrap());
+            js_string_agrees(&text)?;
         }
 
         /// The same for long plain runs around a byte to escape, which are tested sixteen
@@ -1415,11 +1424,7 @@ mod tests {
         fn js_strings_with_long_plain_runs_are_what_serde_json_writes(
             text in "[a-z \u{e9}]{0,70}[<\"\\\\\n\u{1}\u{2028}\u{2019}]?[a-z \u{e9}]{0,70}"
         ) {
-            let mut direct = Vec::new();
-            push_js_string(&mut direct, &text);
-            let mut reference = Vec::new();
-            push_script_safe(&mut reference, &serde_json::to_vec(&text).unwrap());
-            proptest::prop_assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(reference).unwrap());
+            js_string_agrees(&text)?;
         }
 
         /// An article fragment and a shard written directly are the JSON serde_json writes

@@ -1146,24 +1146,13 @@ fn year_article_count(node: &crate::graph::YearNode) -> usize {
 
 /// A date as readers write it: `3 June 2024`.
 pub fn format_date(date: NaiveDate) -> String {
-    // The month's name from a table, not chrono's `%B` through `format!`: every page and
+    // The month's name from chrono's `Month`, not its `%B` through `format!`: every page and
     // search fragment names dates, and the formatting machinery was most of the cost.
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let (mut day, mut year) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let month = MONTHS[date.month0() as usize];
+    let month = u8::try_from(date.month())
+        .ok()
+        .and_then(|m| chrono::Month::try_from(m).ok())
+        .map_or("", |m| m.name());
     [
         day.format(date.day()),
         " ",
