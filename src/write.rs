@@ -30,7 +30,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
@@ -169,26 +169,27 @@ impl FileRecord {
 }
 
 /// The output manifest: every file of the last build swapped into `output`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     /// The dossier version that wrote it; another version starts afresh.
     version: String,
     /// The output folder it describes.
     output: PathBuf,
-    #[serde(deserialize_with = "files_in_order")]
-    files: BTreeMap<PathBuf, FileRecord>,
+    /// Every file, in the byte order of their paths (see [`Sink::finish`]).
+    files: Vec<(PathBuf, FileRecord)>,
     /// Notes of groups (see [`Group::note`]), by group key.
     notes: BTreeMap<u128, String>,
 }
 
-/// Reads the manifest's files, written in order, as a list first: a map built from a sorted
-/// list is built in one pass, where inserting each of tens of thousands of paths in turn
-/// compares it with a dozen others, component by component.
-fn files_in_order<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<PathBuf, FileRecord>, D::Error> {
-    let files: Vec<(PathBuf, FileRecord)> = Deserialize::deserialize(deserializer)?;
-    Ok(files.into_iter().collect())
+/// What a build knows of the previous one, from its manifest.
+#[derive(Default)]
+struct Previous {
+    /// Its files, found by hash: a build looks up every one of tens of thousands of paths,
+    /// and a sorted map compared them component by component (a twentieth of a one-article
+    /// rebuild).
+    files: FxHashMap<PathBuf, FileRecord>,
+    /// Notes of groups (see [`Group::note`]), by group key.
+    notes: BTreeMap<u128, String>,
 }
 
 /// Bytes gathered before each write of a file made of many parts.
@@ -215,7 +216,7 @@ struct Staging {
     dir: PathBuf,
     out: PathBuf,
     manifest_path: PathBuf,
-    previous: Manifest,
+    previous: Previous,
     /// True to update the previous output in place (see the module documentation), false to
     /// replace it with the staging folder.
     update: bool,
@@ -589,6 +590,10 @@ impl Sink {
         ));
         let previous = read_manifest(&manifest_path)
             .filter(|m| m.version == MANIFEST_VERSION && m.output == out)
+            .map(|m| Previous {
+                files: m.files.into_iter().collect(),
+                notes: m.notes,
+            })
             .unwrap_or_default();
         let update =
             !previous.files.is_empty() && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
@@ -805,8 +810,7 @@ impl Sink {
         let manifest = Manifest {
             version: MANIFEST_VERSION.to_string(),
             output: staging.out.clone(),
-            files: files
-                .into_iter()
+            files: (files.into_iter())
                 .filter_map(|(path, record)| Some((path, record?)))
                 .collect(),
             notes: std::mem::take(&mut *lock_ignoring_poison(&self.notes)),
