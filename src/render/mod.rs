@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Tera};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::catalog::{EntityKey, Kind};
 use crate::config::Config;
@@ -92,6 +92,14 @@ fn digest_of(value: &impl Serialize) -> u128 {
     // Writing into a hasher cannot fail, nor can encoding these plain structs.
     let _ = postcard::to_io(value, HashWriter(&mut hasher));
     hasher.digest128()
+}
+
+/// A hash of a list of digests, each fed to the hasher as its sixteen bytes. In a page's input,
+/// postcard would write each as a variable-length integer, seven bits at a time: for the
+/// hundred digests of a list page, more than the rest of its input together.
+fn digest_of_digests(digests: impl IntoIterator<Item = u128>) -> u128 {
+    let bytes: Vec<u8> = digests.into_iter().flat_map(u128::to_le_bytes).collect();
+    xxh3_128(&bytes)
 }
 
 /// Articles listed, with their quoted passages, on one page of an entity or a year.
@@ -358,17 +366,14 @@ impl Renderer<'_> {
     /// What stands for the passages that `articles` show on a list page, in its input hash:
     /// each article's link, and the article's own data (see [`render`]), which the passages
     /// are cut from.
-    fn list_input(&self, articles: &[usize]) -> (u128, Vec<(u128, u128)>) {
-        let digests = articles
-            .iter()
-            .map(|&index| {
-                (
-                    self.dossier.articles[index].digest,
-                    self.link_digests[index],
-                )
-            })
-            .collect();
-        (self.context, digests)
+    fn list_input(&self, articles: &[usize]) -> (u128, u128) {
+        let digests = articles.iter().flat_map(|&index| {
+            [
+                self.dossier.articles[index].digest,
+                self.link_digests[index],
+            ]
+        });
+        (self.context, digest_of_digests(digests))
     }
 
     /// Renders a page's template.
@@ -642,20 +647,16 @@ impl Renderer<'_> {
         // article's link, for those links.
         let sanitized = self.raw_html == crate::config::RawHtml::Sanitize;
         let link_digest = |i: usize| self.link_digests[i];
-        let entities: Vec<(u128, usize)> = (d.article_entities[index].iter())
+        let entities = (d.article_entities[index].iter())
             .zip(&d.article_mentions[index])
-            .map(|(&id, &count)| (self.entity_digests[id], count))
-            .collect();
+            .flat_map(|(&id, &count)| [self.entity_digests[id], count as u128]);
         let input = (
             article.digest,
             self.context,
             sanitized,
             &linked_years,
-            &entities,
-            d.related[index]
-                .iter()
-                .map(|&i| link_digest(i))
-                .collect::<Vec<u128>>(),
+            digest_of_digests(entities),
+            digest_of_digests(d.related[index].iter().map(|&i| link_digest(i))),
             newer.map(link_digest),
             older.map(link_digest),
         );
