@@ -6,13 +6,14 @@
 //! (size, inode and times) is the one the last build saw ([`KnownFiles`]): what reading it gave
 //! then is taken, and its extraction result comes from the cache.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use walkdir::WalkDir;
@@ -247,7 +248,7 @@ pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
         };
     }
     let mut paths = Vec::new();
-    for entry in WalkDir::new(&dir).follow_links(true).sort_by_file_name() {
+    for entry in WalkDir::new(&dir).follow_links(true) {
         match entry {
             Ok(entry) if entry.file_type().is_file() => {
                 let path = entry.into_path();
@@ -270,8 +271,13 @@ pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
             }
         }
     }
+    // In the order of a walk that visits each folder's entries by name, as paths compare
+    // component by component. Sorted here, at once: sorting each folder's entries as the walk
+    // read them found both file names anew at every comparison (1% of a one-article rebuild
+    // of 10,000 articles).
+    paths.sort_unstable();
     let known_count = known.files.len();
-    let mut known: HashMap<PathBuf, KnownFile> = known.files.into_iter().collect();
+    let mut known: FxHashMap<PathBuf, KnownFile> = known.files.into_iter().collect();
     let work: Vec<(PathBuf, Option<KnownFile>)> = paths
         .into_iter()
         .map(|path| {
