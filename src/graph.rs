@@ -548,7 +548,11 @@ fn score_related(
                     // scores the place decides), and after the first few, few do: the test is
                     // then predictable. Each block is cleared once read, while it is at hand.
                     let mut floor = f32::MIN_POSITIVE;
-                    for (block, chunk) in scores.chunks_mut(SCAN_BLOCK).enumerate() {
+                    // Blocks of a size known when compiling: each is tested and cleared in a
+                    // few vector instructions (a slice of any length was cleared by a call to
+                    // memset per block, 3% of a one-article rebuild).
+                    let (blocks, rest) = scores.as_chunks_mut::<SCAN_BLOCK>();
+                    for (block, chunk) in blocks.iter_mut().enumerate() {
                         // Most blocks hold no score that could join: one test of the whole
                         // block, without a branch per score (so it is vectorized), skips them.
                         if chunk
@@ -561,7 +565,14 @@ fn score_related(
                                 }
                             }
                         }
-                        chunk.fill(0.0);
+                        *chunk = [0.0; SCAN_BLOCK];
+                    }
+                    let rest_start = blocks.len() * SCAN_BLOCK;
+                    for (offset, score) in rest.iter_mut().enumerate() {
+                        if *score >= floor {
+                            floor = offer((rest_start + offset, *score));
+                        }
+                        *score = 0.0;
                     }
                 } else {
                     // Places touched so far are `touched[..count]`. Each posting is written
