@@ -271,11 +271,12 @@ pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
             }
         }
     }
-    // In the order of a walk that visits each folder's entries by name, as paths compare
-    // component by component. Sorted here, at once: sorting each folder's entries as the walk
-    // read them found both file names anew at every comparison (1% of a one-article rebuild
-    // of 10,000 articles).
-    paths.sort_unstable();
+    // In the order of a walk that visits each folder's entries by name: component by
+    // component. Sorted here, at once, by the bytes of each path with its separators made
+    // the lowest byte, which orders them so (no name holds a zero byte): sorting each folder's
+    // entries as the walk read them, or comparing paths as paths, found the file names anew
+    // at every comparison (1% and 2% of a one-article rebuild of 10,000 articles).
+    paths.sort_by_cached_key(|path| walk_order_key(path));
     let known_count = known.files.len();
     let mut known: FxHashMap<PathBuf, KnownFile> = known.files.into_iter().collect();
     let work: Vec<(PathBuf, Option<KnownFile>)> = paths
@@ -318,6 +319,20 @@ pub fn load_known(root: &Path, known: KnownFiles) -> Loaded {
         // Some file the earlier build knew was not taken: gone, or changed.
         known_changed: taken != known_count,
     }
+}
+
+/// The bytes of `path` with each separator made zero: paths sorted by it are in the order of
+/// their components (see [`load_known`]).
+fn walk_order_key(path: &Path) -> Vec<u8> {
+    (path.as_os_str().as_encoded_bytes().iter())
+        .map(|&byte| {
+            if std::path::is_separator(byte.into()) {
+                0
+            } else {
+                byte
+            }
+        })
+        .collect()
 }
 
 /// Reads and parses one article file. Its stamp is taken from the open file before it is
@@ -796,6 +811,26 @@ fn string_list(value: Value) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_sorted_by_their_walk_order_key_are_in_component_order() {
+        let names = [
+            "site/content/articles/a.md",
+            "site/content/articles/a-c.md",
+            "site/content/articles/a/b.md",
+            "site/content/articles/a/a/z.md",
+            "site/content/articles/a b/x.md",
+            "site/content/articles/a.b/x.md",
+            "site/content/articles/Z.md",
+            "site/content/articles/é.md",
+            "site/content/articles/a0.md",
+        ];
+        let mut by_key: Vec<&Path> = names.iter().map(Path::new).collect();
+        by_key.sort_by_cached_key(|path| walk_order_key(path));
+        let mut by_components = by_key.clone();
+        by_components.sort_by(|a, b| a.components().cmp(b.components()));
+        assert_eq!(by_key, by_components);
+    }
 
     fn run(text: &str) -> (Option<Source>, Vec<Diagnostic>) {
         let mut problems = Diagnostics::new();
