@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::{Diagnostic, Diagnostics, line_of};
+use crate::error::{Diagnostic, Diagnostics, Lines, line_of};
 use crate::extract::fold::fold_key;
 
 /// The folder under the site root that holds the catalogue files.
@@ -209,6 +209,7 @@ pub fn parse_files(files: &[(PathBuf, String)], problems: &mut Diagnostics) -> C
                 continue;
             }
         };
+        let lines = Lines::new(text);
         let groups = [
             (Kind::Place, raw.place),
             (Kind::Agency, raw.agency),
@@ -217,7 +218,7 @@ pub fn parse_files(files: &[(PathBuf, String)], problems: &mut Diagnostics) -> C
         ];
         for (kind, entries) in groups {
             for raw in entries {
-                let line = line_of(text, raw.name.span().start);
+                let line = lines.of(raw.name.span().start);
                 let name = raw.name.get_ref().trim().to_string();
                 if name.is_empty() || slugify(&name).is_empty() {
                     problems.push(Diagnostic::error(
@@ -245,12 +246,9 @@ pub fn parse_files(files: &[(PathBuf, String)], problems: &mut Diagnostics) -> C
                         None
                     }
                 };
-                let parent = raw.parent.map(|p| {
-                    (
-                        p.get_ref().trim().to_string(),
-                        line_of(text, p.span().start),
-                    )
-                });
+                let parent = raw
+                    .parent
+                    .map(|p| (p.get_ref().trim().to_string(), lines.of(p.span().start)));
                 parsed.push((
                     Entity {
                         key: EntityKey::new(kind, &name),
