@@ -57,7 +57,7 @@ struct EntityData<'a> {
     coordinates: Option<[f64; 2]>,
     catalogued: bool,
     url: String,
-    articles: Vec<String>,
+    articles: Vec<&'a str>,
 }
 
 /// Writes the dossier to `out` as compact JSON (one line) with a stable order: each article is
@@ -121,6 +121,9 @@ pub fn dossier_json(
         let _ = serde_json::to_writer(&mut part, &data);
         part
     })?;
+    // Each article's address is made once: the entities list each article many times over
+    // (18 on average in the 10,000-article benchmark).
+    let urls: Vec<String> = dossier.articles.iter().map(|a| a.url()).collect();
     let entities: Vec<EntityData> = dossier
         .entities
         .values()
@@ -134,11 +137,7 @@ pub fn dossier_json(
             coordinates: n.entity.coords.map(|(a, b)| [a, b]),
             catalogued: n.entity.defined_at.is_some(),
             url: n.entity.key.url(),
-            articles: n
-                .articles
-                .iter()
-                .map(|&i| dossier.articles[i].url())
-                .collect(),
+            articles: n.articles.iter().map(|&i| urls[i].as_str()).collect(),
         })
         .collect();
     let mut end = b"],\"entities\":".to_vec();
