@@ -344,13 +344,14 @@ fn encode_entries<T: Serialize + Sync>(
 /// Reads a cache file of `length` bytes written for `context`, with where it ends; `None` if
 /// anything about it is wrong.
 ///
-/// The file is read a batch of entries (about `batch_bytes`) at a time into one reused buffer,
-/// each batch decoded in parallel: reading it whole would take as much fresh memory as the
-/// file is large (60 MB at 10,000 articles), which costs more than decoding it. So entries are
-/// decoded before the checksum is known to match; nothing decoded is returned unless it does
-/// (postcard returns an error, never panics, on bytes it cannot decode).
+/// The file is read a batch of entries (about `batch_bytes`) at a time into one of two reused
+/// buffers, each batch decoded in parallel while the next is read: reading it whole would take
+/// as much fresh memory as the file is large (60 MB at 10,000 articles), which costs more than
+/// decoding it, and reading and decoding by turns left the cores idle while it was read. So
+/// entries are decoded before the checksum is known to match; nothing decoded is returned
+/// unless it does (postcard returns an error, never panics, on bytes it cannot decode).
 fn decode(
-    file: impl Read,
+    file: impl Read + Send,
     length: u64,
     context: u128,
     batch_bytes: usize,
@@ -361,47 +362,31 @@ fn decode(
         left: body_length,
         hasher: Xxh3::new(),
     };
-    let mut batch = Vec::with_capacity(batch_bytes);
-    body.append(&mut batch, MAGIC.len())?;
-    if batch != MAGIC {
+    let mut header = Vec::with_capacity(MAGIC.len());
+    body.append(&mut header, MAGIC.len())?;
+    if header != MAGIC {
         return None;
     }
-    batch.clear();
-    body.append(&mut batch, 16)?;
-    if u128::from_le_bytes(batch.as_slice().try_into().ok()?) != context {
+    header.clear();
+    body.append(&mut header, 16)?;
+    if u128::from_le_bytes(header.as_slice().try_into().ok()?) != context {
         return None;
     }
     let mut entries: HashMap<u128, Extracted> = HashMap::new();
     let mut count = 0;
-    // The entries of the batch: digest and where the encoded result lies in `batch`.
-    let mut spans: Vec<(u128, std::ops::Range<usize>)> = Vec::new();
-    batch.clear();
-    loop {
-        let done = body.left == 0;
-        if done || batch.len() >= batch_bytes {
-            let decoded = spans
-                .par_iter()
-                .map(|(digest, span)| {
-                    let result = postcard::from_bytes(&batch[span.clone()]).ok()?;
-                    Some((*digest, result))
-                })
-                .collect::<Option<Vec<(u128, Extracted)>>>()?;
-            // A digest listed twice (appended again) takes its last result.
-            entries.extend(decoded);
-            batch.clear();
-            spans.clear();
-            if done {
-                break;
-            }
-        }
-        let start = batch.len();
-        body.append(&mut batch, 24)?;
-        let digest = u128::from_le_bytes(batch[start..start + 16].try_into().ok()?);
-        let len = usize::try_from(u64::from_le_bytes(batch[start + 16..].try_into().ok()?)).ok()?;
-        batch.truncate(start);
-        body.append(&mut batch, len)?;
-        spans.push((digest, start..batch.len()));
-        count += 1;
+    let mut current = Batch::with_capacity(batch_bytes);
+    current.read(&mut body, batch_bytes, &mut count)?;
+    let mut next = Batch::with_capacity(batch_bytes);
+    while !current.spans.is_empty() {
+        let (decoded, read) = rayon::join(
+            || current.decode(),
+            || next.read(&mut body, batch_bytes, &mut count),
+        );
+        // A digest listed twice (appended again) takes its last result: batches join in
+        // the order of the file.
+        entries.extend(decoded?);
+        read?;
+        std::mem::swap(&mut current, &mut next);
     }
     let HashedReader {
         mut inner, hasher, ..
@@ -417,6 +402,61 @@ fn decode(
         count,
     };
     Some((entries, end))
+}
+
+/// Encoded results read from a cache file, to decode together.
+struct Batch {
+    bytes: Vec<u8>,
+    /// Each entry's digest, and where its encoded result lies in `bytes`.
+    spans: Vec<(u128, std::ops::Range<usize>)>,
+}
+
+impl Batch {
+    fn with_capacity(bytes: usize) -> Self {
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Reads the next entries of `body` in place of this batch's, until it holds at least
+    /// `batch_bytes` or the body ends (then it is empty); counts them into `count`. `None` if
+    /// the body ends inside an entry or reading fails.
+    fn read<R: Read>(
+        &mut self,
+        body: &mut HashedReader<R>,
+        batch_bytes: usize,
+        count: &mut usize,
+    ) -> Option<()> {
+        self.bytes.clear();
+        self.spans.clear();
+        while body.left > 0 && self.bytes.len() < batch_bytes {
+            let start = self.bytes.len();
+            body.append(&mut self.bytes, 24)?;
+            let digest = u128::from_le_bytes(self.bytes[start..start + 16].try_into().ok()?);
+            let len = usize::try_from(u64::from_le_bytes(
+                self.bytes[start + 16..].try_into().ok()?,
+            ))
+            .ok()?;
+            self.bytes.truncate(start);
+            body.append(&mut self.bytes, len)?;
+            self.spans.push((digest, start..self.bytes.len()));
+            *count += 1;
+        }
+        Some(())
+    }
+
+    /// The batch's results, decoded in parallel; `None` if one cannot be.
+    fn decode(&self) -> Option<Vec<(u128, Extracted)>> {
+        (self.spans.par_iter())
+            .map(|(digest, span)| {
+                Some((
+                    *digest,
+                    postcard::from_bytes(&self.bytes[span.clone()]).ok()?,
+                ))
+            })
+            .collect()
+    }
 }
 
 /// Bytes of encoded results read before they are decoded, in parallel.
