@@ -185,8 +185,8 @@ struct Manifest {
 #[derive(Default)]
 struct Previous {
     /// Its files, found by hash: a build looks up every one of tens of thousands of paths,
-    /// and a sorted map compared them component by component (a twentieth of a one-article
-    /// rebuild).
+    /// and a sorted map compared them component by component (7% of a one-article rebuild
+    /// of 10,000 articles).
     files: FxHashMap<PathBuf, FileRecord>,
     /// Notes of groups (see [`Group::note`]), by group key.
     notes: BTreeMap<u128, String>,
