@@ -375,13 +375,12 @@ fn decode(
     let mut entries: HashMap<u128, Extracted> = HashMap::new();
     let mut count = 0;
     let mut current = Batch::with_capacity(batch_bytes);
-    current.read(&mut body, batch_bytes, &mut count)?;
+    current.read(&mut body, batch_bytes)?;
     let mut next = Batch::with_capacity(batch_bytes);
     while !current.spans.is_empty() {
-        let (decoded, read) = rayon::join(
-            || current.decode(),
-            || next.read(&mut body, batch_bytes, &mut count),
-        );
+        count += current.spans.len();
+        let (decoded, read) =
+            rayon::join(|| current.decode(), || next.read(&mut body, batch_bytes));
         // A digest listed twice (appended again) takes its last result: batches join in
         // the order of the file.
         entries.extend(decoded?);
@@ -420,14 +419,9 @@ impl Batch {
     }
 
     /// Reads the next entries of `body` in place of this batch's, until it holds at least
-    /// `batch_bytes` or the body ends (then it is empty); counts them into `count`. `None` if
-    /// the body ends inside an entry or reading fails.
-    fn read<R: Read>(
-        &mut self,
-        body: &mut HashedReader<R>,
-        batch_bytes: usize,
-        count: &mut usize,
-    ) -> Option<()> {
+    /// `batch_bytes` or the body ends (then it is empty). `None` if the body ends inside an
+    /// entry or reading fails.
+    fn read<R: Read>(&mut self, body: &mut HashedReader<R>, batch_bytes: usize) -> Option<()> {
         self.bytes.clear();
         self.spans.clear();
         while body.left > 0 && self.bytes.len() < batch_bytes {
@@ -441,7 +435,6 @@ impl Batch {
             self.bytes.truncate(start);
             body.append(&mut self.bytes, len)?;
             self.spans.push((digest, start..self.bytes.len()));
-            *count += 1;
         }
         Some(())
     }
