@@ -90,7 +90,7 @@ pub fn dossier_json(
             people: names(Kind::Person),
             laws: names(Kind::Law),
             years: m.all_years(),
-            paragraphs: a.paragraphs.len(),
+            paragraphs: a.body().paragraphs.len(),
             mentions: m
                 .mentions
                 .iter()
@@ -111,7 +111,7 @@ pub fn dossier_json(
                     resolved: r.hit.resolved.as_deref(),
                 })
                 .collect(),
-            furniture: &a.furniture,
+            furniture: &a.body().furniture,
             extra: &a.extra,
         };
         let mut part = Vec::new();

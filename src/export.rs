@@ -456,7 +456,7 @@ fn mentions_csv(
                 m.entity.kind.as_str(),
                 dossier.entity_name(&m.entity),
                 number.format(paragraph),
-                &text[m.start..m.end],
+                text.get(m.start..m.end).unwrap_or_default(),
                 article.mention_sentence(i),
             ]);
         }

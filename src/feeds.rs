@@ -96,9 +96,13 @@ fn atom(
         let article = &dossier.articles[i];
         let m = &article.metadata;
         let date = m.date.map_or_else(String::new, |d| d.to_string());
-        let summary = article.paragraphs.first().map_or(String::new(), |p| {
-            crate::extract::text::shorten(&p.text, 300)
-        });
+        let summary = article
+            .body()
+            .paragraphs
+            .first()
+            .map_or(String::new(), |p| {
+                crate::extract::text::shorten(&p.text, 300)
+            });
         let url = format!("{base}{}", article.url());
         xml.push_str(&format!(
             "<entry>\n<title>{}</title>\n<id>{}</id>\n<link href=\"{}\"/>\n<updated>{date}T00:00:00Z</updated>\n<summary>{}</summary>\n</entry>\n",

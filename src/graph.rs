@@ -4,17 +4,16 @@
 //! Pure: takes extracted articles and the catalogue, does no I/O. Call after `extract`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 use std::path::PathBuf;
 
 use chrono::Datelike;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use crate::cache::{Extraction, LazyBody};
 use crate::catalog::{Catalog, Entity, EntityKey};
-use crate::clean::Paragraph;
 use crate::error::{Diagnostic, Diagnostics};
-use crate::extract::{Extracted, Metadata};
+use crate::extract::{Body, Metadata};
 use crate::source::{Format, Source};
 
 /// One published article.
@@ -36,15 +35,9 @@ pub struct Article {
     pub extra: BTreeMap<String, serde_json::Value>,
     /// What extraction found.
     pub metadata: Metadata,
-    /// Its body paragraphs.
-    pub paragraphs: Vec<Paragraph>,
-    /// Removed page furniture.
-    pub furniture: Vec<String>,
-    /// The sentence that holds each mention, in the order of `metadata.mentions`: a byte range
-    /// of the mention's title or paragraph (see [`Extracted::mention_sentences`]).
-    pub mention_sentences: Vec<Range<usize>>,
-    /// The same for each year reference, in the order of `metadata.years`.
-    pub year_sentences: Vec<Range<usize>>,
+    /// Its text, decoded from the extraction cache when first read: read it with
+    /// [`Article::body`].
+    pub body: LazyBody,
 }
 
 impl Article {
@@ -53,18 +46,26 @@ impl Article {
         format!("articles/{}.html", self.slug)
     }
 
+    /// Its paragraphs, furniture and the sentences of its mentions.
+    pub fn body(&self) -> &Body {
+        self.body.get()
+    }
+
     /// The text a mention's offsets refer to: the title or a body paragraph.
     pub fn text_at(&self, at: crate::extract::Place) -> &str {
         match at {
             crate::extract::Place::Title => &self.metadata.title,
-            crate::extract::Place::Paragraph(p) => &self.paragraphs[p].text,
+            crate::extract::Place::Paragraph(p) => {
+                self.body().paragraphs.get(p).map_or("", |p| &p.text)
+            }
         }
     }
 
     /// The sentence that holds mention `index` (of `metadata.mentions`), trimmed.
     pub fn mention_sentence(&self, index: usize) -> &str {
         let text = self.text_at(self.metadata.mentions[index].at);
-        self.mention_sentences
+        self.body()
+            .mention_sentences
             .get(index)
             .and_then(|range| text.get(range.clone()))
             .unwrap_or(text)
@@ -165,7 +166,7 @@ const DENSE_SHARE: usize = 4;
 const SCAN_BLOCK: usize = 16;
 
 /// Joins extracted articles and the catalogue. Duplicate and unsafe slugs are errors.
-pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossier, Diagnostics> {
+pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Dossier, Diagnostics> {
     let mut problems = Diagnostics::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut articles = Vec::with_capacity(items.len());
@@ -198,10 +199,7 @@ pub fn build(items: Vec<(Source, Extracted)>, catalog: &Catalog) -> Result<Dossi
             source_url: source.front.source,
             extra: source.front.extra,
             metadata: extracted.metadata,
-            paragraphs: extracted.paragraphs,
-            furniture: extracted.furniture,
-            mention_sentences: extracted.mention_sentences,
-            year_sentences: extracted.year_sentences,
+            body: extracted.body,
         });
     }
     if problems.has_errors() {

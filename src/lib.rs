@@ -235,14 +235,16 @@ fn analyze_with(
     // Every other article's result is in the cache: its file is unchanged, or was read and
     // found to be.
     let mut from_cache = Vec::with_capacity(sources.len());
-    let mut extracted: Vec<(source::Source, extract::Extracted)> =
-        Vec::with_capacity(sources.len());
+    let mut extracted: Vec<(source::Source, cache::Extraction)> = Vec::with_capacity(sources.len());
     for (source, made) in sources {
         if source.front.draft {
             continue;
         }
         let cached = made.is_none();
-        match made.or_else(|| cache.take(&source)) {
+        match made
+            .map(cache::Extraction::from)
+            .or_else(|| cache.take(&source))
+        {
             Some(result) => {
                 from_cache.push(cached);
                 extracted.push((source, result));
@@ -325,6 +327,10 @@ pub fn build(root: &Path, out: Option<&Path>, mode: Mode) -> Result<Report, Vec<
 }
 
 /// [`build`], telling `progress` the name of each stage as it starts (for a progress display).
+///
+/// Should an article body taken from the extraction cache fail to decode when it is read
+/// (its file's checksum matched, so only a fault in dossier could cause it), nothing is
+/// written: the cache folder is deleted and the build made again from the sources.
 pub fn build_with_progress(
     root: &Path,
     out: Option<&Path>,
@@ -332,6 +338,29 @@ pub fn build_with_progress(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Report, Vec<Diagnostic>> {
     let started = Instant::now();
+    for _attempt in 0..2 {
+        match build_once(root, out, mode, progress, started)? {
+            Some(report) => return Ok(report),
+            None => {
+                let _ = std::fs::remove_dir_all(cache::folder(root));
+            }
+        }
+    }
+    Err(vec![Diagnostic::general(format!(
+        "the extraction cache would not decode, even rebuilt; delete {} and build again",
+        cache::folder(root).display()
+    ))])
+}
+
+/// One attempt at [`build_with_progress`]: `None` when a body from the extraction cache did
+/// not decode, and nothing was written.
+fn build_once(
+    root: &Path,
+    out: Option<&Path>,
+    mode: Mode,
+    progress: &(dyn Fn(&str) + Sync),
+    started: Instant,
+) -> Result<Option<Report>, Vec<Diagnostic>> {
     progress("reading and extracting");
     let out = out.map_or_else(|| root.join("public"), Path::to_path_buf);
     if mode == Mode::Build {
@@ -430,6 +459,11 @@ pub fn build_with_progress(
     for result in [rendered, indexed, exported] {
         problems.extend(result.err().unwrap_or_default());
     }
+    // A body that did not decode read as empty: whatever was made from it is not written.
+    let damaged = || dossier.articles.iter().any(|a| a.body.is_damaged());
+    if damaged() {
+        return Ok(None);
+    }
     if problems.has_errors() {
         return Err(fail(problems, warnings.clone()));
     }
@@ -453,6 +487,9 @@ pub fn build_with_progress(
         ),
     }
     stopwatch.lap("feeds");
+    if damaged() {
+        return Ok(None);
+    }
     let pages = sink.count();
     progress("writing");
     let written = sink.finish().map_err(with_warnings)?;
@@ -462,7 +499,7 @@ pub fn build_with_progress(
     // Freeing the dossier's millions of small allocations takes tens of milliseconds at 10,000
     // articles; nobody waits for it.
     std::thread::spawn(move || drop(dossier));
-    Ok(Report {
+    Ok(Some(Report {
         articles,
         drafts,
         files_read,
@@ -475,5 +512,5 @@ pub fn build_with_progress(
         notes,
         export_parts,
         search_tokenized: tokenized.into_inner(),
-    })
+    }))
 }

@@ -294,7 +294,7 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
     let mut folded = Vec::new();
     let mut parts: Vec<(std::ops::Range<usize>, usize, f64)> = Vec::new();
     let texts = std::iter::once(article.metadata.title.as_str())
-        .chain(article.paragraphs.iter().map(|p| p.text.as_str()));
+        .chain(article.body().paragraphs.iter().map(|p| p.text.as_str()));
     for (paragraph, text) in texts.enumerate() {
         let weight = if paragraph == 0 { TITLE_WEIGHT } else { 1.0 };
         let start = folded.len();
@@ -686,7 +686,12 @@ impl<'a> Plan<'a> {
                     u: article.url(),
                     d: article.metadata.date.map(crate::render::format_date),
                     e: &self.doc_facets[doc],
-                    p: article.paragraphs.iter().map(|p| p.text.as_str()).collect(),
+                    p: article
+                        .body()
+                        .paragraphs
+                        .iter()
+                        .map(|p| p.text.as_str())
+                        .collect(),
                 };
                 script_from(&format!("d/{doc}"), fragment.size(), |out| {
                     fragment.write(out)

@@ -126,16 +126,25 @@ impl Metadata {
 
 /// An article's extraction result: its metadata, and its body without the lines that became
 /// metadata (headline, publication line, byline).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Extracted {
     /// What was found.
     pub metadata: Metadata,
+    /// The text the metadata points into.
+    pub body: Body,
+    /// Warnings about the article (front-matter names the catalogue lacks).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// An article's text as the pages, the search index and the exports read it: most of an
+/// extraction result by size, and none of what joins the dossier (that is [`Metadata`]), so the
+/// extraction cache can keep it apart and a rebuild decode only the bodies it shows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Body {
     /// The body paragraphs; mention places index into these.
     pub paragraphs: Vec<Paragraph>,
     /// Removed page furniture.
     pub furniture: Vec<String>,
-    /// Warnings about the article (front-matter names the catalogue lacks).
-    pub warnings: Vec<Diagnostic>,
     /// The sentence that holds each mention, in the order of `metadata.mentions`: a byte range
     /// of the mention's title or paragraph. Found once, here, for every page and export that
     /// quotes it (scanning for it at each quote was 5% of a build), and kept in the extraction
@@ -143,6 +152,16 @@ pub struct Extracted {
     pub mention_sentences: Vec<std::ops::Range<usize>>,
     /// The same for each year reference, in the order of `metadata.years`.
     pub year_sentences: Vec<std::ops::Range<usize>>,
+}
+
+impl Body {
+    /// A body with nothing in it, for a place that must lend one.
+    pub const EMPTY: Body = Body {
+        paragraphs: Vec::new(),
+        furniture: Vec::new(),
+        mention_sentences: Vec::new(),
+        year_sentences: Vec::new(),
+    };
 }
 
 static BYLINE: LazyLock<Regex> =
@@ -387,16 +406,18 @@ pub fn extract(
     let (mention_sentences, year_sentences) = find_sentences(&metadata, &paragraphs);
     Extracted {
         metadata,
-        paragraphs,
-        furniture,
+        body: Body {
+            paragraphs,
+            furniture,
+            mention_sentences,
+            year_sentences,
+        },
         warnings,
-        mention_sentences,
-        year_sentences,
     }
 }
 
 /// The sentence around each mention and each year reference (see
-/// [`Extracted::mention_sentences`]), splitting each title or paragraph that holds one into
+/// [`Body::mention_sentences`]), splitting each title or paragraph that holds one into
 /// sentences once.
 fn find_sentences(
     metadata: &Metadata,

@@ -541,9 +541,7 @@ impl Renderer<'_> {
             };
             let cited = escape(&format!("“{}”, {date}, {source}, paragraph ", meta.title));
             let url = escape(&article.url());
-            let body: Vec<String> = article
-                .paragraphs
-                .iter()
+            let body: Vec<String> = (article.body().paragraphs.iter())
                 .enumerate()
                 .map(|(i, p)| {
                     let spans = by_paragraph
@@ -798,7 +796,8 @@ impl Renderer<'_> {
         let empty: &[Link] = &[];
         let quotes = |index: usize, out: &mut String| {
             let article = &self.dossier.articles[index];
-            for (m, sentence) in (article.metadata.mentions.iter()).zip(&article.mention_sentences)
+            for (m, sentence) in
+                (article.metadata.mentions.iter()).zip(&article.body().mention_sentences)
             {
                 if &m.entity == key {
                     self.quote(out, index, m.at, m.start..m.end, sentence.clone());
@@ -938,12 +937,21 @@ impl Renderer<'_> {
         let text = article.text_at(at);
         let std::ops::Range { start, end } = hit;
         let (from, to) = (sentence.start.min(start), sentence.end.max(end));
+        // Extraction made the offsets from this text; only a body that did not decode from
+        // the cache (see `LazyBody`) lacks them, and then nothing made is written.
+        let (Some(before), Some(passage), Some(after)) = (
+            text.get(from..start),
+            text.get(start..end),
+            text.get(end..to),
+        ) else {
+            return;
+        };
         out.push_str("<blockquote>");
-        escape_into(out, &text[from..start]);
+        escape_into(out, before);
         out.push_str("<mark>");
-        escape_into(out, &text[start..end]);
+        escape_into(out, passage);
         out.push_str("</mark>");
-        escape_into(out, &text[end..to]);
+        escape_into(out, after);
         out.push_str(" <a href=\"../articles/");
         escape_into(out, &article.slug);
         out.push_str(".html");
@@ -1013,7 +1021,7 @@ impl Renderer<'_> {
             let article = &d.articles[index];
             for &i in references.get(&index).map_or(&[][..], Vec::as_slice) {
                 let m = article.metadata.years[i];
-                let sentence = article.year_sentences.get(i).cloned();
+                let sentence = article.body().year_sentences.get(i).cloned();
                 self.quote(
                     out,
                     index,

@@ -133,6 +133,69 @@ fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
     }
 }
 
+/// Overwrites the last `n` bytes of every entry of the extraction cache `file` with 0xff and
+/// writes a checksum that matches: a file no check at load can tell from a sound one. Every
+/// entry ends with its article's body, and 0xff is never the last byte of a number, nor
+/// UTF-8, nor a tag, so such a body cannot decode.
+fn damage_every_body(file: &Path, n: usize) {
+    let bytes = std::fs::read(file).expect("the build keeps an extraction cache");
+    let mut body = bytes[..bytes.len() - 16].to_vec();
+    let mut at = body.iter().position(|&b| b == b'\n').expect("a magic line") + 1 + 16;
+    let mut entries = 0;
+    while at < body.len() {
+        let len = u64::from_le_bytes(body[at + 16..at + 24].try_into().unwrap()) as usize;
+        let end = at + 24 + len;
+        assert!(len > n, "an entry longer than the damage");
+        body[end - n..end].fill(0xff);
+        at = end;
+        entries += 1;
+    }
+    assert_eq!(at, body.len());
+    assert!(entries > 1);
+    let sum = xxhash_rust::xxh3::xxh3_128(&body);
+    body.extend_from_slice(&sum.to_le_bytes());
+    std::fs::write(file, body).unwrap();
+}
+
+#[test]
+fn a_cached_body_that_does_not_decode_is_caught_and_the_build_made_again_without_the_cache() {
+    let site = fixture("basic");
+    build(site.path());
+    let file = site.path().join(dossier::CACHE_FOLDER).join("extract.bin");
+    damage_every_body(&file, 12);
+    let damaged = std::fs::read(&file).unwrap();
+    // A new site title: every page is made again, so every body is read.
+    let config = site.path().join("site.toml");
+    let settings = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        settings.replacen("Basic fixture", "Renamed dossier", 1),
+    )
+    .unwrap();
+    let report = build(site.path());
+    assert_eq!(
+        report.files_read,
+        report.articles + report.drafts,
+        "the build was made again from the article files"
+    );
+    let public = site.path().join("public");
+    let article = std::fs::read_to_string(public.join("articles/arrests.html")).unwrap();
+    assert!(article.contains("Renamed dossier"));
+    assert!(
+        article.contains("id=p1"),
+        "the article's paragraphs are shown"
+    );
+    assert_ne!(
+        std::fs::read(&file).unwrap(),
+        damaged,
+        "the cache is made again"
+    );
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site.path(), &fresh_out);
+    assert!(snapshot(&public) == snapshot(&fresh_out));
+}
+
 #[test]
 fn new_results_are_appended_to_the_extraction_cache_until_many_go_unused() {
     let site = fixture("basic");

@@ -43,7 +43,7 @@ fn check_text(text: &str) -> Result<(), TestCaseError> {
         for mention in &m.mentions {
             let paragraph = match mention.at {
                 dossier::extract::Place::Title => m.title.as_str(),
-                dossier::extract::Place::Paragraph(p) => extracted.paragraphs[p].text.as_str(),
+                dossier::extract::Place::Paragraph(p) => extracted.body.paragraphs[p].text.as_str(),
             };
             prop_assert!(
                 mention.start < mention.end && mention.end <= paragraph.len(),
