@@ -22,6 +22,16 @@ fn add_article(site: &Path, name: &str, title: &str, date: &str, body: &str) {
     .unwrap();
 }
 
+/// Renames the `basic` fixture at `site` to "Renamed dossier" in its `site.toml`: every page
+/// shows the title, so every page is made again.
+fn rename_basic_site(site: &Path) {
+    let config = site.join("site.toml");
+    let settings = std::fs::read_to_string(&config).unwrap();
+    let renamed = settings.replacen("Basic fixture", "Renamed dossier", 1);
+    assert_ne!(renamed, settings);
+    std::fs::write(&config, renamed).unwrap();
+}
+
 fn inode(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").ino()
 }
@@ -165,13 +175,7 @@ fn a_cached_body_that_does_not_decode_is_caught_and_the_build_made_again_without
     damage_every_body(&file, 12);
     let damaged = std::fs::read(&file).unwrap();
     // A new site title: every page is made again, so every body is read.
-    let config = site.path().join("site.toml");
-    let settings = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        settings.replacen("Basic fixture", "Renamed dossier", 1),
-    )
-    .unwrap();
+    rename_basic_site(site.path());
     let report = build(site.path());
     assert_eq!(
         report.files_read,
@@ -390,13 +394,7 @@ fn a_site_title_change_renders_every_page_again_and_keeps_unchanged_exports() {
     build(site.path());
     let public = site.path().join("public");
     let article = public.join("articles/arrests.html");
-    let config = site.path().join("site.toml");
-    let settings = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        settings.replacen("Basic fixture", "Renamed dossier", 1),
-    )
-    .unwrap();
+    rename_basic_site(site.path());
     let export = public.join("articles.csv");
     let export_inode = inode(&export);
     // The article's own data is unchanged, but every page shows the site's title: a page kept
