@@ -104,6 +104,22 @@ pub const CACHE_FOLDER: &str = ".dossier-cache";
 struct Stopwatch {
     enabled: bool,
     mark: Instant,
+    /// The process's processor time at `mark`.
+    cpu_mark: Option<std::time::Duration>,
+}
+
+/// The processor time the process has had, on all its threads, where the system tells it.
+fn processor_time() -> Option<std::time::Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let time = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        Some(std::time::Duration::new(
+            u64::try_from(time.tv_sec).ok()?,
+            u32::try_from(time.tv_nsec).ok()?,
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 impl Stopwatch {
@@ -111,11 +127,14 @@ impl Stopwatch {
         Stopwatch {
             enabled: std::env::var_os("DOSSIER_TIMINGS").is_some(),
             mark: Instant::now(),
+            cpu_mark: processor_time(),
         }
     }
 
-    /// Reports the time since the previous lap as `stage`'s.
+    /// Reports the time since the previous lap as `stage`'s, with how many cores it kept busy
+    /// on average (its processor time over its time).
     fn lap(&mut self, stage: &str) {
+        let cpu = processor_time();
         if self.enabled {
             // Peak memory so far, where the system tells it (Linux).
             let peak = std::fs::read_to_string("/proc/self/status")
@@ -126,12 +145,20 @@ impl Stopwatch {
                         .map(|l| l["VmHWM:".len()..].trim().to_string())
                 })
                 .unwrap_or_default();
-            eprintln!(
-                "{stage:>9}: {:.3} s  peak {peak}",
-                self.mark.elapsed().as_secs_f64()
-            );
+            let took = self.mark.elapsed().as_secs_f64();
+            let cores = match (cpu, self.cpu_mark) {
+                (Some(now), Some(then)) if took > 0.0 => {
+                    format!(
+                        "  cores {:.2}",
+                        now.saturating_sub(then).as_secs_f64() / took
+                    )
+                }
+                _ => String::new(),
+            };
+            eprintln!("{stage:>9}: {took:.3} s  peak {peak}{cores}");
         }
         self.mark = Instant::now();
+        self.cpu_mark = cpu;
     }
 
     /// Reports how long one of two stages run side by side took on its own.
