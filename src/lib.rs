@@ -393,6 +393,19 @@ fn build_once(
     if mode == Mode::Build {
         write::check_output(root, &out).map_err(|d| vec![d])?;
     }
+    // The output is locked and its staging folder made (reading the last build's manifest of
+    // it) while the site is read and analysed: neither needs the other, and the analysis leaves
+    // a core idle while it extracts a few articles. The lock is held from then until the new
+    // output is in place.
+    let stage = || match mode {
+        Mode::Build => {
+            let lock = write::lock(&out)?;
+            let sink = write::Sink::stage(&out, &root.join(CACHE_FOLDER))?;
+            Ok((Some(lock), sink))
+        }
+        Mode::Check => Ok((None, write::Sink::discard())),
+    };
+    let (analysis, staged) = rayon::join(|| analyze_with(root, false, mode == Mode::Build), stage);
     let (
         Analysis {
             config,
@@ -405,22 +418,14 @@ fn build_once(
             ..
         },
         pending_cache,
-    ) = analyze_with(root, false, mode == Mode::Build)?;
+    ) = analysis?;
     let mut stopwatch = Stopwatch::new();
     let with_warnings = |d: Diagnostic| {
         let mut problems = Diagnostics::new();
         problems.push(d);
         fail(problems, warnings.clone())
     };
-    // The lock is held from the first file staged until the new output is in place.
-    let (_lock, sink) = match mode {
-        Mode::Build => {
-            let lock = write::lock(&out).map_err(with_warnings)?;
-            let sink = write::Sink::stage(&out, &root.join(CACHE_FOLDER)).map_err(with_warnings)?;
-            (Some(lock), sink)
-        }
-        Mode::Check => (None, write::Sink::discard()),
-    };
+    let (_lock, sink) = staged.map_err(with_warnings)?;
     progress("rendering pages, the search index and the exports");
     let theme = theme::Theme::new(&config);
     // Side by side: each is parallel inside, but the index and the exports have sequential
