@@ -85,12 +85,25 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
+/// Feeds `value`, as postcard encodes it, to `hasher`. postcard writes each field on its own,
+/// and the hasher's cost per call outweighed the few bytes of each (1-2% of a one-article
+/// rebuild): the fields gather in a buffer first. The hash is the same either way.
+fn feed(hasher: &mut Xxh3, value: &impl Serialize) -> postcard::Result<()> {
+    let buffered = std::io::BufWriter::with_capacity(HASH_BUFFER, HashWriter(hasher));
+    // Writing into a hasher cannot fail.
+    let _ = std::io::Write::flush(&mut postcard::to_io(value, buffered)?);
+    Ok(())
+}
+
+/// See [`feed`]: a page's input is rarely longer.
+const HASH_BUFFER: usize = 4096;
+
 /// A hash of `value` as postcard encodes it (every string and list prefixed with its length,
 /// so different values cannot hash the same bytes).
 fn digest_of(value: &impl Serialize) -> u128 {
     let mut hasher = Xxh3::new();
-    // Writing into a hasher cannot fail, nor can encoding these plain structs.
-    let _ = postcard::to_io(value, HashWriter(&mut hasher));
+    // Encoding these plain structs cannot fail.
+    let _ = feed(&mut hasher, value);
     hasher.digest128()
 }
 
@@ -342,9 +355,9 @@ impl Renderer<'_> {
         hasher.update(&self.templates_digest.to_le_bytes());
         // postcard's encoding prefixes every string and list with its length, so different
         // data cannot hash the same bytes.
-        postcard::to_io(
+        feed(
+            &mut hasher,
             &(template, &self.site, &root, title, input, pager),
-            HashWriter(&mut hasher),
         )
         .map_err(|e| {
             Diagnostic::general(format!("{template}: the page data cannot be hashed: {e}"))
@@ -1173,6 +1186,19 @@ fn template_error(template: &str, error: &tera::Error) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fed_values_hash_as_their_whole_encoding() {
+        // Short and longer than the buffer: each hashes as its encoding in one piece.
+        let long: Vec<String> = (0..2000).map(|i| format!("entry {i}")).collect();
+        for value in [vec!["a".to_string()], long] {
+            let mut hasher = Xxh3::new();
+            feed(&mut hasher, &value).unwrap();
+            let encoded = postcard::to_stdvec(&value).unwrap();
+            assert!(encoded.len() < 64 || encoded.len() > HASH_BUFFER);
+            assert_eq!(hasher.digest128(), xxh3_128(&encoded));
+        }
+    }
 
     #[test]
     fn dates_read_as_chrono_writes_them() {
