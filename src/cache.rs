@@ -176,16 +176,6 @@ impl Entry<'_> {
     }
 }
 
-impl<'a> From<&'a Extraction> for Entry<'a> {
-    fn from(extraction: &'a Extraction) -> Self {
-        Entry {
-            metadata: &extraction.metadata,
-            warnings: &extraction.warnings,
-            body: &extraction.body,
-        }
-    }
-}
-
 /// What the cache has to record once the dossier is built, when the results have moved into
 /// its articles: recording then runs beside rendering instead of before it (at 100,000
 /// articles, rewriting the file takes seconds).
@@ -635,6 +625,18 @@ mod tests {
         let cleaned = crate::clean::clean(&source, &config.furniture);
         let matcher = crate::extract::Matcher::new(&catalog);
         crate::extract::extract(&source, cleaned, &matcher, &config.extract)
+    }
+
+    /// An entry as the file would hold `extraction` (the build makes its entries from the
+    /// dossier's articles instead: see [`Pending::record`]).
+    impl<'a> From<&'a Extraction> for Entry<'a> {
+        fn from(extraction: &'a Extraction) -> Self {
+            Entry {
+                metadata: &extraction.metadata,
+                warnings: &extraction.warnings,
+                body: &extraction.body,
+            }
+        }
     }
 
     /// A cache file of `results`, each filed under its digest.
