@@ -98,6 +98,9 @@ fn feed(hasher: &mut Xxh3, value: &impl Serialize) -> postcard::Result<()> {
 /// See [`feed`]: a page's input is rarely longer.
 const HASH_BUFFER: usize = 4096;
 
+/// The buffer a page is rendered into (see `Renderer::finish`): an article page is 10-20 KB.
+const PAGE_CAPACITY: usize = 32 * 1024;
+
 /// A hash of `value` as postcard encodes it (every string and list prefixed with its length,
 /// so different values cannot hash the same bytes).
 fn digest_of(value: &impl Serialize) -> u128 {
@@ -390,11 +393,16 @@ impl Renderer<'_> {
     }
 
     /// Renders a page's template.
+    ///
+    /// Into a buffer the size of most pages: tera's own starts at 2 KB and grows, copying the
+    /// page each time, then checks the whole page is UTF-8 to make a `String` of it, which
+    /// the page, written from tera's strings, always is.
     fn finish(&self, template: &str, context: &Context) -> Result<Vec<u8>, Diagnostic> {
+        let mut page = Vec::with_capacity(PAGE_CAPACITY);
         self.tera
-            .render(template, context)
-            .map(String::into_bytes)
-            .map_err(|e| template_error(template, &e))
+            .render_to(template, context, &mut page)
+            .map_err(|e| template_error(template, &e))?;
+        Ok(page)
     }
 
     fn article_link(&self, index: usize, root: &str) -> ArticleLink {
@@ -599,7 +607,8 @@ impl Renderer<'_> {
             entities: Vec<LinkGroup>,
             /// The year links, as HTML list items.
             years: String,
-            related: Vec<ArticleLink>,
+            /// The related articles' links and dates, as HTML list items.
+            related: String,
             newer: Option<ArticleLink>,
             older: Option<ArticleLink>,
         }
@@ -611,9 +620,11 @@ impl Renderer<'_> {
             rest: ArticleRest<'v>,
         }
         let rest = || {
-            // The entity and year links as HTML list items, made here rather than by the
-            // template: looking up each link's kind, address and name in tera's JSON tree cost
-            // more than the rest of the page's template together.
+            // The entity, year and related-article links as HTML list items, made here rather
+            // than by the template: looking up each link's kind, address and name in tera's
+            // JSON tree cost more than the rest of the page's template together (each dotted
+            // lookup allocates twice). A related article's item is its entry in quoted lists,
+            // made once: article pages are one folder down too.
             let mut groups: Vec<LinkGroup> = Vec::new();
             for key in d.entities_of(index) {
                 let name = d.entity_name(key);
@@ -646,7 +657,7 @@ impl Renderer<'_> {
                 entities: groups,
                 years,
                 related: (d.related[index].iter())
-                    .map(|&i| self.article_link(i, root))
+                    .map(|&i| [self.list_head(i), "</li>"].concat())
                     .collect(),
                 newer: newer.map(|i| self.article_link(i, root)),
                 older: older.map(|i| self.article_link(i, root)),
