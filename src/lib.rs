@@ -243,6 +243,13 @@ fn analyze_with(
     // About this many articles are extracted (the files nothing is known of, and any whose
     // result the cache lacks): the matcher is built for that workload.
     let to_read = loaded.files_unread();
+    if to_read >= extract::Matcher::MANY_TEXTS {
+        let (built, ()) = rayon::join(
+            || extract::Matcher::for_many_texts(&catalog),
+            extract::compile_patterns,
+        );
+        let _ = matcher.set(built);
+    }
     let made = loaded.read_each(needs_extraction, |source| {
         let made = needs_extraction(source).then(|| {
             let cleaned = clean::clean(source, &config.furniture);

@@ -77,6 +77,12 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     None
 }
 
+/// Compiles this module's pattern now rather than when first used (see
+/// [`crate::extract::compile_patterns`]).
+pub(crate) fn compile() {
+    LazyLock::force(&PUBLICATION_LINE);
+}
+
 static PUBLICATION_LINE: LazyLock<Regex> = LazyLock::new(|| {
     let month = MONTH_PATTERN;
     let pattern = format!(

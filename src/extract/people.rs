@@ -234,6 +234,24 @@ static SURNAME_SET: LazyLock<FxHashSet<&str>> =
 static NOT_NAME_SET: LazyLock<FxHashSet<&str>> =
     LazyLock::new(|| NOT_NAMES.iter().copied().collect());
 
+/// Compiles this module's patterns and sets now rather than when first used (see
+/// [`crate::extract::compile_patterns`]).
+pub(crate) fn compile() {
+    for set in [&SURNAME_SET, &NOT_NAME_SET] {
+        LazyLock::force(set);
+    }
+    for pattern in [
+        &INTRODUCED,
+        &INTRODUCED_BEFORE,
+        &KOREAN_FULL,
+        &TITLED,
+        &SAID,
+        &SYLLABLE,
+    ] {
+        LazyLock::force(pattern);
+    }
+}
+
 fn is_surname(word: &str) -> bool {
     SURNAME_SET.contains(word)
 }

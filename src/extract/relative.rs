@@ -35,6 +35,13 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
 static NEEDED: LazyLock<[memmem::Finder<'static>; 4]> =
     LazyLock::new(|| ["day", "week", "month", "year"].map(memmem::Finder::new));
 
+/// Compiles this module's pattern and searchers now rather than when first used (see
+/// [`crate::extract::compile_patterns`]).
+pub(crate) fn compile() {
+    LazyLock::force(&RELATIVE);
+    LazyLock::force(&NEEDED);
+}
+
 /// Every relative phrase in `text`, resolved against `published` when given. `folded` is
 /// `text` folded for matching ([`crate::extract::fold`]), which extraction has at hand.
 pub fn find(text: &str, folded: &str, published: Option<NaiveDate>) -> Vec<RelativeHit> {

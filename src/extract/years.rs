@@ -22,6 +22,12 @@ pub struct YearHit {
 static NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("valid number pattern"));
 
+/// Compiles this module's pattern now rather than when first used (see
+/// [`crate::extract::compile_patterns`]).
+pub(crate) fn compile() {
+    LazyLock::force(&NUMBER);
+}
+
 /// Words right before a year that make it a time.
 const TIME_WORDS: &[&str] = &[
     "in",
