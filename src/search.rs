@@ -186,33 +186,23 @@ struct Joined {
     weight: f32,
 }
 
-/// The terms of one article with their postings, and the article's length for BM25. Terms are
+/// The terms of one article with their postings, and the article's length for BM25. Words are
 /// byte ranges of `folded`, the article's folded text, so that tokenizing allocates nothing
-/// per word: a word, or the two words of a pair.
+/// per word; a pair is its two words' places in `words`.
 struct DocTerms {
     folded: String,
-    terms: Vec<(TermAt, Posting)>,
+    words: Vec<(Span, Posting)>,
+    pairs: Vec<((u32, u32), Posting)>,
     length: u64,
 }
 
-/// Where a term is in [`DocTerms::folded`]: a word, and for a pair its second word.
-type TermAt = (Span, Option<Span>);
+/// Where a word is in [`DocTerms::folded`].
 type Span = (u32, u32);
 
 impl DocTerms {
-    /// The text of `term`: a word as it is, a pair written into `buffer` with a space between.
-    fn text<'s>(&'s self, term: TermAt, buffer: &'s mut String) -> &'s str {
-        let word = |(start, end): Span| &self.folded[start as usize..end as usize];
-        match term {
-            (first, None) => word(first),
-            (first, Some(second)) => {
-                buffer.clear();
-                buffer.push_str(word(first));
-                buffer.push(' ');
-                buffer.push_str(word(second));
-                buffer
-            }
-        }
+    /// The text of the word at `span`.
+    fn word(&self, (start, end): Span) -> &str {
+        &self.folded[start as usize..end as usize]
     }
 }
 
@@ -224,7 +214,67 @@ struct SegmentTerms {
     inputs: Vec<u128>,
     /// Each article's length, in order.
     lengths: Vec<u64>,
-    joined: FxHashMap<String, Vec<Joined>>,
+    /// Each term, a word or two words and a space between, with its postings; in no order.
+    joined: Vec<(String, Vec<Joined>)>,
+}
+
+/// Where each term of a [`SegmentTerms`] is in its `joined`, while articles join it: a word by
+/// its text, a pair by its two words' places. A pair's postings are found by two numbers,
+/// without writing out its text, which only a pair new to the segment needs.
+#[derive(Default)]
+struct TermPlaces {
+    words: FxHashMap<String, u32>,
+    pairs: FxHashMap<(u32, u32), u32>,
+}
+
+impl TermPlaces {
+    /// The places of the terms of `joined`; `None` if a pair's word is not among them (which
+    /// joining never makes).
+    fn of(joined: &[(String, Vec<Joined>)]) -> Option<TermPlaces> {
+        let mut places = TermPlaces::default();
+        let place = |i: usize| u32::try_from(i).ok();
+        for (i, (term, _)) in joined.iter().enumerate() {
+            if !term.contains(' ') {
+                places.words.insert(term.clone(), place(i)?);
+            }
+        }
+        for (i, (term, _)) in joined.iter().enumerate() {
+            if let Some((first, second)) = term.split_once(' ') {
+                let key = (*places.words.get(first)?, *places.words.get(second)?);
+                places.pairs.insert(key, place(i)?);
+            }
+        }
+        Some(places)
+    }
+
+    /// The place of `word` in `joined`, added to it if new.
+    fn word(&mut self, word: &str, joined: &mut Vec<(String, Vec<Joined>)>) -> u32 {
+        if let Some(&place) = self.words.get(word) {
+            return place;
+        }
+        let place = joined.len() as u32;
+        joined.push((word.to_string(), Vec::new()));
+        self.words.insert(word.to_string(), place);
+        place
+    }
+
+    /// The place of the pair of the words at places `first` and `second` in `joined`, added to
+    /// it if new.
+    fn pair(
+        &mut self,
+        (first, second): (u32, u32),
+        joined: &mut Vec<(String, Vec<Joined>)>,
+    ) -> u32 {
+        *self.pairs.entry((first, second)).or_insert_with(|| {
+            let text = [
+                joined[first as usize].0.as_str(),
+                joined[second as usize].0.as_str(),
+            ]
+            .join(" ");
+            joined.push((text, Vec::new()));
+            (joined.len() - 1) as u32
+        })
+    }
 }
 
 impl SegmentTerms {
@@ -236,7 +286,7 @@ impl SegmentTerms {
     fn common_start(mut self, inputs: &[u128]) -> Self {
         let count = self.inputs.len();
         let sound = self.lengths.len() == count
-            && self.joined.values().all(|postings| {
+            && self.joined.iter().all(|(_, postings)| {
                 postings
                     .last()
                     .is_none_or(|last| (last.doc as usize) < count)
@@ -251,7 +301,7 @@ impl SegmentTerms {
         if same < count {
             self.inputs.truncate(same);
             self.lengths.truncate(same);
-            self.joined.retain(|_, postings| {
+            self.joined.retain_mut(|(_, postings)| {
                 postings.truncate(postings.partition_point(|p| (p.doc as usize) < same));
                 !postings.is_empty()
             });
@@ -351,18 +401,13 @@ fn doc_terms(dossier: &Dossier, index: usize) -> DocTerms {
         let start = word.as_ptr() as usize - folded.as_ptr() as usize;
         (start as u32, (start + word.len()) as u32)
     };
-    let spans: Vec<Span> = words.iter().map(|&(word, _)| span(word)).collect();
-    let terms: Vec<(TermAt, Posting)> = (words.into_iter())
-        .zip(&spans)
-        .map(|((_, posting), &at)| ((at, None), posting))
-        .chain((pairs.into_iter()).map(|((first, second), posting)| {
-            let at = |id: u32| spans[id as usize];
-            ((at(first), Some(at(second))), posting)
-        }))
+    let words: Vec<(Span, Posting)> = (words.into_iter())
+        .map(|(word, posting)| (span(word), posting))
         .collect();
     DocTerms {
         folded,
-        terms,
+        words,
+        pairs: pairs.into_iter().collect(),
         // A sum of whole numbers.
         length: (length as u64).max(1),
     }
@@ -524,11 +569,15 @@ impl<'a> Plan<'a> {
         let mut terms = resume
             .map(|kept| kept.common_start(&inputs))
             .unwrap_or_default();
+        let mut places = TermPlaces::of(&terms.joined).unwrap_or_else(|| {
+            terms = SegmentTerms::default();
+            TermPlaces::default()
+        });
         let done = terms.inputs.len();
         terms.inputs = inputs;
         // Articles tokenize in parallel, a batch at a time; each batch's terms then join in
         // article order (batches keep the memory of per-article term maps small).
-        let mut pair = String::new();
+        let mut word_places = Vec::new();
         for batch in docs[done..].chunks(TOKENIZE_BATCH) {
             let per_doc: Vec<DocTerms> = batch
                 .par_iter()
@@ -537,20 +586,21 @@ impl<'a> Plan<'a> {
             for doc_terms in &per_doc {
                 let doc = terms.lengths.len() as u32;
                 terms.lengths.push(doc_terms.length);
-                for &(at, ref posting) in &doc_terms.terms {
-                    let entry = Joined {
-                        doc,
-                        paragraph: posting.best_paragraph as u32,
-                        weight: posting.weight as f32,
-                    };
-                    // Looked up by reference: only a term new to the segment is allocated.
-                    let term = doc_terms.text(at, &mut pair);
-                    match terms.joined.get_mut(term) {
-                        Some(list) => list.push(entry),
-                        None => {
-                            terms.joined.insert(term.to_string(), vec![entry]);
-                        }
-                    }
+                let entry = |posting: &Posting| Joined {
+                    doc,
+                    paragraph: posting.best_paragraph as u32,
+                    weight: posting.weight as f32,
+                };
+                word_places.clear();
+                for &(span, ref posting) in &doc_terms.words {
+                    let place = places.word(doc_terms.word(span), &mut terms.joined);
+                    terms.joined[place as usize].1.push(entry(posting));
+                    word_places.push(place);
+                }
+                for &((first, second), ref posting) in &doc_terms.pairs {
+                    let key = (word_places[first as usize], word_places[second as usize]);
+                    let place = places.pair(key, &mut terms.joined);
+                    terms.joined[place as usize].1.push(entry(posting));
                 }
             }
         }
@@ -1182,6 +1232,25 @@ fn push_js_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_terms_give_back_each_term_place() {
+        let joined: Vec<(String, Vec<Joined>)> = ["kim", "kim jong", "jong"]
+            .into_iter()
+            .map(|term| (term.to_string(), Vec::new()))
+            .collect();
+        let mut places = TermPlaces::of(&joined).expect("every pair's words are terms");
+        assert_eq!((places.words["kim"], places.words["jong"]), (0, 2));
+        assert_eq!(places.pairs[&(0, 2)], 1);
+        // Joining onto them finds the same places, and adds only what is new.
+        let mut joined = joined;
+        assert_eq!(places.pair((0, 2), &mut joined), 1);
+        assert_eq!(places.pair((2, 0), &mut joined), 3);
+        assert_eq!(joined[3].0, "jong kim");
+        assert_eq!(joined.len(), 4);
+        // A pair without one of its words cannot be joined onto.
+        assert!(TermPlaces::of(&joined[..2]).is_none());
+    }
 
     /// The tokens of folded text a character at a time: what `folded_tokens` must agree with.
     fn folded_tokens_by_chars(folded: &str) -> Vec<&str> {
