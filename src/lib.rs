@@ -210,8 +210,9 @@ fn analyze_with(
         }
     };
     config.extract.find_unknown = find_unknown;
-    // Compiled when the first article needs extracting: a rebuild that takes every result
-    // from the cache never needs it (tens of milliseconds with a few hundred entities).
+    // Compiled when the first article needs extracting, or before the files are read when
+    // many are to be: a rebuild that takes every result from the cache never needs it (tens
+    // of milliseconds with a few hundred entities).
     let matcher = std::sync::OnceLock::new();
     let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
@@ -243,6 +244,7 @@ fn analyze_with(
     // About this many articles are extracted (the files nothing is known of, and any whose
     // result the cache lacks): the matcher is built for that workload.
     let to_read = loaded.files_unread();
+    // Many: the extraction's patterns are compiled beside it (see `compile_patterns`).
     if to_read >= extract::Matcher::MANY_TEXTS {
         let (built, ()) = rayon::join(
             || extract::Matcher::for_many_texts(&catalog),
