@@ -624,7 +624,7 @@ impl Renderer<'_> {
             // than by the template: looking up each link's kind, address and name in tera's
             // JSON tree cost more than the rest of the page's template together (each dotted
             // lookup allocates twice). A related article's item is its entry in quoted lists,
-            // made once: article pages are one folder down too.
+            // without passages: article pages are one folder down too.
             let mut groups: Vec<LinkGroup> = Vec::new();
             for key in d.entities_of(index) {
                 let name = d.entity_name(key);
@@ -656,9 +656,7 @@ impl Renderer<'_> {
                 source_path: article.path.to_string_lossy(),
                 entities: groups,
                 years,
-                related: (d.related[index].iter())
-                    .map(|&i| [self.list_head(i), "</li>"].concat())
-                    .collect(),
+                related: self.quoted(&d.related[index], &|_, _| {}),
                 newer: newer.map(|i| self.article_link(i, root)),
                 older: older.map(|i| self.article_link(i, root)),
             }
