@@ -4,16 +4,18 @@
 //! Entries are filed under a hash of the article file's path and bytes ([`Source::digest`]).
 //! Each keeps the article's metadata apart from its body ([`Body`]): a rebuild decodes every
 //! article's metadata, to join the dossier, but only the bodies of the pages it makes again
-//! ([`LazyBody`]). At 10,000 articles, that took a third off loading the cache, and 60 MB.
+//! ([`LazyBody`]). The bodies are in a file of their own, `bodies.bin`, read where an entry
+//! says and only when needed: at 10,000 articles they are 49 of the 58 MB, and reading them
+//! all was most of loading the cache, which every rebuild waits for.
 //! The whole file belongs to one *context*: the dossier binary, the furniture and extraction
 //! settings and the catalogue. Any change to those, a checksum that does not match, or a file
 //! that does not decode, and the cache is ignored and rebuilt: it is never trusted over the
 //! sources. Deleting the folder is always safe.
 //!
-//! A build that only adds results (new or edited articles) appends them to the file and
-//! rewrites its checksum, instead of rewriting every result: at 100,000 articles the file is
-//! 800 MB. Results no article uses any more stay in the file until they are a quarter of it;
-//! then it is rewritten with this build's results alone.
+//! A build that only adds results (new or edited articles) appends them to the files and
+//! rewrites the checksum, instead of rewriting every result: at 100,000 articles the files are
+//! 600 MB. Results no article uses any more stay in the files until they are a quarter of
+//! them; then both are rewritten with this build's results alone.
 //!
 //! Beside it, `sources.bin` keeps what reading each article file gave the last build, with the
 //! file's stamp ([`KnownFiles`]), so that a rebuild reads only the files that changed. It
@@ -21,13 +23,12 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -37,10 +38,12 @@ use crate::graph::Article;
 use crate::source::{KnownFiles, Source};
 
 const FILE_NAME: &str = "extract.bin";
+/// The bodies of the entries of [`FILE_NAME`] (see [`BodyAt`]).
+const BODIES_FILE: &str = "bodies.bin";
 /// What the last build knew of each article file (see [`KnownFiles`]).
 const SOURCES_FILE: &str = "sources.bin";
 const SOURCES_MAGIC: &[u8] = b"dossier known sources 1\n";
-const MAGIC: &[u8] = b"dossier extraction cache 5\n";
+const MAGIC: &[u8] = b"dossier extraction cache 6\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
 /// The file is rewritten rather than appended to once more than one entry in this many is a
@@ -50,9 +53,9 @@ const STALE_SHARE: usize = 4;
 /// Extraction results of the previous build that still apply, by source digest.
 ///
 /// The file: a magic line, the context (16 bytes), then per article its digest (16 bytes), the
-/// length of its result (8 bytes) and the result: its metadata and warnings, then its body,
-/// each in postcard encoding; last, an xxh3-128 of everything before it. Metadata are decoded
-/// in parallel, bodies when first read.
+/// length of its result (8 bytes) and the result: its metadata and warnings, then where its
+/// body is in the bodies file ([`BodyAt`]), each in postcard encoding; last, an xxh3-128 of
+/// everything before it. Metadata are decoded in parallel, bodies when first read.
 #[derive(Default)]
 pub struct ExtractCache {
     entries: HashMap<u128, Extraction>,
@@ -92,18 +95,47 @@ impl From<Extracted> for Extraction {
     }
 }
 
-/// An article's [`Body`]: held decoded, or as the cache file's bytes and decoded the first time
-/// it is read. A rebuild shows few bodies (the pages, index segments and export parts it makes
-/// again), and decoding every one was half of loading the cache.
+/// An article's [`Body`]: held decoded, or as a place in the cache's bodies file, read and
+/// decoded the first time it is needed. A rebuild shows few bodies (the pages, index segments
+/// and export parts it makes again): decoding every one was half of loading the cache, and
+/// reading every one most of the rest.
 ///
-/// The bytes were in a file whose checksum matched, written by this same binary: they decode.
-/// Should they not, the body reads as empty and [`LazyBody::is_damaged`] says so; the build
-/// then starts again without the cache (see [`crate::build_with_progress`]).
+/// The bytes were written by this same binary, and their hash is checked when they are read:
+/// they decode. Should they not be there, fail their hash or not decode, the body reads as
+/// empty and [`LazyBody::is_damaged`] says so; the build then starts again without the cache
+/// (see [`crate::build_with_progress`]).
 #[derive(Clone)]
 pub struct LazyBody {
     decoded: OnceLock<Option<Body>>,
-    /// The encoded body: a batch of the cache file, and where in it the body lies.
-    encoded: Option<(Arc<Vec<u8>>, Range<usize>)>,
+    /// Where the encoded body is: the bodies file of the loaded cache, and the place in it.
+    stored: Option<(Arc<BodyFile>, BodyAt)>,
+}
+
+/// Where an entry's body is in the bodies file, with a hash of its bytes: the checksum of the
+/// entries' file does not cover the bodies, which are read one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct BodyAt {
+    offset: u64,
+    length: u64,
+    /// xxh3-64 of the body's bytes.
+    hash: u64,
+}
+
+/// The bodies file of a loaded cache, open from the time it was loaded: a build that rewrites
+/// it puts a new file in its place, and this one still reads as it was.
+pub struct BodyFile(std::sync::Mutex<std::fs::File>);
+
+impl BodyFile {
+    /// The body's bytes at `at`, if they are there and their hash matches.
+    fn read(&self, at: BodyAt) -> Option<Vec<u8>> {
+        let mut bytes = vec![0; usize::try_from(at.length).ok()?];
+        {
+            let mut file = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            file.seek(std::io::SeekFrom::Start(at.offset)).ok()?;
+            file.read_exact(&mut bytes).ok()?;
+        }
+        (xxh3_64(&bytes) == at.hash).then_some(bytes)
+    }
 }
 
 impl LazyBody {
@@ -111,25 +143,25 @@ impl LazyBody {
     pub fn new(body: Body) -> Self {
         LazyBody {
             decoded: OnceLock::from(Some(body)),
-            encoded: None,
+            stored: None,
         }
     }
 
-    /// A body encoded at `span` of `bytes`.
-    fn encoded(bytes: Arc<Vec<u8>>, span: Range<usize>) -> Self {
+    /// A body stored at `at` of `file`.
+    fn stored(file: Arc<BodyFile>, at: BodyAt) -> Self {
         LazyBody {
             decoded: OnceLock::new(),
-            encoded: Some((bytes, span)),
+            stored: Some((file, at)),
         }
     }
 
-    /// The body, decoded on first use; empty if its bytes do not decode.
+    /// The body, decoded on first use; empty if its bytes cannot be read or do not decode.
     pub fn get(&self) -> &Body {
         static EMPTY: Body = Body::EMPTY;
         self.decoded
             .get_or_init(|| {
-                let (bytes, span) = self.encoded.as_ref()?;
-                postcard::from_bytes(bytes.get(span.clone())?).ok()
+                let (file, at) = self.stored.as_ref()?;
+                postcard::from_bytes(&file.read(*at)?).ok()
             })
             .as_ref()
             .unwrap_or(&EMPTY)
@@ -140,15 +172,14 @@ impl LazyBody {
         matches!(self.decoded.get(), Some(None))
     }
 
-    /// Appends the body's encoding to `out`: its bytes as the cache file had them when it was
-    /// taken from there (decoded or not), encoded otherwise. `None` if it cannot be.
-    fn encode_into(&self, out: &mut Vec<u8>) -> Option<()> {
-        match (&self.encoded, self.decoded.get()) {
-            (Some((bytes, span)), _) => out.extend_from_slice(bytes.get(span.clone())?),
-            (None, Some(Some(body))) => out.extend(postcard::to_stdvec(body).ok()?),
-            (None, _) => return None,
+    /// The body's encoding: made from the decoded body, or as the bodies file has it. `None`
+    /// if it cannot be.
+    fn encode(&self) -> Option<Vec<u8>> {
+        match (self.decoded.get(), &self.stored) {
+            (Some(Some(body)), _) => postcard::to_stdvec(body).ok(),
+            (None, Some((file, at))) => file.read(*at),
+            _ => None,
         }
-        Some(())
     }
 }
 
@@ -168,11 +199,11 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// The entry as the file holds it: metadata and warnings, then the body.
-    fn encode(&self) -> Option<Vec<u8>> {
-        let mut bytes = postcard::to_stdvec(&(self.metadata, self.warnings)).ok()?;
-        self.body.encode_into(&mut bytes)?;
-        Some(bytes)
+    /// The entry's metadata and warnings, as the entries' file holds them, and its body's
+    /// encoding, for the bodies file.
+    fn encode(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let head = postcard::to_stdvec(&(self.metadata, self.warnings)).ok()?;
+        Some((head, self.body.encode()?))
     }
 }
 
@@ -247,11 +278,16 @@ impl ExtractCache {
     /// Loads the cache under `folder` for `context`; empty when it is missing, written for
     /// another context, or damaged.
     pub fn load(folder: &Path, context: u128) -> Self {
-        std::fs::File::open(folder.join(FILE_NAME))
+        let bodies = std::fs::File::open(folder.join(BODIES_FILE));
+        std::fs::read(folder.join(FILE_NAME))
             .ok()
-            .and_then(|file| {
-                let length = file.metadata().ok()?.len();
-                decode(file, length, context, LOAD_BATCH)
+            .zip(bodies.ok())
+            .and_then(|(bytes, bodies)| {
+                decode(
+                    &bytes,
+                    Arc::new(BodyFile(std::sync::Mutex::new(bodies))),
+                    context,
+                )
             })
             .map(|(entries, end)| ExtractCache {
                 entries,
@@ -284,10 +320,13 @@ impl ExtractCache {
             && unused * STALE_SHARE <= end.count + fresh.len()
         {
             let path = folder.join(FILE_NAME);
-            let appended = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|file| append(file, end, fresh));
+            let open = |name: &str| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(folder.join(name))
+            };
+            let appended = (open(FILE_NAME).and_then(|file| Ok((file, open(BODIES_FILE)?))))
+                .and_then(|(file, bodies)| append(file, bodies, end, fresh));
             if appended.is_err() {
                 // A half-appended file would fail its checksum anyway; it goes now.
                 let _ = std::fs::remove_file(&path);
@@ -297,17 +336,35 @@ impl ExtractCache {
         Self::save(folder, context, all);
     }
 
-    /// Writes the results of this build (and only these) for the next one, through a temporary
-    /// file and a rename. Failing to write only costs the next build time, so errors are ignored.
+    /// Writes the results of this build (and only these) for the next one, through temporary
+    /// files and renames: the bodies first, so that the entries never point into an older
+    /// bodies file (should the second rename not happen, the old entries' bodies fail their
+    /// hashes, see [`LazyBody`]). Failing to write only costs the next build time, so errors
+    /// are ignored.
     fn save(folder: &Path, context: u128, results: &[(u128, Entry)]) {
-        let path = folder.join(FILE_NAME);
-        let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+        let temporary = |name: &str| {
+            folder
+                .join(name)
+                .with_extension(format!("tmp-{}", std::process::id()))
+        };
+        let (path, bodies_path) = (folder.join(FILE_NAME), folder.join(BODIES_FILE));
+        let (entries_temporary, bodies_temporary) = (temporary(FILE_NAME), temporary(BODIES_FILE));
         let written = std::fs::create_dir_all(folder)
-            .and_then(|()| std::fs::File::create(&temporary))
-            .and_then(|file| encode(std::io::BufWriter::new(file), context, results))
-            .and_then(|()| std::fs::rename(&temporary, &path));
+            .and_then(|()| std::fs::File::create(&entries_temporary))
+            .and_then(|file| Ok((file, std::fs::File::create(&bodies_temporary)?)))
+            .and_then(|(file, bodies)| {
+                encode(
+                    std::io::BufWriter::new(file),
+                    std::io::BufWriter::new(bodies),
+                    context,
+                    results,
+                )
+            })
+            .and_then(|()| std::fs::rename(&bodies_temporary, &bodies_path))
+            .and_then(|()| std::fs::rename(&entries_temporary, &path));
         if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
+            let _ = std::fs::remove_file(&entries_temporary);
+            let _ = std::fs::remove_file(&bodies_temporary);
         }
     }
 }
@@ -367,37 +424,55 @@ pub(crate) fn checked_body(bytes: &[u8]) -> Option<&[u8]> {
     (sum == xxh3_128(body).to_le_bytes()).then_some(body)
 }
 
-/// Writes a cache file into `out`, hashing as it goes.
-fn encode(mut out: impl Write, context: u128, results: &[(u128, Entry)]) -> std::io::Result<()> {
+/// Writes a cache file into `out` and its bodies into `bodies`, hashing as it goes.
+fn encode(
+    mut out: impl Write,
+    mut bodies: impl Write,
+    context: u128,
+    results: &[(u128, Entry)],
+) -> std::io::Result<()> {
     let mut hasher = Xxh3::new();
     for bytes in [MAGIC, &context.to_le_bytes()] {
         hasher.update(bytes);
         out.write_all(bytes)?;
     }
-    encode_entries(&mut out, &mut hasher, results)?;
+    encode_entries(&mut out, &mut hasher, &mut bodies, 0, results)?;
     let sum = hasher.digest128();
     out.write_all(&sum.to_le_bytes())?;
+    bodies.flush()?;
     out.flush()
 }
 
 /// Appends `results` to the cache `file` whose end is `end`, over its old checksum, and writes
-/// the new checksum.
-fn append(mut file: std::fs::File, end: FileEnd, results: &[(u128, Entry)]) -> std::io::Result<()> {
+/// the new checksum; their bodies go at the end of `bodies`.
+fn append(
+    mut file: std::fs::File,
+    mut bodies: std::fs::File,
+    end: FileEnd,
+    results: &[(u128, Entry)],
+) -> std::io::Result<()> {
     let FileEnd {
         mut hasher, length, ..
     } = end;
+    let bodies_end = bodies.seek(std::io::SeekFrom::End(0))?;
     file.set_len(length)?;
     file.seek(std::io::SeekFrom::Start(length))?;
     let mut out = std::io::BufWriter::new(file);
-    encode_entries(&mut out, &mut hasher, results)?;
+    let mut bodies = std::io::BufWriter::new(bodies);
+    encode_entries(&mut out, &mut hasher, &mut bodies, bodies_end, results)?;
+    // The bodies are whole before an entry that points to them is.
+    bodies.flush()?;
     out.write_all(&hasher.digest128().to_le_bytes())?;
     out.flush()
 }
 
-/// Writes the entries of `results` into `out`, feeding `hasher`.
+/// Writes the entries of `results` into `out`, feeding `hasher`, and their bodies into
+/// `bodies`, which holds `bodies_end` bytes before them.
 fn encode_entries(
     out: &mut impl Write,
     hasher: &mut Xxh3,
+    bodies: &mut impl Write,
+    mut bodies_end: u64,
     results: &[(u128, Entry)],
 ) -> std::io::Result<()> {
     let mut put = |out: &mut dyn Write, bytes: &[u8]| {
@@ -405,159 +480,86 @@ fn encode_entries(
         out.write_all(bytes)
     };
     for batch in results.chunks(SAVE_BATCH) {
-        let encoded: Vec<(u128, Vec<u8>)> = batch
+        // Each entry with its body's hash, made in parallel.
+        let encoded: Vec<_> = batch
             .par_iter()
-            .filter_map(|(digest, entry)| entry.encode().map(|b| (*digest, b)))
+            .filter_map(|(digest, entry)| {
+                let (head, body) = entry.encode()?;
+                Some((*digest, head, xxh3_64(&body), body))
+            })
             .collect();
-        for (digest, bytes) in encoded {
+        for (digest, mut head, hash, body) in encoded {
+            let at = BodyAt {
+                offset: bodies_end,
+                length: body.len() as u64,
+                hash,
+            };
+            bodies.write_all(&body)?;
+            bodies_end += at.length;
+            head = postcard::to_extend(&at, head).map_err(std::io::Error::other)?;
             put(out, &digest.to_le_bytes())?;
-            put(out, &(bytes.len() as u64).to_le_bytes())?;
-            put(out, &bytes)?;
+            put(out, &(head.len() as u64).to_le_bytes())?;
+            put(out, &head)?;
         }
     }
     Ok(())
 }
 
-/// Reads a cache file of `length` bytes written for `context`, with where it ends; `None` if
-/// anything about it is wrong.
-///
-/// The file is read a batch of entries (about `batch_bytes`) at a time, each batch's metadata
-/// decoded in parallel while the next is read (reading and decoding by turns left the cores
-/// idle while it was read). So entries are decoded before the checksum is known to match;
-/// nothing decoded is returned unless it does (postcard returns an error, never panics, on
-/// bytes it cannot decode). The bodies stay in the batches' bytes until they are read.
+/// Reads the cache file `bytes`, written for `context`, whose bodies are in `bodies`, with
+/// where it ends; `None` if anything about it is wrong. Its metadata are decoded in parallel
+/// once the checksum matches.
 fn decode(
-    file: impl Read + Send,
-    length: u64,
+    bytes: &[u8],
+    bodies: Arc<BodyFile>,
     context: u128,
-    batch_bytes: usize,
 ) -> Option<(HashMap<u128, Extraction>, FileEnd)> {
-    let body_length = length.checked_sub(16)?;
-    let mut body = HashedReader {
-        inner: std::io::BufReader::with_capacity(READ_BUFFER, file),
-        left: body_length,
-        hasher: Xxh3::new(),
-    };
-    let mut header = Vec::with_capacity(MAGIC.len());
-    body.append(&mut header, MAGIC.len())?;
-    if header != MAGIC {
-        return None;
-    }
-    header.clear();
-    body.append(&mut header, 16)?;
-    if u128::from_le_bytes(header.as_slice().try_into().ok()?) != context {
-        return None;
-    }
-    let mut entries: HashMap<u128, Extraction> = HashMap::new();
-    let mut count = 0;
-    let mut current = Batch::read(&mut body, batch_bytes)?;
-    while !current.spans.is_empty() {
-        count += current.spans.len();
-        let (decoded, next) = rayon::join(
-            move || current.decode(),
-            || Batch::read(&mut body, batch_bytes),
-        );
-        // A digest listed twice (appended again) takes its last result: batches join in
-        // the order of the file.
-        entries.extend(decoded?);
-        current = next?;
-    }
-    let HashedReader {
-        mut inner, hasher, ..
-    } = body;
-    let mut sum = [0; 16];
-    inner.read_exact(&mut sum).ok()?;
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
+    let mut hasher = Xxh3::new();
+    hasher.update(body);
     if sum != hasher.digest128().to_le_bytes() {
         return None;
     }
+    let rest = body.strip_prefix(MAGIC)?;
+    let (file_context, mut rest) = rest.split_at_checked(16)?;
+    if file_context != context.to_le_bytes() {
+        return None;
+    }
+    // Each entry's digest and bytes, in the order of the file.
+    let mut spans: Vec<(u128, &[u8])> = Vec::new();
+    while !rest.is_empty() {
+        let (digest, after) = rest.split_at_checked(16)?;
+        let (length, after) = after.split_at_checked(8)?;
+        let length = usize::try_from(u64::from_le_bytes(length.try_into().ok()?)).ok()?;
+        let (entry, after) = after.split_at_checked(length)?;
+        spans.push((u128::from_le_bytes(digest.try_into().ok()?), entry));
+        rest = after;
+    }
+    let count = spans.len();
+    let decoded: Vec<(u128, Extraction)> = spans
+        .into_par_iter()
+        .map(|(digest, entry)| {
+            let ((metadata, warnings), rest) = postcard::take_from_bytes(entry).ok()?;
+            let (at, rest) = postcard::take_from_bytes::<BodyAt>(rest).ok()?;
+            if !rest.is_empty() {
+                return None;
+            }
+            let body = LazyBody::stored(Arc::clone(&bodies), at);
+            let extraction = Extraction {
+                metadata,
+                warnings,
+                body,
+            };
+            Some((digest, extraction))
+        })
+        .collect::<Option<_>>()?;
+    // A digest listed twice (appended again) takes its last result.
+    let entries = decoded.into_iter().collect();
     let end = FileEnd {
         hasher,
-        length: body_length,
+        length: body.len() as u64,
         count,
     };
     Some((entries, end))
-}
-
-/// Encoded results read from a cache file, to decode together.
-struct Batch {
-    bytes: Vec<u8>,
-    /// Each entry's digest, and where its encoded result lies in `bytes`.
-    spans: Vec<(u128, Range<usize>)>,
-}
-
-impl Batch {
-    /// Reads the next entries of `body`, until the batch holds at least `batch_bytes` or the
-    /// body ends (then it is empty). `None` if the body ends inside an entry or reading fails.
-    fn read<R: Read>(body: &mut HashedReader<R>, batch_bytes: usize) -> Option<Batch> {
-        let mut batch = Batch {
-            bytes: Vec::with_capacity(batch_bytes.min(usize::try_from(body.left).ok()?)),
-            spans: Vec::new(),
-        };
-        let bytes = &mut batch.bytes;
-        while body.left > 0 && bytes.len() < batch_bytes {
-            let start = bytes.len();
-            body.append(bytes, 24)?;
-            let digest = u128::from_le_bytes(bytes[start..start + 16].try_into().ok()?);
-            let len =
-                usize::try_from(u64::from_le_bytes(bytes[start + 16..].try_into().ok()?)).ok()?;
-            bytes.truncate(start);
-            body.append(bytes, len)?;
-            batch.spans.push((digest, start..bytes.len()));
-        }
-        Some(batch)
-    }
-
-    /// The batch's results, their metadata decoded in parallel, their bodies left in the
-    /// batch's bytes; `None` if one cannot be.
-    fn decode(self) -> Option<Vec<(u128, Extraction)>> {
-        let bytes = Arc::new(self.bytes);
-        (self.spans.into_par_iter())
-            .map(|(digest, span)| {
-                let ((metadata, warnings), body) =
-                    postcard::take_from_bytes(&bytes[span.clone()]).ok()?;
-                let body: &[u8] = body;
-                let body = LazyBody::encoded(Arc::clone(&bytes), span.end - body.len()..span.end);
-                let extraction = Extraction {
-                    metadata,
-                    warnings,
-                    body,
-                };
-                Some((digest, extraction))
-            })
-            .collect()
-    }
-}
-
-/// Bytes of encoded results read before they are decoded, in parallel.
-const LOAD_BATCH: usize = 4 << 20;
-/// The read buffer under a cache file.
-const READ_BUFFER: usize = 256 << 10;
-
-/// Reads a cache file's body (everything before the checksum), feeding the checksum's hasher.
-struct HashedReader<R> {
-    inner: R,
-    /// Bytes of the body not read yet.
-    left: u64,
-    hasher: Xxh3,
-}
-
-impl<R: Read> HashedReader<R> {
-    /// Appends the body's next `n` bytes to `out`; `None` if the body has fewer or reading fails.
-    fn append(&mut self, out: &mut Vec<u8>, n: usize) -> Option<()> {
-        if n as u64 > self.left {
-            return None;
-        }
-        let start = out.len();
-        // Read into spare capacity: filling it with zeros first cost a fifth of the reading.
-        out.reserve(n);
-        let read = (&mut self.inner).take(n as u64).read_to_end(out).ok()?;
-        if read != n {
-            return None;
-        }
-        self.hasher.update(&out[start..]);
-        self.left -= n as u64;
-        Some(())
-    }
 }
 
 /// The context of extraction results: the running binary (so results of other dossier
@@ -639,12 +641,19 @@ mod tests {
         }
     }
 
-    /// A cache file of `results`, each filed under its digest.
-    fn file_of(context: u128, results: &[(u128, &Extraction)]) -> Vec<u8> {
+    /// A cache file of `results`, each filed under its digest, and its bodies file.
+    fn file_of(context: u128, results: &[(u128, &Extraction)]) -> (Vec<u8>, Arc<BodyFile>) {
         let entries: Vec<(u128, Entry)> = results.iter().map(|&(d, e)| (d, e.into())).collect();
-        let mut file = Vec::new();
-        encode(&mut file, context, &entries).unwrap();
-        file
+        let (mut file, mut bodies) = (Vec::new(), Vec::new());
+        encode(&mut file, &mut bodies, context, &entries).unwrap();
+        (file, bodies_file(&bodies))
+    }
+
+    /// A bodies file holding `bytes`.
+    fn bodies_file(bytes: &[u8]) -> Arc<BodyFile> {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        Arc::new(BodyFile(std::sync::Mutex::new(file)))
     }
 
     #[test]
@@ -659,8 +668,8 @@ mod tests {
                 .iter()
                 .any(|p| !p.events.is_empty())
         );
-        let file = file_of(7, &[(1, &result)]);
-        let (entries, _) = decode(&file[..], file.len() as u64, 7, 1000).expect("it decodes");
+        let (file, bodies) = file_of(7, &[(1, &result)]);
+        let (entries, _) = decode(&file, bodies, 7).expect("it decodes");
         let decoded = &entries[&1];
         // Written back before its body is read, and after: the same bytes.
         let again = Entry::from(decoded).encode();
@@ -671,15 +680,22 @@ mod tests {
     }
 
     #[test]
-    fn a_body_that_does_not_decode_reads_empty_and_says_so() {
+    fn a_body_that_does_not_decode_or_was_changed_reads_empty_and_says_so() {
         let result = Extraction::from(extracted());
+        let garbage = [0xff; 9];
+        // Bytes that are no body, with their hash: a sound entry pointing to them.
         let mut damaged = result.clone();
-        let garbage = Arc::new(vec![0xff; 9]);
-        damaged.body = LazyBody::encoded(garbage, 0..9);
-        // A sound file (its checksum matches) holding bytes that are no body.
-        let file = file_of(7, &[(1, &damaged)]);
-        let (entries, _) = decode(&file[..], file.len() as u64, 7, 1000).expect("it loads");
-        let loaded = &entries[&1];
+        damaged.body = LazyBody::stored(
+            bodies_file(&garbage),
+            BodyAt {
+                offset: 0,
+                length: 9,
+                hash: xxh3_64(&garbage),
+            },
+        );
+        let (file, bodies) = file_of(7, &[(1, &result), (2, &damaged)]);
+        let (entries, _) = decode(&file, Arc::clone(&bodies), 7).expect("it loads");
+        let loaded = &entries[&2];
         assert_eq!(
             format!("{:?}", loaded.metadata),
             format!("{:?}", result.metadata)
@@ -687,10 +703,22 @@ mod tests {
         assert!(!loaded.body.is_damaged(), "not read yet");
         assert!(loaded.body.get().paragraphs.is_empty());
         assert!(loaded.body.is_damaged());
+        // A body changed in the bodies file (here: the first byte of all) fails its hash.
+        let mut bytes = Vec::new();
+        bodies.0.lock().unwrap().rewind().unwrap();
+        bodies.0.lock().unwrap().read_to_end(&mut bytes).unwrap();
+        bytes[0] ^= 1;
+        let (entries, _) = decode(&file, bodies_file(&bytes), 7).expect("it loads");
+        assert!(entries[&1].body.get().paragraphs.is_empty());
+        assert!(entries[&1].body.is_damaged());
+        // A bodies file cut short: the same.
+        let (entries, _) = decode(&file, bodies_file(&bytes[..bytes.len() - 1]), 7).unwrap();
+        assert!(entries[&2].body.get().paragraphs.is_empty());
+        assert!(entries[&2].body.is_damaged());
     }
 
     #[test]
-    fn a_file_decodes_the_same_in_batches_of_any_size_and_not_when_damaged() {
+    fn a_file_decodes_with_the_last_result_of_a_digest_and_not_when_damaged() {
         let result = extracted();
         let context = 7;
         // Digest 3 is listed twice: the later result wins.
@@ -701,9 +729,9 @@ mod tests {
             .map(|digest| (digest, &result))
             .chain([(3, &later)])
             .collect();
-        let file = file_of(context, &results);
-        let decoded = |bytes: &[u8], batch_bytes: usize| {
-            decode(bytes, bytes.len() as u64, context, batch_bytes).map(|(entries, end)| {
+        let (file, bodies) = file_of(context, &results);
+        let decoded = |bytes: &[u8]| {
+            decode(bytes, Arc::clone(&bodies), context).map(|(entries, end)| {
                 let mut entries: Vec<String> = entries
                     .iter()
                     .map(|(digest, e)| format!("{digest} {e:?}"))
@@ -712,7 +740,7 @@ mod tests {
                 (entries, end.count, end.length)
             })
         };
-        let whole = decoded(&file, file.len()).expect("the file decodes");
+        let whole = decoded(&file).expect("the file decodes");
         assert_eq!(whole.0.len(), 40);
         assert_eq!(whole.1, 41);
         assert_eq!(whole.2, file.len() as u64 - 16);
@@ -722,22 +750,41 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with("3 ") && e.contains("later"))
         );
-        // One entry per batch, a few per batch: the same entries.
-        for batch_bytes in [1, 1000, 5000] {
-            assert_eq!(
-                decoded(&file, batch_bytes).as_ref(),
-                Some(&whole),
-                "{batch_bytes}"
-            );
-        }
-        // Any byte changed (decoded before the checksum is compared: never a panic), the file
-        // cut short or another context: nothing.
+        // Any byte changed, the file cut short or another context: nothing.
         for at in (0..file.len()).step_by(7).chain([file.len() - 1]) {
             let mut damaged = file.clone();
             damaged[at] ^= 1;
-            assert!(decoded(&damaged, 1000).is_none(), "byte {at} changed");
+            assert!(decoded(&damaged).is_none(), "byte {at} changed");
         }
-        assert!(decoded(&file[..file.len() - 1], 1000).is_none());
-        assert!(decode(&file[..], file.len() as u64, context + 1, 1000).is_none());
+        assert!(decoded(&file[..file.len() - 1]).is_none());
+        assert!(decode(&file, Arc::clone(&bodies), context + 1).is_none());
+    }
+
+    #[test]
+    fn appended_results_read_back_with_the_earlier_ones() {
+        let first = Extraction::from(extracted());
+        let mut second = extracted();
+        second.body.furniture.push("second".to_string());
+        let second = Extraction::from(second);
+        let folder = tempfile::tempdir().unwrap();
+        ExtractCache::save(folder.path(), 7, &[(1, Entry::from(&first))]);
+        let mut loaded = ExtractCache::load(folder.path(), 7);
+        let kept = loaded.entries.remove(&1).expect("the first result");
+        let bodies = folder.path().join(BODIES_FILE);
+        let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let before = size(&bodies);
+        let fresh = [(2, Entry::from(&second))];
+        loaded.update(
+            folder.path(),
+            7,
+            &[(1, Entry::from(&kept)), fresh[0]],
+            &fresh,
+        );
+        assert!(size(&bodies) > before, "the new body is appended");
+        let both = ExtractCache::load(folder.path(), 7);
+        assert_eq!(both.entries.len(), 2);
+        assert_eq!(format!("{:?}", both.entries[&1]), format!("{first:?}"));
+        assert_eq!(format!("{:?}", both.entries[&2]), format!("{second:?}"));
+        assert!(!both.entries[&2].body.is_damaged());
     }
 }
