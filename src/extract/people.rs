@@ -243,7 +243,7 @@ pub(crate) fn compile() {
     for pattern in [
         &INTRODUCED,
         &INTRODUCED_BEFORE,
-        &KOREAN_FULL,
+        &KOREAN_AT,
         &TITLED,
         &SAID,
         &SYLLABLE,
@@ -260,34 +260,37 @@ fn is_not_name(word: &str) -> bool {
     NOT_NAME_SET.contains(word)
 }
 
-/// Whether `text` has a Korean family name as a whole word followed by a space: what every
-/// full Korean name [`KOREAN_FULL`] accepts starts with. Most paragraphs have none, and this
-/// byte loop costs a fraction of the pattern's search. Every family name is ASCII, so a word
-/// is a run of ASCII letters that starts after a byte that is no ASCII letter, digit or `_`
-/// (the pattern's `(?-u:\b)`).
-fn has_surname_word(text: &str) -> bool {
+/// Where each Korean family name in `text` starts that stands as a whole word followed by
+/// whitespace: where every full Korean name [`KOREAN_AT`] accepts starts. Every family name
+/// is ASCII, so a word is a run of ASCII letters that starts after a byte that is no ASCII
+/// letter, digit or `_` (a word boundary as the pattern's `(?-u:\b)` sees it).
+fn surname_word_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     let bytes = text.as_bytes();
     let mut at = 0;
-    while at < bytes.len() {
-        let starts_word = bytes[at].is_ascii_uppercase()
-            && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'));
-        if !starts_word {
-            at += 1;
-            continue;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let starts_word = bytes[at].is_ascii_uppercase()
+                && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'));
+            if !starts_word {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            let end = start
+                + bytes[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+            at = end.max(start + 1);
+            // Both ends fall on character boundaries: ASCII letters on one side.
+            if text[end..].chars().next().is_some_and(char::is_whitespace)
+                && is_surname(&text[start..end])
+            {
+                return Some(start);
+            }
         }
-        let end = at
-            + bytes[at..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphabetic())
-                .count();
-        // Both ends fall on character boundaries: ASCII letters on one side.
-        if text[end..].chars().next().is_some_and(char::is_whitespace) && is_surname(&text[at..end])
-        {
-            return true;
-        }
-        at = end.max(at + 1);
-    }
-    false
+        None
+    })
 }
 
 static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
@@ -301,9 +304,13 @@ static INTRODUCED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid pattern")
 });
 
-static KOREAN_FULL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?P<sur>\p{Lu}\p{Ll}{0,5})\s+(?P<given>\p{Lu}\p{Ll}{0,5}(?:-\p{L}\p{Ll}{0,5}|\s+\p{Lu}\p{Ll}{0,5}))(?-u:\b)").expect("valid pattern")
-});
+/// A full Korean name: a family name, then a given name of two syllables, hyphenated or not.
+const KOREAN_NAME: &str = r"(?P<sur>\p{Lu}\p{Ll}{0,5})\s+(?P<given>\p{Lu}\p{Ll}{0,5}(?:-\p{L}\p{Ll}{0,5}|\s+\p{Lu}\p{Ll}{0,5}))(?-u:\b)";
+
+/// [`KOREAN_NAME`] at the start of the text: it is run from each family name that starts a
+/// word (see [`surname_word_starts`]), where `^` stands for the word boundary before it.
+static KOREAN_AT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^{KOREAN_NAME}")).expect("valid pattern"));
 
 static TITLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -334,6 +341,14 @@ static SYLLABLE: LazyLock<Regex> = LazyLock::new(|| {
 fn is_syllable(word: &str) -> bool {
     let folded = crate::extract::fold::fold_key(word);
     SYLLABLE.is_match(&folded)
+}
+
+/// The family and given names of a match of [`KOREAN_AT`]: the family name runs to the first
+/// space, the given name from the end of those spaces to the end. (Working out the pattern's
+/// groups instead costs a slower search.)
+fn korean_parts(name: &str) -> Option<(&str, &str)> {
+    let (sur, given) = name.split_once(char::is_whitespace)?;
+    Some((sur, given.trim_start()))
 }
 
 fn normalize(name: &str) -> String {
@@ -424,40 +439,30 @@ pub fn find(text: &str, taken: &[(usize, usize)]) -> Vec<NameHit> {
             push(&mut hits, m.as_str(), m.start(), m.end(), m.as_str());
         }
     }
-    // Most matches are any two or three capitalized words ("North Hamgyong Province"): their
-    // groups are worked out only when the first word, the family name, is a Korean one. The
-    // match's first word is the `sur` group: the pattern's first space ends it.
-    let korean_text = if has_surname_word(text) { text } else { "" };
-    for found in KOREAN_FULL.find_iter(korean_text) {
-        let first = found.as_str().split(char::is_whitespace).next();
-        if !first.is_some_and(is_surname) {
+    // Full Korean names start with a family name: the pattern is tried from each one that
+    // starts a word, and from the end of the last name it matched. (Searching the whole text
+    // matched any two or three capitalized words, "North Hamgyong Province", and such a match
+    // could swallow the family name of the name after it.)
+    let mut from = 0;
+    for start in surname_word_starts(text) {
+        if start < from {
             continue;
         }
-        // The leftmost match from where this one starts is this one.
-        let Some(caps) = KOREAN_FULL.captures_at(text, found.start()) else {
+        let Some(found) = KOREAN_AT.find(&text[start..]) else {
             continue;
         };
-        let (Some(sur), Some(given)) = (caps.name("sur"), caps.name("given")) else {
+        from = start + found.end();
+        let Some((sur, given)) = korean_parts(found.as_str()) else {
             continue;
         };
-        let syllables: Vec<&str> = given
-            .as_str()
-            .split([' ', '-'])
-            .filter(|s| !s.is_empty())
-            .collect();
+        let syllables: Vec<&str> = given.split([' ', '-']).filter(|s| !s.is_empty()).collect();
         if syllables.len() != 2
             || !syllables.iter().all(|s| is_syllable(s))
             || syllables.iter().any(|s| is_not_name(s))
         {
             continue;
         }
-        push(
-            &mut hits,
-            &format!("{} {}", sur.as_str(), given.as_str()),
-            sur.start(),
-            given.end(),
-            sur.as_str(),
-        );
+        push(&mut hits, &format!("{sur} {given}"), start, from, sur);
     }
     let add_western = |hits: &mut Vec<NameHit>, (start, end): (usize, usize)| {
         let name = &text[start..end];
@@ -547,10 +552,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The byte loop that lets a text skip the full-name pattern finds a family name
-        /// wherever the pattern finds a full name that starts with one.
+        /// The places the full-name pattern is tried from include every place where it
+        /// matches, after a word boundary, a full name that starts with a family name.
         #[test]
-        fn surname_check_never_skips_a_full_name(
+        fn full_names_are_tried_wherever_they_start(
             words in proptest::collection::vec(
                 proptest::sample::select(vec![
                     "Kim", "Ko", "Koh", "Korea", "Im", "In", "Jong", "un", "Sŏng", "Ri", "Sol",
@@ -568,20 +573,36 @@ mod tests {
                 text.push_str(word);
                 text.push_str(separator);
             }
-            let starts_with_surname = KOREAN_FULL.find_iter(&text).any(|m| {
-                m.as_str().split(char::is_whitespace).next().is_some_and(is_surname)
-            });
-            proptest::prop_assert!(!starts_with_surname || has_surname_word(&text), "{:?}", text);
+            let anywhere = Regex::new(&format!(r"(?-u:\b){KOREAN_NAME}")).unwrap();
+            let tried: Vec<usize> = surname_word_starts(&text).collect();
+            for (at, _) in text.char_indices() {
+                let name = anywhere.captures_at(&text, at).filter(|c| c.get(0).is_some_and(|m| m.start() == at));
+                if let Some(sur) = name.as_ref().and_then(|c| c.name("sur")).filter(|s| is_surname(s.as_str())) {
+                    proptest::prop_assert!(tried.contains(&sur.start()), "{:?} at {}", text, at);
+                }
+                // The parts of a match are its groups.
+                if let Some((whole, sur, given)) = name.as_ref().and_then(|c| Some((c.get(0)?, c.name("sur")?, c.name("given")?))) {
+                    proptest::prop_assert_eq!(korean_parts(whole.as_str()), Some((sur.as_str(), given.as_str())));
+                }
+            }
         }
     }
 
     #[test]
     fn surname_words() {
-        assert!(has_surname_word("said Kim Jong Un"));
-        assert!(has_surname_word("Ri\u{a0}Sol"));
+        let starts = |text: &str| surname_word_starts(text).collect::<Vec<_>>();
+        assert_eq!(starts("said Kim Jong Un"), [5, 9]);
+        assert_eq!(starts("Ri\u{a0}Sol and Kim Ha"), [0, 4, 12]);
         // Inside a word, at the end of the text, or followed by a hyphen: no family name.
-        assert!(!has_surname_word("Korea and Koh-Samui; the Kim"));
-        assert!(!has_surname_word("_Kim and 1Kim go"));
+        assert!(starts("Korea and Koh-Samui; the Kim").is_empty());
+        assert!(starts("_Kim and 1Kim go").is_empty());
+    }
+
+    #[test]
+    fn a_full_name_after_capitalized_words_is_found() {
+        // Searched for anywhere, "Police Kim Jong" took the family name of the name.
+        assert_eq!(names("Border Police Kim Min-ho was fined"), ["Kim Min-ho"]);
+        assert_eq!(names("the Hyesan Lee Yong-hee case"), ["Lee Yong-hee"]);
     }
 
     #[test]
