@@ -54,8 +54,8 @@ const STALE_SHARE: usize = 4;
 ///
 /// The file: a magic line, the context (16 bytes), then per article its digest (16 bytes), the
 /// length of its result (8 bytes) and the result: its metadata and warnings, then where its
-/// body is in the bodies file ([`BodyAt`]), each in postcard encoding; last, an xxh3-128 of
-/// everything before it. Metadata are decoded in parallel, bodies when first read.
+/// body is in the bodies file (offset, length and hash), each in postcard encoding; last, an
+/// xxh3-128 of everything before it. Metadata are decoded in parallel, bodies when first read.
 #[derive(Default)]
 pub struct ExtractCache {
     entries: HashMap<u128, Extraction>,
@@ -123,7 +123,7 @@ struct BodyAt {
 
 /// The bodies file of a loaded cache, open from the time it was loaded: a build that rewrites
 /// it puts a new file in its place, and this one still reads as it was.
-pub struct BodyFile(std::sync::Mutex<std::fs::File>);
+struct BodyFile(std::sync::Mutex<std::fs::File>);
 
 impl BodyFile {
     /// The body's bytes at `at`, if they are there and their hash matches.
