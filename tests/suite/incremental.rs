@@ -143,6 +143,22 @@ fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
     }
 }
 
+#[test]
+fn a_missing_bodies_file_means_no_cache() {
+    let site = fixture("basic");
+    build(site.path());
+    let public = site.path().join("public");
+    let expected = snapshot(&public);
+    let cache = site.path().join(dossier::CACHE_FOLDER);
+    let bodies = std::fs::read(cache.join("bodies.bin")).expect("the build keeps the bodies");
+    std::fs::remove_file(cache.join("bodies.bin")).unwrap();
+    // Every article is read and extracted again, the same site made, and both files written.
+    let report = build(site.path());
+    assert_eq!(report.files_read, report.articles + report.drafts);
+    assert!(snapshot(&public) == expected);
+    assert_eq!(std::fs::read(cache.join("bodies.bin")).unwrap(), bodies);
+}
+
 /// Changes every byte of the extraction cache's bodies file, keeping its length: a file no
 /// check at load can tell from a sound one (each body's hash is checked when it is read).
 fn damage_every_body(file: &Path) {
