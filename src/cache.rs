@@ -128,13 +128,15 @@ struct BodyFile(std::sync::Mutex<std::fs::File>);
 impl BodyFile {
     /// The body's bytes at `at`, if they are there and their hash matches.
     fn read(&self, at: BodyAt) -> Option<Vec<u8>> {
-        let mut bytes = vec![0; usize::try_from(at.length).ok()?];
+        // Read up to the length the entry gives rather than into a buffer of that length made
+        // first: a length no file holds then costs nothing.
+        let mut bytes = Vec::new();
         {
             let mut file = self.0.lock().unwrap_or_else(|e| e.into_inner());
             file.seek(std::io::SeekFrom::Start(at.offset)).ok()?;
-            file.read_exact(&mut bytes).ok()?;
+            (&mut *file).take(at.length).read_to_end(&mut bytes).ok()?;
         }
-        (xxh3_64(&bytes) == at.hash).then_some(bytes)
+        (bytes.len() as u64 == at.length && xxh3_64(&bytes) == at.hash).then_some(bytes)
     }
 }
 
@@ -711,6 +713,17 @@ mod tests {
         let (entries, _) = decode(&file, bodies_file(&bytes), 7).expect("it loads");
         assert!(entries[&1].body.get().paragraphs.is_empty());
         assert!(entries[&1].body.is_damaged());
+        // A body said to be longer than any file: the same, without making room for it.
+        let huge = LazyBody::stored(
+            Arc::clone(&bodies),
+            BodyAt {
+                offset: 0,
+                length: u64::MAX,
+                hash: 0,
+            },
+        );
+        assert!(huge.get().paragraphs.is_empty());
+        assert!(huge.is_damaged());
         // A bodies file cut short: the same.
         let (entries, _) = decode(&file, bodies_file(&bytes[..bytes.len() - 1]), 7).unwrap();
         assert!(entries[&2].body.get().paragraphs.is_empty());
