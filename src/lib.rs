@@ -255,13 +255,8 @@ fn analyze_with(
     let made = loaded.read_each(needs_extraction, |source| {
         let made = needs_extraction(source).then(|| {
             let cleaned = clean::clean(source, &config.furniture);
-            let matcher = matcher.get_or_init(|| {
-                if to_read >= extract::Matcher::MANY_TEXTS {
-                    extract::Matcher::for_many_texts(&catalog)
-                } else {
-                    extract::Matcher::new(&catalog)
-                }
-            });
+            // A build of many articles has set it already, for many texts.
+            let matcher = matcher.get_or_init(|| extract::Matcher::new(&catalog));
             extract::extract(source, cleaned, matcher, &config.extract)
         });
         // The paragraphs now hold the text; the raw body is not needed again.
