@@ -186,10 +186,50 @@ struct Manifest {
 struct Previous {
     /// Its files, found by hash: a build looks up every one of tens of thousands of paths,
     /// and a sorted map compared them component by component (7% of a one-article rebuild
-    /// of 10,000 articles).
-    files: FxHashMap<PathBuf, FileRecord>,
+    /// of 10,000 articles). Set from `checking` when first needed: see [`Previous::files`].
+    files: std::sync::OnceLock<FxHashMap<PathBuf, PreviousFile>>,
+    /// The thread that looks at each file in the output (see [`check_untouched`]).
+    checking: Mutex<Option<std::thread::JoinHandle<FxHashMap<PathBuf, PreviousFile>>>>,
     /// Notes of groups (see [`Group::note`]), by group key.
     notes: BTreeMap<u128, String>,
+}
+
+impl Previous {
+    /// The previous build's `files`, with the output folder `out` they were written to. Which
+    /// of them are still in the output untouched is found on a thread of its own, started now,
+    /// while the site is read (see [`check_untouched`]).
+    fn new(out: &Path, files: Vec<(PathBuf, FileRecord)>, notes: BTreeMap<u128, String>) -> Self {
+        let previous = Previous {
+            notes,
+            ..Previous::default()
+        };
+        let folder = out.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("dossier-check-output".into())
+            .spawn(move || check_untouched(&folder, files));
+        // A thread that cannot be started leaves no file known, as one that fails does.
+        *lock_ignoring_poison(&previous.checking) = spawned.ok();
+        previous
+    }
+
+    /// The previous build's files, once every one has been looked at. Should that thread have
+    /// failed, no file is known: every one is made again.
+    fn files(&self) -> &FxHashMap<PathBuf, PreviousFile> {
+        self.files.get_or_init(|| {
+            let checking = lock_ignoring_poison(&self.checking).take();
+            checking
+                .and_then(|handle| handle.join().ok())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// One file of the previous build, and whether it was found untouched in the output.
+struct PreviousFile {
+    record: FileRecord,
+    /// True when the output's file at its path was, when this build started, the very file
+    /// `record` describes (see [`FileRecord::matches`]); only such a file is carried over.
+    untouched: bool,
 }
 
 /// Bytes gathered before each write of a file made of many parts.
@@ -309,7 +349,7 @@ impl Group<'_> {
     /// made no such file.
     pub fn previous_file(&self, path: &Path) -> Option<(File, u128)> {
         let staging = self.sink.staging.as_ref()?;
-        let record = staging.previous.files.get(path)?;
+        let record = &staging.previous.files().get(path)?.record;
         let file = File::open(staging.out.join(path)).ok()?;
         let metadata = file.metadata().ok()?;
         record.matches(&metadata).then_some((file, record.hash))
@@ -588,15 +628,13 @@ impl Sink {
             "output-{:016x}.bin",
             xxh3_64(out.as_os_str().as_encoded_bytes())
         ));
-        let previous = read_manifest(&manifest_path)
-            .filter(|m| m.version == MANIFEST_VERSION && m.output == out)
-            .map(|m| Previous {
-                files: m.files.into_iter().collect(),
-                notes: m.notes,
-            })
+        let manifest = read_manifest(&manifest_path)
+            .filter(|m| m.version == MANIFEST_VERSION && m.output == out);
+        let update = manifest.as_ref().is_some_and(|m| !m.files.is_empty())
+            && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
+        let previous = manifest
+            .map(|m| Previous::new(&out, m.files, m.notes))
             .unwrap_or_default();
-        let update =
-            !previous.files.is_empty() && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
         let out_key = xxh3_64(out.as_os_str().as_encoded_bytes());
         let spares = cache.join(format!("spares-{out_key:016x}"));
         let spare_files = cache.join(format!("spare-files-{out_key:016x}"));
@@ -737,29 +775,24 @@ impl Sink {
         let Some(staging) = &self.staging else {
             return Ok(Some(group));
         };
-        let members: Vec<(&PathBuf, &FileRecord)> = staging
-            .previous
-            .files
-            .iter()
-            .filter(|(_, record)| record.group == Some(group.key))
+        let members: Vec<(&PathBuf, &PreviousFile)> = (staging.previous.files().iter())
+            .filter(|(_, previous)| previous.record.group == Some(group.key))
             .collect();
-        let untouched = |(path, record): &(&PathBuf, &FileRecord)| {
-            fs::symlink_metadata(staging.out.join(path)).is_ok_and(|m| record.matches(&m))
-        };
-        // In parallel: a search segment has thousands of files.
-        if members.is_empty() || !members.par_iter().all(untouched) {
+        if members.is_empty() || !members.iter().all(|(_, previous)| previous.untouched) {
             return Ok(Some(group));
         }
-        // Each member was just found untouched: it is carried over without looking again.
+        // In parallel: a search segment has thousands of files.
         let kept = members
             .par_iter()
-            .map(|&(path, record)| match staging.carry(path, record)? {
-                Some(record) => Ok((path.clone(), Some(record))),
-                None => Err(Diagnostic::general(format!(
-                    "{} changed while the build was keeping it",
-                    staging.out.join(path).display()
-                ))),
-            })
+            .map(
+                |&(path, previous)| match staging.carry(path, &previous.record)? {
+                    Some(record) => Ok((path.clone(), Some(record))),
+                    None => Err(Diagnostic::general(format!(
+                        "{} changed while the build was keeping it",
+                        staging.out.join(path).display()
+                    ))),
+                },
+            )
             .collect::<Result<Vec<_>, _>>()?;
         lock_ignoring_poison(&self.files).extend(kept);
         Ok(None)
@@ -931,7 +964,9 @@ impl Staging {
     /// The record of the output's file that the staged file for `path` will be renamed over,
     /// if any (an update, and the last build made that file).
     fn replaces(&self, path: &Path) -> Option<&FileRecord> {
-        self.previous.files.get(path).filter(|_| self.update)
+        (self.previous.files().get(path))
+            .filter(|_| self.update)
+            .map(|previous| &previous.record)
     }
 
     /// For a file streamed to `target` with `hash` and `len`: when an update finds the very
@@ -985,10 +1020,10 @@ impl Staging {
         hash: u128,
         len: u64,
     ) -> Result<Option<FileRecord>, Diagnostic> {
-        let Some(previous) = self.previous.files.get(path) else {
+        let Some(previous) = self.previous.files().get(path) else {
             return Ok(None);
         };
-        if previous.hash != hash || previous.len != len {
+        if previous.record.hash != hash || previous.record.len != len {
             return Ok(None);
         }
         // What it was made from is recorded by the caller.
@@ -998,24 +1033,20 @@ impl Staging {
     /// Carries over the previous output's file at `path` when the last build made it from
     /// `input` and it is untouched since.
     fn carry_over_made(&self, path: &Path, input: u128) -> Result<Option<FileRecord>, Diagnostic> {
-        match self.previous.files.get(path) {
-            Some(previous) if previous.input == Some(input) => self.keep(path, previous),
+        match self.previous.files().get(path) {
+            Some(previous) if previous.record.input == Some(input) => self.keep(path, previous),
             _ => Ok(None),
         }
     }
 
-    /// Keeps the previous output's file at `path` if it is still the file `previous` records:
-    /// in an update it stays where it is; in a replacement it is hard-linked into the staging
-    /// folder.
-    fn keep(&self, path: &Path, previous: &FileRecord) -> Result<Option<FileRecord>, Diagnostic> {
-        let source = self.out.join(path);
-        let Ok(metadata) = fs::symlink_metadata(&source) else {
-            return Ok(None);
-        };
-        if !previous.matches(&metadata) {
+    /// Keeps the previous output's file at `path` if it was found to be the file `previous`
+    /// records (see [`check_untouched`]): in an update it stays where it is; in a replacement
+    /// it is hard-linked into the staging folder.
+    fn keep(&self, path: &Path, previous: &PreviousFile) -> Result<Option<FileRecord>, Diagnostic> {
+        if !previous.untouched {
             return Ok(None);
         }
-        self.carry(path, previous)
+        self.carry(path, &previous.record)
     }
 
     /// Carries over the previous output's file at `path`, found to be the file `previous`
@@ -1307,6 +1338,86 @@ fn link_count(_: &fs::Metadata) -> u64 {
     u64::MAX
 }
 
+/// The previous build's `files`, each marked untouched when the output `out` holds, at its
+/// path, the very file its record describes (same size, inode and time).
+///
+/// Every file is looked at once, as the build starts, on a thread beside the reading of the
+/// site (see [`Previous::new`]), which leaves a core idle for part of its time: otherwise the
+/// pages, the search index and the exports would each look at theirs in turn, on the cores
+/// that make them. Nothing in the output changes until the new build is put in place, and
+/// the build holds the output's lock.
+fn check_untouched(
+    out: &Path,
+    files: Vec<(PathBuf, FileRecord)>,
+) -> FxHashMap<PathBuf, PreviousFile> {
+    let folders = FolderHandles::open(out, &files);
+    (files.into_iter())
+        .map(|(path, record)| {
+            let untouched = folders.file_matches(out, &path, &record);
+            (path, PreviousFile { record, untouched })
+        })
+        .collect()
+}
+
+/// The folders of an output, opened once, so that each file in them is looked at by its name
+/// alone: looking a file up by its full path walks every folder above it again, a third of
+/// the cost of each look.
+#[cfg(target_os = "linux")]
+struct FolderHandles(FxHashMap<PathBuf, rustix::fd::OwnedFd>);
+
+#[cfg(target_os = "linux")]
+impl FolderHandles {
+    /// Opens the folders of `files` in `out` (those that cannot be opened are left out).
+    fn open(out: &Path, files: &[(PathBuf, FileRecord)]) -> Self {
+        use rustix::fs::{Mode, OFlags};
+        let mut folders = FxHashMap::default();
+        for (path, _) in files {
+            let folder = path.parent().unwrap_or(Path::new(""));
+            if !folders.contains_key(folder) {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                if let Ok(handle) = rustix::fs::open(out.join(folder), flags, Mode::empty()) {
+                    folders.insert(folder.to_path_buf(), handle);
+                }
+            }
+        }
+        FolderHandles(folders)
+    }
+
+    /// True when the file at `path` in `out` is the one `record` describes.
+    // The inode's type is narrower than 64 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    fn file_matches(&self, out: &Path, path: &Path, record: &FileRecord) -> bool {
+        use rustix::fs::{AtFlags, FileType};
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let (Some(handle), Some(name)) = (self.0.get(folder), path.file_name()) else {
+            // A folder that could not be opened: the file is looked up by its full path.
+            return fs::symlink_metadata(out.join(path)).is_ok_and(|m| record.matches(&m));
+        };
+        rustix::fs::statat(handle, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|stat| {
+            FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+                && u64::try_from(stat.st_size).ok() == Some(record.len)
+                && u64::from(stat.st_ino) == record.inode
+                && i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec)
+                    == record.modified_ns
+        })
+    }
+}
+
+/// Elsewhere each file is looked up by its full path.
+#[cfg(not(target_os = "linux"))]
+struct FolderHandles;
+
+#[cfg(not(target_os = "linux"))]
+impl FolderHandles {
+    fn open(_: &Path, _: &[(PathBuf, FileRecord)]) -> Self {
+        FolderHandles
+    }
+
+    fn file_matches(&self, out: &Path, path: &Path, record: &FileRecord) -> bool {
+        fs::symlink_metadata(out.join(path)).is_ok_and(|m| record.matches(&m))
+    }
+}
+
 #[cfg(unix)]
 fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
     use std::os::unix::fs::MetadataExt;
@@ -1425,6 +1536,62 @@ mod tests {
         let mut short = ReleasingFile::new(File::create(dir.path().join("short")).unwrap());
         assert!(short.copy_from(&from, 2_999_990..3_000_010).is_err());
         assert!(short.copy_here(&from, 2_999_990..3_000_010).is_err());
+    }
+
+    #[test]
+    fn only_files_still_as_recorded_are_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::create_dir_all(out.join("articles")).unwrap();
+        let names = ["index.html", "articles/kept.html", "articles/grown.html"];
+        let names = names.into_iter().chain([
+            "articles/retimed.html",
+            "articles/replaced.html",
+            "articles/gone.html",
+            "articles/now-a-folder.html",
+        ]);
+        let mut files = Vec::new();
+        for name in names {
+            fs::write(out.join(name), name).unwrap();
+            let metadata = fs::symlink_metadata(out.join(name)).unwrap();
+            files.push((PathBuf::from(name), record_of(&metadata, 0)));
+        }
+        // Recorded in a folder that is no longer there.
+        files.push((PathBuf::from("old/index.html"), files[0].1));
+        // Each of these differs from its record in one fact only: size, time or inode.
+        let set_time = |name: &str, time: std::time::SystemTime| {
+            let file = File::options().write(true).open(out.join(name)).unwrap();
+            file.set_modified(time).unwrap();
+        };
+        let time_of = |name: &str| fs::metadata(out.join(name)).unwrap().modified().unwrap();
+        let grown_time = time_of("articles/grown.html");
+        fs::write(out.join("articles/grown.html"), "articles/grown.html!").unwrap();
+        set_time("articles/grown.html", grown_time);
+        let earlier = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
+        set_time("articles/retimed.html", earlier);
+        let replaced_time = time_of("articles/replaced.html");
+        // Made while the old one still exists, so that it cannot get the old one's inode.
+        fs::write(out.join("articles/new.html"), "articles/replaced.html").unwrap();
+        fs::rename(
+            out.join("articles/new.html"),
+            out.join("articles/replaced.html"),
+        )
+        .unwrap();
+        set_time("articles/replaced.html", replaced_time);
+        fs::remove_file(out.join("articles/gone.html")).unwrap();
+        fs::remove_file(out.join("articles/now-a-folder.html")).unwrap();
+        fs::create_dir(out.join("articles/now-a-folder.html")).unwrap();
+        let checked = check_untouched(out, files);
+        let mut untouched: Vec<&Path> = (checked.iter())
+            .filter(|(_, previous)| previous.untouched)
+            .map(|(path, _)| path.as_path())
+            .collect();
+        untouched.sort();
+        assert_eq!(
+            untouched,
+            [Path::new("articles/kept.html"), Path::new("index.html")]
+        );
+        assert_eq!(checked.len(), 8);
     }
 
     #[test]
