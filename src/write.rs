@@ -206,7 +206,10 @@ impl Previous {
         let folder = out.to_path_buf();
         let spawned = std::thread::Builder::new()
             .name("dossier-check-output".into())
-            .spawn(move || check_untouched(&folder, files));
+            .spawn(move || {
+                yield_to_the_build();
+                check_untouched(&folder, files)
+            });
         // A thread that cannot be started leaves no file known, as one that fails does.
         *lock_ignoring_poison(&previous.checking) = spawned.ok();
         previous
@@ -1337,6 +1340,19 @@ fn link_count(metadata: &fs::Metadata) -> u64 {
 fn link_count(_: &fs::Metadata) -> u64 {
     u64::MAX
 }
+
+/// Gives the calling thread the smallest share of a busy processor, so that it runs mostly on
+/// a core the build leaves idle: the look at the output's files (see [`Previous::new`]) is
+/// needed only once the pages are made, and taking a core from the reading of the site for it
+/// cost that stage as much as it saved the pages.
+#[cfg(target_os = "linux")]
+fn yield_to_the_build() {
+    // Only a matter of speed: should the system refuse, the thread runs as the others do.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_the_build() {}
 
 /// The previous build's `files`, each marked untouched when the output `out` holds, at its
 /// path, the very file its record describes (same size, inode and time).
