@@ -184,12 +184,10 @@ struct Manifest {
 /// What a build knows of the previous one, from its manifest.
 #[derive(Default)]
 struct Previous {
-    /// Its files, found by hash: a build looks up every one of tens of thousands of paths,
-    /// and a sorted map compared them component by component (7% of a one-article rebuild
-    /// of 10,000 articles). Set from `checking` when first needed: see [`Previous::files`].
-    files: std::sync::OnceLock<FxHashMap<PathBuf, PreviousFile>>,
-    /// The thread that looks at each file in the output (see [`check_untouched`]).
-    checking: Mutex<Option<std::thread::JoinHandle<FxHashMap<PathBuf, PreviousFile>>>>,
+    /// What the thread `checking` found, once it is needed: see [`Previous::looked`].
+    looked: std::sync::OnceLock<Looked>,
+    /// The thread that looks at the output (see [`Previous::new`]).
+    checking: Mutex<Option<std::thread::JoinHandle<Looked>>>,
     /// Notes of groups (see [`Group::note`]), by group key.
     notes: BTreeMap<u128, String>,
 }
@@ -197,8 +195,14 @@ struct Previous {
 impl Previous {
     /// The previous build's `files`, with the output folder `out` they were written to. Which
     /// of them are still in the output untouched is found on a thread of its own, started now,
-    /// while the site is read (see [`check_untouched`]).
-    fn new(out: &Path, files: Vec<(PathBuf, FileRecord)>, notes: BTreeMap<u128, String>) -> Self {
+    /// while the site is read (see [`check_untouched`]); with `list`, the same thread then
+    /// lists what the output holds, for an update to remove what this build does not make.
+    fn new(
+        out: &Path,
+        files: Vec<(PathBuf, FileRecord)>,
+        notes: BTreeMap<u128, String>,
+        list: bool,
+    ) -> Self {
         let previous = Previous {
             notes,
             ..Previous::default()
@@ -208,23 +212,39 @@ impl Previous {
             .name("dossier-check-output".into())
             .spawn(move || {
                 yield_to_the_build();
-                check_untouched(&folder, files)
+                let files = check_untouched(&folder, files);
+                let listing = list.then(|| list_output(&folder));
+                Looked { files, listing }
             });
         // A thread that cannot be started leaves no file known, as one that fails does.
         *lock_ignoring_poison(&previous.checking) = spawned.ok();
         previous
     }
 
-    /// The previous build's files, once every one has been looked at. Should that thread have
-    /// failed, no file is known: every one is made again.
-    fn files(&self) -> &FxHashMap<PathBuf, PreviousFile> {
-        self.files.get_or_init(|| {
+    /// What the thread found, once it is done. Should it have failed, no file is known (every
+    /// one is made again) and the output is not listed (an update lists it itself).
+    fn looked(&self) -> &Looked {
+        self.looked.get_or_init(|| {
             let checking = lock_ignoring_poison(&self.checking).take();
             checking
                 .and_then(|handle| handle.join().ok())
                 .unwrap_or_default()
         })
     }
+
+    /// The previous build's files, once every one has been looked at.
+    fn files(&self) -> &FxHashMap<PathBuf, PreviousFile> {
+        &self.looked().files
+    }
+}
+
+/// What [`Previous::new`]'s thread finds in the output as the build starts.
+#[derive(Default)]
+struct Looked {
+    /// The previous build's files, each marked untouched or not (see [`check_untouched`]).
+    files: FxHashMap<PathBuf, PreviousFile>,
+    /// Everything in the output, when asked for (see [`list_output`]).
+    listing: Option<Vec<(PathBuf, bool)>>,
 }
 
 /// One file of the previous build, and whether it was found untouched in the output.
@@ -636,7 +656,7 @@ impl Sink {
         let update = manifest.as_ref().is_some_and(|m| !m.files.is_empty())
             && fs::symlink_metadata(&out).is_ok_and(|m| m.is_dir());
         let previous = manifest
-            .map(|m| Previous::new(&out, m.files, m.notes))
+            .map(|m| Previous::new(&out, m.files, m.notes, update))
             .unwrap_or_default();
         let out_key = xxh3_64(out.as_os_str().as_encoded_bytes());
         let spares = cache.join(format!("spares-{out_key:016x}"));
@@ -1082,23 +1102,32 @@ impl Staging {
             )));
         }
         let made: FxHashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+        // Listed as the build started, beside the reading of the site, unless that failed.
+        let listed_now;
+        let listing = match &self.previous.looked().listing {
+            Some(listing) => listing,
+            None => {
+                listed_now = list_output(&self.out);
+                &listed_now
+            }
+        };
         // Removed first, so that a file may take the place of a folder that is now stale.
-        for entry in walkdir::WalkDir::new(&self.out)
-            .min_depth(1)
-            .contents_first(true)
-            .into_iter()
-            .filter_map(Result::ok)
-        {
-            let Some(relative) = below(entry.path(), &self.out) else {
-                continue;
-            };
-            if entry.file_type().is_dir() {
+        for (relative, is_folder) in listing {
+            if *is_folder {
                 // Only succeeds on an empty folder, which is what is wanted.
-                let _ = fs::remove_dir(entry.path());
-            } else if !made.contains(relative) {
-                fs::remove_file(entry.path()).map_err(|e| {
-                    Diagnostic::general(format!("cannot remove {}: {e}", entry.path().display()))
-                })?;
+                let _ = fs::remove_dir(self.out.join(relative));
+            } else if !made.contains(relative.as_path()) {
+                let path = self.out.join(relative);
+                match fs::remove_file(&path) {
+                    // Gone since it was listed: as wanted.
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Diagnostic::general(format!(
+                            "cannot remove {}: {e}",
+                            path.display()
+                        )));
+                    }
+                    _ => {}
+                }
             }
         }
         // The staging folder holds exactly the files that are new or changed.
@@ -1339,6 +1368,21 @@ fn link_count(metadata: &fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn link_count(_: &fs::Metadata) -> u64 {
     u64::MAX
+}
+
+/// Everything in the output folder `out`, each path relative to it and whether it is a folder,
+/// each folder after what it holds (the order in which to remove them).
+fn list_output(out: &Path) -> Vec<(PathBuf, bool)> {
+    walkdir::WalkDir::new(out)
+        .min_depth(1)
+        .contents_first(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let relative = below(entry.path(), out)?.to_path_buf();
+            Some((relative, entry.file_type().is_dir()))
+        })
+        .collect()
 }
 
 /// Gives the calling thread the smallest share of a busy processor, so that it runs mostly on
