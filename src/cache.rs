@@ -43,6 +43,10 @@ const BODIES_FILE: &str = "bodies.bin";
 /// What the last build knew of each article file (see [`KnownFiles`]).
 const SOURCES_FILE: &str = "sources.bin";
 const SOURCES_MAGIC: &[u8] = b"dossier known sources 1\n";
+/// The file that records the hash of the dossier binary with its stamp (see
+/// [`binary_hash_using`]).
+const BINARY_FILE: &str = "binary.bin";
+const BINARY_MAGIC: &[u8] = b"dossier binary hash 1\n";
 const MAGIC: &[u8] = b"dossier extraction cache 6\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
@@ -577,28 +581,84 @@ pub fn context(config: &Config, catalog: &Catalog) -> u128 {
     hasher.digest128()
 }
 
+/// The hash of the running executable, once found (see [`binary_hash`]).
+static BINARY_HASH: OnceLock<u128> = OnceLock::new();
+
 /// A hash of the running executable, once per process; a fixed value if it cannot be read
 /// (then the version string stands in).
 pub fn binary_hash() -> u128 {
-    static HASH: OnceLock<u128> = OnceLock::new();
-    *HASH.get_or_init(|| {
-        // Hashed as it is read through one small buffer: the binary is tens of megabytes,
-        // and fresh memory for all of it would cost more than the hashing.
-        let hash_file = |path: PathBuf| -> std::io::Result<u128> {
-            let mut file = std::fs::File::open(path)?;
-            let mut hasher = Xxh3::new();
-            let mut buffer = vec![0; 1 << 20];
-            loop {
-                match file.read(&mut buffer)? {
-                    0 => return Ok(hasher.digest128()),
-                    n => hasher.update(&buffer[..n]),
-                }
-            }
-        };
-        std::env::current_exe()
-            .and_then(hash_file)
-            .unwrap_or_else(|_| xxh3_128(env!("CARGO_PKG_VERSION").as_bytes()))
-    })
+    *BINARY_HASH.get_or_init(|| executable_hash(None))
+}
+
+/// [`binary_hash`], taken from the cache `folder` when it records the hash of this very file
+/// (by its stamp, as an unchanged article file is known: see [`crate::source::Stamp`]), and
+/// recorded there otherwise. Reading and hashing the binary (tens of megabytes) was most of the
+/// time every build spends reading its settings, and the one cost of that stage a rebuild of
+/// one article could save.
+pub fn binary_hash_using(folder: &Path) -> u128 {
+    *BINARY_HASH.get_or_init(|| executable_hash(Some(folder)))
+}
+
+/// The hash of the running executable, through the record in `folder` if given.
+fn executable_hash(folder: Option<&Path>) -> u128 {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| file_hash_using(&exe, folder, std::time::SystemTime::now()))
+        .unwrap_or_else(|| xxh3_128(env!("CARGO_PKG_VERSION").as_bytes()))
+}
+
+/// The hash of the file at `path`: the one `folder` records for it, when the file's stamp is the
+/// one recorded with it; otherwise read and hashed, and recorded in `folder` when the file has
+/// not changed for a while before `now` (a change within the same tick of the file system's
+/// clock could otherwise keep its stamp). `None` when the file cannot be read.
+fn file_hash_using(path: &Path, folder: Option<&Path>, now: std::time::SystemTime) -> Option<u128> {
+    // Taken before the file is read: should it change after, its stamp will not match.
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .and_then(|metadata| crate::source::Stamp::of(&metadata))
+        .filter(|stamp| stamp.settled(now));
+    let record = folder.map(|folder| folder.join(BINARY_FILE));
+    if let (Some(record), Some(stamp)) = (&record, &stamp)
+        && let Some(hash) = recorded_hash(record, stamp)
+    {
+        return Some(hash);
+    }
+    let hash = hash_file(path).ok()?;
+    if let (Some(record), Some(stamp)) = (&record, &stamp) {
+        record_hash(record, stamp, hash);
+    }
+    Some(hash)
+}
+
+/// Reads and hashes the file at `path` through one small buffer: the binary is tens of
+/// megabytes, and fresh memory for all of it would cost more than the hashing.
+fn hash_file(path: &Path) -> std::io::Result<u128> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Xxh3::new();
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hasher.digest128()),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
+
+/// The hash the file `record` holds, if it was recorded with `stamp`.
+fn recorded_hash(record: &Path, stamp: &crate::source::Stamp) -> Option<u128> {
+    let bytes = std::fs::read(record).ok()?;
+    let body = checked_body(&bytes)?.strip_prefix(BINARY_MAGIC)?;
+    let (recorded, hash): (crate::source::Stamp, u128) = postcard::from_bytes(body).ok()?;
+    (recorded == *stamp).then_some(hash)
+}
+
+/// Records `hash` with `stamp` in the file `record`. Failing to only costs the next build the
+/// hashing, so errors are ignored.
+fn record_hash(record: &Path, stamp: &crate::source::Stamp, hash: u128) {
+    let Ok(encoded) = postcard::to_stdvec(&(stamp, hash)) else {
+        return;
+    };
+    let _ = write_checked(record, [BINARY_MAGIC, &encoded].concat());
 }
 
 /// The cache folder of the site at `root`.
@@ -609,6 +669,59 @@ pub fn folder(root: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_binary_hash_is_used_only_for_the_file_it_was_recorded_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let (binary, folder) = (dir.path().join("dossier"), dir.path().join("cache"));
+        std::fs::write(&binary, b"one build of dossier").unwrap();
+        let real = xxh3_128(b"one build of dossier");
+        let settled = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        // Just written: hashed, but not recorded (its stamp does not vouch for it yet).
+        assert_eq!(
+            file_hash_using(&binary, Some(&folder), std::time::SystemTime::now()),
+            Some(real)
+        );
+        assert!(!folder.join(BINARY_FILE).exists());
+        // Settled: hashed and recorded with its stamp.
+        assert_eq!(file_hash_using(&binary, Some(&folder), settled), Some(real));
+        assert!(folder.join(BINARY_FILE).exists());
+        // The record is what a later build takes, not the file: one that records another
+        // hash for this very file is believed.
+        let stamp = crate::source::Stamp::of(&std::fs::metadata(&binary).unwrap()).unwrap();
+        record_hash(&folder.join(BINARY_FILE), &stamp, 7);
+        assert_eq!(file_hash_using(&binary, Some(&folder), settled), Some(7));
+        // Another binary in its place, of the same size: hashed again.
+        std::fs::write(&binary, b"two build of dossier").unwrap();
+        let settled = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        let other = xxh3_128(b"two build of dossier");
+        assert_eq!(
+            file_hash_using(&binary, Some(&folder), settled),
+            Some(other)
+        );
+        // A damaged record is not read: here its hash, 7 for the file as it now is, made 6.
+        let record = folder.join(BINARY_FILE);
+        let stamp = crate::source::Stamp::of(&std::fs::metadata(&binary).unwrap()).unwrap();
+        record_hash(&record, &stamp, 7);
+        let mut bytes = std::fs::read(&record).unwrap();
+        let last = bytes.len() - 17;
+        assert_eq!(
+            bytes[last], 7,
+            "postcard writes a small hash as one byte, last"
+        );
+        bytes[last] = 6;
+        std::fs::write(&record, bytes).unwrap();
+        assert_eq!(
+            file_hash_using(&binary, Some(&folder), settled),
+            Some(other)
+        );
+        // Without a folder, nothing is recorded or read.
+        assert_eq!(file_hash_using(&binary, None, settled), Some(other));
+        assert_eq!(
+            file_hash_using(&dir.path().join("missing"), Some(&folder), settled),
+            None
+        );
+    }
 
     /// Cleans and extracts one article of the repository's own site.
     fn extracted() -> Extracted {

@@ -193,11 +193,19 @@ fn analyze_with(
     let mut stopwatch = Stopwatch::new();
     let mut warnings = Diagnostics::new();
     // The settings, the catalogue and the hash of the dossier binary (tens of megabytes, part
-    // of the cache's context) need nothing of each other: read side by side, they take the
-    // time of the slowest instead of the sum (about 30 ms, which every rebuild waits for).
+    // of the cache's context, recorded in the cache folder for the next build) need nothing
+    // of each other: read side by side, they take the time of the slowest instead of the sum.
+    let cache_folder = cache::folder(root);
+    let binary_hash = || {
+        if use_cache {
+            cache::binary_hash_using(&cache_folder)
+        } else {
+            cache::binary_hash()
+        }
+    };
     let (loaded_config, (loaded_catalog, _)) = rayon::join(
         || config::load(root),
-        || rayon::join(|| catalog::load(root), cache::binary_hash),
+        || rayon::join(|| catalog::load(root), binary_hash),
     );
     // Problems in both are reported together.
     let (mut config, catalog) = match (loaded_config, loaded_catalog) {
@@ -214,7 +222,6 @@ fn analyze_with(
     // many are to be: a rebuild that takes every result from the cache never needs it (tens
     // of milliseconds with a few hundred entities).
     let matcher = std::sync::OnceLock::new();
-    let cache_folder = cache::folder(root);
     let context = cache::context(&config, &catalog);
     stopwatch.lap("settings");
     // The cache is decoded while the article files are listed and stamped: neither needs the

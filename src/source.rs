@@ -133,7 +133,7 @@ pub struct Stamp {
 impl Stamp {
     /// The stamp of a file with `metadata`; `None` where the system does not give one (then
     /// the file is always read).
-    fn of(metadata: &std::fs::Metadata) -> Option<Stamp> {
+    pub(crate) fn of(metadata: &std::fs::Metadata) -> Option<Stamp> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -156,7 +156,7 @@ impl Stamp {
 
     /// Whether the file last changed at least [`SETTLED_AFTER`] before `now`: any later write
     /// then gets a later time, so a file with this stamp still holds the bytes read.
-    fn settled(&self, now: SystemTime) -> bool {
+    pub(crate) fn settled(&self, now: SystemTime) -> bool {
         let now = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i128);
