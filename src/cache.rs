@@ -652,8 +652,8 @@ fn recorded_hash(record: &Path, stamp: &crate::source::Stamp) -> Option<u128> {
     (recorded == *stamp).then_some(hash)
 }
 
-/// Records `hash` with `stamp` in the file `record`. Failing to only costs the next build the
-/// hashing, so errors are ignored.
+/// Records `hash` with `stamp` in the file `record`. Failing to write it only costs the next
+/// build the hashing, so errors are ignored.
 fn record_hash(record: &Path, stamp: &crate::source::Stamp, hash: u128) {
     let Ok(encoded) = postcard::to_stdvec(&(stamp, hash)) else {
         return;

@@ -116,12 +116,22 @@ fn an_output_file_changed_by_hand_is_rewritten() {
     assert_eq!(std::fs::read(&page).unwrap(), original);
 }
 
-#[test]
-fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
+/// The basic fixture built once: the site, its output folder, and the output's files.
+fn built_basic_site() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+) {
     let site = fixture("basic");
     build(site.path());
     let public = site.path().join("public");
     let expected = snapshot(&public);
+    (site, public, expected)
+}
+
+#[test]
+fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
+    let (site, public, expected) = built_basic_site();
     let file = site.path().join(dossier::CACHE_FOLDER).join("extract.bin");
     let good = std::fs::read(&file).expect("the build keeps an extraction cache");
     // A flipped byte anywhere, or a cut, fails the checksum; the build extracts again and
@@ -145,10 +155,7 @@ fn a_damaged_extraction_cache_is_ignored_and_rewritten() {
 
 #[test]
 fn a_missing_bodies_file_means_no_cache() {
-    let site = fixture("basic");
-    build(site.path());
-    let public = site.path().join("public");
-    let expected = snapshot(&public);
+    let (site, public, expected) = built_basic_site();
     let cache = site.path().join(dossier::CACHE_FOLDER);
     let bodies = std::fs::read(cache.join("bodies.bin")).expect("the build keeps the bodies");
     std::fs::remove_file(cache.join("bodies.bin")).unwrap();
@@ -633,10 +640,7 @@ fn a_newest_article_leaves_the_older_pages_of_its_lists_as_they_were() {
 
 #[test]
 fn a_search_or_export_file_changed_by_hand_is_made_again() {
-    let site = fixture("basic");
-    build(site.path());
-    let public = site.path().join("public");
-    let expected = snapshot(&public);
+    let (site, public, expected) = built_basic_site();
     // The search index and the exports are kept whole when the dossier is unchanged, so one
     // edited file must make the whole group again.
     for file in ["search/manifest.js", "dossier.json"] {
