@@ -21,7 +21,7 @@ use crate::error::Diagnostic;
 use crate::extract::Place;
 use crate::graph::Article;
 use crate::graph::Dossier;
-use crate::write::{Group, Streamed};
+use crate::write::{FileStamp, Finished, Group, Streamed};
 
 /// Articles made into export lines at once (in parallel) before they are written.
 const BLOCK: usize = 1024;
@@ -30,7 +30,7 @@ const BLOCK: usize = 1024;
 pub const PARTS_FILE: &str = "exports.bin";
 
 /// Changes whenever [`PartsIndex`] does, so that no build reads another's.
-const PARTS_FORMAT: &str = "dossier export parts 3";
+const PARTS_FORMAT: &str = "dossier export parts 4";
 
 /// Where each article's bytes are in the export files of the last build, so that a rebuild
 /// copies the parts of unchanged articles from those files instead of making them again.
@@ -40,10 +40,16 @@ const PARTS_FORMAT: &str = "dossier export parts 3";
 /// the list describes: the output manifest vouches for the file on disk (size, inode, time),
 /// and its hash there is the one recorded here. A file that fails the second check has all
 /// its parts made again; an unreadable list or one of another format is not read at all.
+///
+/// The list also says where the parts are in the file the build before made, which is often
+/// the spare a rebuild writes its file over (see [`crate::write::Streamed::holds`]): a part
+/// already at its place there is not written again.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct PartsIndex {
     format: String,
     files: BTreeMap<String, FileParts>,
+    /// The build before's parts of the files this build made anew.
+    earlier: BTreeMap<String, FileParts>,
 }
 
 /// One export file's article parts.
@@ -53,6 +59,15 @@ struct FileParts {
     hash: u128,
     /// Each article's key, where its part starts in the file, how long it is, and its hash.
     parts: Vec<(u128, u64, u64, u128)>,
+    /// The stamp of the file this build made, wherever it is now: the output, or the spares.
+    stamp: Option<FileStamp>,
+}
+
+impl FileParts {
+    /// True when these are the parts of the file stamped `stamp`.
+    fn describe(&self, stamp: FileStamp) -> bool {
+        self.stamp == Some(stamp)
+    }
 }
 
 /// How many article parts of the exports were made, and how many copied from the previous
@@ -63,6 +78,9 @@ pub struct PartStats {
     pub made: usize,
     /// Parts copied from the last build's exports.
     pub reused: usize,
+    /// Parts, made or copied, that the file written over (a spare, see
+    /// [`crate::write::Streamed::holds`]) held already at their place: not written at all.
+    pub in_place: usize,
 }
 
 /// Builds the export files of `dossier` into `sink`. `context` is
@@ -92,29 +110,60 @@ pub fn exports(
     // The files are made side by side: each is mostly one thread's sequential copying and
     // writing (150 MB in all at 10,000 articles), which would otherwise be the last lane of
     // the build to finish.
-    let made: Vec<(&str, u128, Parts)> = (makers.into_par_iter().zip(listed))
-        .map(|((path, make), listed)| {
+    let earlier: Vec<Option<FileParts>> = (makers.iter())
+        .map(|(path, _)| previous.earlier.remove(*path))
+        .collect();
+    let made: Vec<(&str, Finished, Parts, Option<FileParts>)> = (makers.into_par_iter())
+        .zip(listed)
+        .zip(earlier)
+        .map(|(((path, make), listed), earlier)| {
             let mut out = sink.stream(path.into())?;
+            // The spare written over is the file of the last build or of the one before.
+            if let Some(over) = out.writing_over()
+                && let Some(spare) = [&listed, &earlier]
+                    .into_iter()
+                    .flatten()
+                    .find(|parts| parts.describe(over))
+            {
+                out.holds(
+                    spare
+                        .parts
+                        .iter()
+                        .map(|&(_, start, len, hash)| (start, len, hash)),
+                );
+            }
+            // Kept for the next build, whose spare this build's output file may become.
+            let last = listed.as_ref().map(|listed| FileParts {
+                hash: listed.hash,
+                parts: listed.parts.clone(),
+                stamp: listed.stamp,
+            });
             let mut parts = Parts::new(&keys, listed, sink, path);
             make(dossier, &mut out, &mut parts)?;
-            let hash = out.finish()?;
-            Ok((path, hash, parts))
+            let finished = out.finish()?;
+            Ok((path, finished, parts, last))
         })
         .collect::<Result<_, Diagnostic>>()?;
     let mut index = PartsIndex {
         format: PARTS_FORMAT.to_string(),
-        files: BTreeMap::new(),
+        ..PartsIndex::default()
     };
     let mut stats = PartStats::default();
-    for (path, hash, parts) in made {
+    for (path, finished, parts, last) in made {
         stats.made += parts.made;
         stats.reused += parts.reused;
+        stats.in_place += finished.in_place;
+        if let Some(last) = last.filter(|last| last.stamp.is_some() && last.stamp != finished.stamp)
+        {
+            index.earlier.insert(path.to_string(), last);
+        }
         if !parts.written.is_empty() {
             index.files.insert(
                 path.to_string(),
                 FileParts {
-                    hash,
+                    hash: finished.hash,
                     parts: parts.written,
+                    stamp: finished.stamp,
                 },
             );
         }

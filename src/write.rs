@@ -162,9 +162,32 @@ impl FileRecord {
     /// True when `metadata` describes the very file this record was made for: same size,
     /// inode and modification time.
     fn matches(&self, metadata: &fs::Metadata) -> bool {
-        let now = record_of(metadata, self.hash);
-        metadata.is_file()
-            && (now.len, now.inode, now.modified_ns) == (self.len, self.inode, self.modified_ns)
+        metadata.is_file() && FileStamp::of(metadata) == self.stamp()
+    }
+
+    fn stamp(&self) -> FileStamp {
+        FileStamp {
+            len: self.len,
+            inode: self.inode,
+            modified_ns: self.modified_ns,
+        }
+    }
+}
+
+/// The facts on disk that tell a file from any other, or from itself changed: size, inode and
+/// modification time, as the output manifest records them. Renaming or linking a file keeps
+/// them; writing to it changes the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    len: u64,
+    inode: u64,
+    modified_ns: i128,
+}
+
+impl FileStamp {
+    /// The stamp of the file `metadata` describes.
+    fn of(metadata: &fs::Metadata) -> Self {
+        record_of(metadata, 0).stamp()
     }
 }
 
@@ -324,9 +347,15 @@ impl Group<'_> {
                 if !lock_ignoring_poison(&staging.streamed).insert(path.clone()) {
                     return Err(made_twice(&path));
                 }
-                let file = match staging.spare_for(&path, &target) {
-                    Some(file) => file,
-                    None => create_new(&path, &target)?,
+                let (file, over) = match staging.spare_for(&path, &target) {
+                    Some(file) => {
+                        let over = file
+                            .metadata()
+                            .ok()
+                            .map(|metadata| FileStamp::of(&metadata));
+                        (file, over)
+                    }
+                    None => (create_new(&path, &target)?, None),
                 };
                 // Its last size, as a guess at this one's: `Streamed::finish` trims the rest.
                 if let Some(previous) = staging.replaces(&path) {
@@ -335,9 +364,14 @@ impl Group<'_> {
                 Some((
                     target,
                     std::io::BufWriter::with_capacity(WRITE_BUFFER, ReleasingFile::new(file)),
+                    over,
                 ))
             }
             None => None,
+        };
+        let (file, over) = match file {
+            Some((target, writer, over)) => (Some((target, writer)), over),
+            None => (None, None),
         };
         Ok(Streamed {
             sink: self.sink,
@@ -346,6 +380,9 @@ impl Group<'_> {
             hasher: Xxh3::new(),
             len: 0,
             file,
+            over,
+            held: FxHashMap::default(),
+            in_place: 0,
         })
     }
 
@@ -404,6 +441,11 @@ pub enum Noted<'a, T> {
 /// copied from an earlier build's file then needs only the hash that build recorded for it,
 /// and its bytes can go from file to file without passing through this process (see
 /// [`Streamed::copy`]). The same parts make the same hash every build.
+///
+/// The file may be a spare written over (the module documentation says when): an export of an
+/// earlier build, whose parts the caller can name with [`Streamed::holds`]. A part that this
+/// build puts at the very place where the spare already has it is then left there, not
+/// written again: adding an article at the end of an export writes the new part alone.
 pub struct Streamed<'a> {
     sink: &'a Sink,
     group: u128,
@@ -412,6 +454,25 @@ pub struct Streamed<'a> {
     len: u64,
     /// The staged file and its buffer; `None` in a check, which writes nothing.
     file: Option<(PathBuf, std::io::BufWriter<ReleasingFile>)>,
+    /// The stamp of the spare being written over, as it was found; `None` for a new file.
+    over: Option<FileStamp>,
+    /// Parts the spare holds: length and hash by where each starts.
+    held: FxHashMap<u64, (u64, u128)>,
+    /// Parts left in place in the spare, not written.
+    in_place: usize,
+}
+
+/// A finished [`Streamed`] file.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished {
+    /// The file's hash (see [`Streamed`]).
+    pub hash: u128,
+    /// The stamp of the staged file, once complete; `None` in a check. A later build finds the
+    /// file with this stamp as the output's file or as a spare, and tells by it whether the
+    /// parts this build wrote are still there (see [`Streamed::holds`]).
+    pub stamp: Option<FileStamp>,
+    /// How many parts the spare written over held already, left in place.
+    pub in_place: usize,
 }
 
 impl Streamed<'_> {
@@ -419,13 +480,46 @@ impl Streamed<'_> {
     /// to copy it into a later build's file.
     pub fn write(&mut self, part: &[u8]) -> Result<u128, Diagnostic> {
         let hash = xxh3_128(part);
-        self.add_part(part.len() as u64, hash);
+        let len = part.len() as u64;
+        let held = self.held_at(self.len, len, hash);
+        self.in_place += usize::from(held);
+        self.add_part(len, hash);
         if let Some((target, writer)) = &mut self.file {
-            writer
-                .write_all(part)
-                .map_err(|e| cannot_write(target, &e))?;
+            if held {
+                skip(writer, len).map_err(|e| cannot_write(target, &e))?;
+            } else {
+                writer
+                    .write_all(part)
+                    .map_err(|e| cannot_write(target, &e))?;
+            }
         }
         Ok(hash)
+    }
+
+    /// The stamp of the spare this file is written over, as found before any writing; `None`
+    /// for a new file (or in a check).
+    pub fn writing_over(&self) -> Option<FileStamp> {
+        self.over
+    }
+
+    /// Tells that the spare being written over holds these parts (where each starts, its
+    /// length and hash, as [`Streamed::write`] returned it), as the build that wrote the
+    /// spare recorded them. The caller vouches for that by the spare's stamp
+    /// ([`Streamed::writing_over`]), which must be the one that build's [`Finished`] gave.
+    /// Parts that do not lie within the spare are ignored.
+    pub fn holds(&mut self, parts: impl IntoIterator<Item = (u64, u64, u128)>) {
+        let Some(over) = self.over else {
+            return;
+        };
+        self.held = (parts.into_iter())
+            .filter(|&(start, len, _)| start.checked_add(len).is_some_and(|end| end <= over.len))
+            .map(|(start, len, hash)| (start, (len, hash)))
+            .collect();
+    }
+
+    /// True when the spare already holds the part of `len` bytes and `hash` at `start`.
+    fn held_at(&self, start: u64, len: u64, hash: u128) -> bool {
+        len > 0 && self.held.get(&start) == Some(&(len, hash))
     }
 
     /// Appends the bytes `range` of `from`, which are the parts `parts` (each part's length and
@@ -446,12 +540,29 @@ impl Streamed<'_> {
                 self.path.display()
             )));
         }
+        // The run in stretches the spare holds (true) or not, in order.
+        let mut stretches: Vec<(bool, std::ops::Range<u64>)> = Vec::new();
+        let (mut from_at, mut to_at) = (range.start, self.len);
+        for &(len, hash) in parts {
+            let held = self.held_at(to_at, len, hash);
+            self.in_place += usize::from(held);
+            match stretches.last_mut() {
+                Some((was_held, stretch)) if *was_held == held => stretch.end += len,
+                _ => stretches.push((held, from_at..from_at + len)),
+            }
+            from_at += len;
+            to_at += len;
+        }
         if let Some((target, writer)) = &mut self.file {
             writer.flush().map_err(|e| cannot_write(target, &e))?;
-            writer
-                .get_mut()
-                .copy_from(from, range)
-                .map_err(|e| cannot_write(target, &e))?;
+            for (held, stretch) in stretches {
+                let done = if held {
+                    skip(writer, stretch.end - stretch.start)
+                } else {
+                    writer.get_mut().copy_from(from, stretch)
+                };
+                done.map_err(|e| cannot_write(target, &e))?;
+            }
         }
         for &(len, hash) in parts {
             self.add_part(len, hash);
@@ -473,8 +584,9 @@ impl Streamed<'_> {
     /// Completes the file and adds it to the build; returns its hash (see [`Streamed`]).
     /// When the previous build wrote the same parts to the output and that file is untouched,
     /// the output's file stays and the staged copy is dropped, as for any other unchanged file.
-    pub fn finish(self) -> Result<u128, Diagnostic> {
+    pub fn finish(self) -> Result<Finished, Diagnostic> {
         let hash = self.hasher.digest128();
+        let mut stamp = None;
         let record = match (self.file, &self.sink.staging) {
             (Some((target, writer)), Some(staging)) => {
                 let file = writer
@@ -485,6 +597,7 @@ impl Streamed<'_> {
                 file.set_len(self.len)
                     .map_err(|e| cannot_write(&target, &e))?;
                 let metadata = file.metadata().map_err(|e| cannot_write(&target, &e))?;
+                stamp = Some(FileStamp::of(&metadata));
                 let record = staging.settle_streamed(&self.path, &target, hash, self.len)?;
                 Some(FileRecord {
                     input: None,
@@ -495,8 +608,18 @@ impl Streamed<'_> {
             _ => None,
         };
         lock_ignoring_poison(&self.sink.files).push((self.path, record));
-        Ok(hash)
+        Ok(Finished {
+            hash,
+            stamp,
+            in_place: self.in_place,
+        })
     }
+}
+
+/// Moves the writing of `writer` on by `len` bytes, leaving what the file holds there.
+fn skip(writer: &mut std::io::BufWriter<ReleasingFile>, len: u64) -> std::io::Result<()> {
+    writer.flush()?;
+    writer.get_mut().skip(len)
 }
 
 /// A file written from start to end, large, that this build does not read again: what is
@@ -524,6 +647,16 @@ impl ReleasingFile {
     /// The file, once written.
     pub fn into_inner(self) -> File {
         self.file
+    }
+
+    /// Moves on by `len` bytes without writing: the file already holds them.
+    fn skip(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let by = i64::try_from(len)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        self.file.seek(SeekFrom::Current(by))?;
+        self.written += len;
+        Ok(())
     }
 
     /// Appends the bytes `range` of `from`: copied by the kernel (`copy_file_range`) where the

@@ -717,7 +717,8 @@ fn a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build() {
         first.export_parts,
         PartStats {
             made: 12,
-            reused: 0
+            reused: 0,
+            in_place: 0
         }
     );
     // Unchanged: the exports are kept whole, no part is made or copied.
@@ -732,7 +733,8 @@ fn a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build() {
         after.export_parts,
         PartStats {
             made: 4,
-            reused: 12
+            reused: 12,
+            in_place: 0
         },
         "only the new article's parts are made"
     );
@@ -746,12 +748,16 @@ fn a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build() {
         "2024-06-05",
         "Guards in Hoeryong seized phones.",
     );
+    // Its exports are written over the first build's, kept as spares, where the two articles
+    // before the new ones (in path order) already are, at the same places: 2 parts in each
+    // of the four exports are left in place.
     let again = build(site.path());
     assert_eq!(
         again.export_parts,
         PartStats {
             made: 4,
-            reused: 16
+            reused: 16,
+            in_place: 8
         }
     );
     assert!(exports_of(&public) == fresh_exports(site.path()));
@@ -981,6 +987,47 @@ fn replaced_exports_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
         linked,
         "a linked spare is not written over"
     );
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+}
+
+#[test]
+fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
+    let site = fixture("basic");
+    build(site.path());
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    build(site.path());
+    // The spare of mentions.csv is the first build's file: one byte of its first article's
+    // part changes, the size staying the same.
+    let spare = spares_of(site.path())
+        .into_iter()
+        .find(|p| {
+            std::fs::read(p)
+                .unwrap()
+                .starts_with(b"article,kind,entity,")
+        })
+        .expect("the spare of mentions.csv");
+    let mut bytes = std::fs::read(&spare).unwrap();
+    let first_part = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    bytes[first_part + 3] ^= 0x20;
+    std::fs::write(&spare, &bytes).unwrap();
+
+    add_article(
+        site.path(),
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    let after = build(site.path());
+    // The other three exports leave their first two articles' parts in place, as in
+    // `a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build`; mentions.csv,
+    // whose spare is not the file its build recorded, is written whole.
+    assert_eq!(after.export_parts.in_place, 6, "{:?}", after.export_parts);
+    let public = site.path().join("public");
     assert!(exports_of(&public) == fresh_exports(site.path()));
 }
 
