@@ -140,7 +140,7 @@ fn main() -> ExitCode {
     };
     let result = dossier::build_with_progress(&root, out.as_deref(), mode, &progress);
     bar.finish_and_clear();
-    match result {
+    let code = match result {
         Ok(report) => {
             for warning in &report.warnings {
                 eprintln!("{warning}");
@@ -170,7 +170,10 @@ fn main() -> ExitCode {
                         .warnings
                         .len()
                         .saturating_sub(report.warnings.len()),
-                    Err(problems) => return print_problems(&problems),
+                    Err(problems) => {
+                        print_problems(&problems);
+                        end_now(EXIT_CONTENT)
+                    }
                 };
                 let total = report.warnings.len() + unknown;
                 if total > 0 {
@@ -180,22 +183,31 @@ fn main() -> ExitCode {
                         );
                     }
                     eprintln!("error: {total} warnings, and --strict treats them as errors");
-                    return ExitCode::from(EXIT_CONTENT);
+                    end_now(EXIT_CONTENT)
                 }
             }
-            ExitCode::SUCCESS
+            0
         }
         Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
-            let errors = problems.iter().filter(|p| p.is_error()).count();
-            eprintln!(
-                "error: the build failed with {errors} errors; the previous output is unchanged"
-            );
-            ExitCode::from(EXIT_CONTENT)
+            print_problems(&problems);
+            EXIT_CONTENT
         }
-    }
+    };
+    end_now(code)
+}
+
+/// Ends the process with `code` at once, without what runs at exit: the allocator's clean-up,
+/// which hands every freed page back to the system (about 10 ms of a 0.2 s rebuild of 10,000
+/// articles, for a process about to end anyway), and the freeing of the dossier, still going
+/// on a thread of its own. Every file of the build is written by now; the standard streams are
+/// flushed first.
+fn end_now(code: u8) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process; nothing after this point needs to run, and no Rust code
+    // does.
+    unsafe { libc::_exit(i32::from(code)) }
 }
 
 /// `new` and `init` refuse rather than fail a build.
@@ -204,20 +216,23 @@ fn refuse(problem: &dossier::error::Diagnostic) -> ExitCode {
     ExitCode::from(EXIT_CONTENT)
 }
 
-fn print_problems(problems: &[dossier::error::Diagnostic]) -> ExitCode {
+/// Prints a failed build's problems, then how many are errors.
+fn print_problems(problems: &[dossier::error::Diagnostic]) {
     for problem in problems {
         eprintln!("{problem}");
     }
     let errors = problems.iter().filter(|p| p.is_error()).count();
     eprintln!("error: the build failed with {errors} errors; the previous output is unchanged");
-    ExitCode::from(EXIT_CONTENT)
 }
 
 /// `dossier entities`: what extraction found, or with `--unknown` what the catalogue lacks.
 fn entities(root: &std::path::Path, unknown: bool) -> ExitCode {
     let analysis = match dossier::analyze(root, unknown) {
         Ok(analysis) => analysis,
-        Err(problems) => return print_problems(&problems),
+        Err(problems) => {
+            print_problems(&problems);
+            return ExitCode::from(EXIT_CONTENT);
+        }
     };
     let dossier = &analysis.dossier;
     if unknown {
