@@ -616,6 +616,11 @@ impl Streamed<'_> {
     }
 }
 
+/// What names the spare of the streamed file `path` (see [`Staging::spare_for`]), in hex.
+fn spare_key(path: &Path) -> u64 {
+    xxh3_64(path.as_os_str().as_encoded_bytes())
+}
+
 /// Moves the writing of `writer` on by `len` bytes, leaving what the file holds there.
 fn skip(writer: &mut std::io::BufWriter<ReleasingFile>, len: u64) -> std::io::Result<()> {
     writer.flush()?;
@@ -1079,12 +1084,28 @@ impl Staging {
         }
     }
 
+    /// Removes the spares (see [`Staging::spare_for`]) of every file but those of `made`.
+    fn remove_spares_except(&self, made: &FxHashSet<&Path>) {
+        let Ok(entries) = fs::read_dir(&self.spares) else {
+            return;
+        };
+        let spares: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+        if spares.is_empty() {
+            return;
+        }
+        let wanted: FxHashSet<u64> = made.iter().map(|path| spare_key(path)).collect();
+        for spare in spares {
+            let key = (spare.file_name().and_then(|name| name.to_str()))
+                .and_then(|name| u64::from_str_radix(name, 16).ok());
+            if !key.is_some_and(|key| wanted.contains(&key)) {
+                let _ = fs::remove_file(&spare);
+            }
+        }
+    }
+
     /// Where the spare for the streamed file `path` is kept.
     fn spare_path(&self, path: &Path) -> PathBuf {
-        self.spares.join(format!(
-            "{:016x}",
-            xxh3_64(path.as_os_str().as_encoded_bytes())
-        ))
+        self.spares.join(format!("{:016x}", spare_key(path)))
     }
 
     /// The spare for the streamed file `path`, moved to `target` and opened to be written over
@@ -1299,8 +1320,10 @@ impl Staging {
         // the spare the next build writes its file over (see `spare_for`).
         let streamed = std::mem::take(&mut *lock_ignoring_poison(&self.streamed));
         if streamed.is_empty() {
-            // No file is written a part at a time any more: no spare will be used.
-            let _ = fs::remove_dir_all(&self.spares);
+            // Nothing was written a part at a time: the exports were kept as they were (the
+            // dossier is unchanged), or are no longer made. Their spares stay for the next
+            // build that makes them again; those of files this build did not make go.
+            self.remove_spares_except(&made);
         }
         let spares_ready = !streamed.is_empty() && fs::create_dir_all(&self.spares).is_ok();
         // Other replaced files are kept as spare files, as many as there is room for; the

@@ -1031,6 +1031,38 @@ fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
     assert!(exports_of(&public) == fresh_exports(site.path()));
 }
 
+#[test]
+fn an_unchanged_rebuild_keeps_the_spares_for_the_next_one() {
+    let site = fixture("basic");
+    build(site.path());
+    std::fs::write(
+        site.path().join("content/articles/2024/musan.md"),
+        NEW_ARTICLE,
+    )
+    .unwrap();
+    build(site.path());
+    let spares: Vec<u64> = spares_of(site.path()).iter().map(|p| inode(p)).collect();
+    assert_eq!(spares.len(), 5, "one spare for each export");
+    // Nothing changed: the exports are kept, and so are their spares.
+    assert_eq!(build(site.path()).export_parts, Default::default());
+    let kept: Vec<u64> = spares_of(site.path()).iter().map(|p| inode(p)).collect();
+    assert_eq!(kept, spares);
+    // The next rebuild that makes the exports writes them over those spares, leaving the
+    // parts they hold in place (as in
+    // `a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build`).
+    add_article(
+        site.path(),
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    let after = build(site.path());
+    assert_eq!(after.export_parts.in_place, 8, "{:?}", after.export_parts);
+    let public = site.path().join("public");
+    assert!(exports_of(&public) == fresh_exports(site.path()));
+}
+
 /// The spare files (other than the exports') that the cache folder holds for `public/`, and
 /// the folder that holds them.
 fn spare_files_of(site: &Path) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
