@@ -324,6 +324,7 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
         .collect();
 
     // Co-occurrence and years per entity, counted over its articles into a dense array.
+    let flat = FlatLists::new(&article_entities);
     type Counts = (Vec<(usize, usize)>, Vec<(i32, usize)>);
     let nodes: Vec<&EntityNode> = entities.values().collect();
     let counts: Vec<Counts> = nodes
@@ -334,7 +335,7 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
             |tally, (id, node)| {
                 let mut all_years: Vec<i32> = Vec::new();
                 for &a in &node.articles {
-                    tally.add_all(article_entities[a].iter().filter(|&&other| other != id));
+                    tally.add_all(flat.of(a).filter(|&other| other != id));
                     all_years.extend(&article_years[a]);
                 }
                 // Counted by sorting: quicker than a map for a few thousand numbers.
@@ -376,7 +377,7 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
             seen_articles.sort_unstable();
             seen_articles.dedup();
             for &a in &seen_articles {
-                tally.add_all(article_entities[a].iter());
+                tally.add_all(flat.of(a));
             }
             node.entities = tally.ranked();
         },
@@ -400,6 +401,38 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
     })
 }
 
+/// Each article's entity numbers in one array, article after article, in 32 bits: what the
+/// co-occurrence and year counts read for every article of every entity and year. As one list
+/// per article (8 bytes a number, each list an allocation of its own), at 100,000 articles
+/// they no longer fitted the processor's caches, and those counts took 21 times as long as at
+/// 10,000 articles.
+struct FlatLists {
+    numbers: Vec<u32>,
+    /// Where each article's numbers start in `numbers`, and, last, their end.
+    starts: Vec<usize>,
+}
+
+impl FlatLists {
+    fn new(lists: &[Vec<usize>]) -> Self {
+        let mut numbers = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        let mut starts = Vec::with_capacity(lists.len() + 1);
+        for list in lists {
+            starts.push(numbers.len());
+            // Entity numbers index a list of entities built in memory: far below 2^32.
+            numbers.extend(list.iter().map(|&id| id as u32));
+        }
+        starts.push(numbers.len());
+        FlatLists { numbers, starts }
+    }
+
+    /// The entity numbers of article `index`.
+    fn of(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        self.numbers[self.starts[index]..self.starts[index + 1]]
+            .iter()
+            .map(|&id| id as usize)
+    }
+}
+
 /// Counts of entity indexes in a dense array, reset as it is read.
 struct Tally {
     counts: Vec<usize>,
@@ -414,8 +447,8 @@ impl Tally {
         }
     }
 
-    fn add_all<'a>(&mut self, ids: impl Iterator<Item = &'a usize>) {
-        for &id in ids {
+    fn add_all(&mut self, ids: impl Iterator<Item = usize>) {
+        for id in ids {
             if self.counts[id] == 0 {
                 self.touched.push(id);
             }
