@@ -990,8 +990,9 @@ fn replaced_exports_are_kept_as_spares_and_written_over_by_the_next_rebuild() {
     assert!(exports_of(&public) == fresh_exports(site.path()));
 }
 
-#[test]
-fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
+/// The `basic` fixture built, then built again with `NEW_ARTICLE` added: the spares of its
+/// exports are the first build's files.
+fn basic_site_with_export_spares() -> tempfile::TempDir {
     let site = fixture("basic");
     build(site.path());
     std::fs::write(
@@ -1000,6 +1001,24 @@ fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
     )
     .unwrap();
     build(site.path());
+    site
+}
+
+/// Adds an article dated after the others ("onsong") to `site` and builds it again.
+fn add_onsong_and_build(site: &Path) -> dossier::Report {
+    add_article(
+        site,
+        "onsong",
+        "Phones seized in Hoeryong",
+        "2024-06-05",
+        "Guards in Hoeryong seized phones.",
+    );
+    build(site)
+}
+
+#[test]
+fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
+    let site = basic_site_with_export_spares();
     // The spare of mentions.csv is the first build's file: one byte of its first article's
     // part changes, the size staying the same.
     let spare = spares_of(site.path())
@@ -1015,14 +1034,7 @@ fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
     bytes[first_part + 3] ^= 0x20;
     std::fs::write(&spare, &bytes).unwrap();
 
-    add_article(
-        site.path(),
-        "onsong",
-        "Phones seized in Hoeryong",
-        "2024-06-05",
-        "Guards in Hoeryong seized phones.",
-    );
-    let after = build(site.path());
+    let after = add_onsong_and_build(site.path());
     // The other three exports leave their first two articles' parts in place, as in
     // `a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build`; mentions.csv,
     // whose spare is not the file its build recorded, is written whole.
@@ -1033,14 +1045,7 @@ fn a_spare_changed_since_its_build_has_nothing_left_in_place() {
 
 #[test]
 fn an_unchanged_rebuild_keeps_the_spares_for_the_next_one() {
-    let site = fixture("basic");
-    build(site.path());
-    std::fs::write(
-        site.path().join("content/articles/2024/musan.md"),
-        NEW_ARTICLE,
-    )
-    .unwrap();
-    build(site.path());
+    let site = basic_site_with_export_spares();
     let spares: Vec<u64> = spares_of(site.path()).iter().map(|p| inode(p)).collect();
     assert_eq!(spares.len(), 5, "one spare for each export");
     // Nothing changed: the exports are kept, and so are their spares.
@@ -1050,14 +1055,7 @@ fn an_unchanged_rebuild_keeps_the_spares_for_the_next_one() {
     // The next rebuild that makes the exports writes them over those spares, leaving the
     // parts they hold in place (as in
     // `a_rebuild_copies_the_unchanged_articles_export_parts_from_the_last_build`).
-    add_article(
-        site.path(),
-        "onsong",
-        "Phones seized in Hoeryong",
-        "2024-06-05",
-        "Guards in Hoeryong seized phones.",
-    );
-    let after = build(site.path());
+    let after = add_onsong_and_build(site.path());
     assert_eq!(after.export_parts.in_place, 8, "{:?}", after.export_parts);
     let public = site.path().join("public");
     assert!(exports_of(&public) == fresh_exports(site.path()));
