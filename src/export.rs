@@ -132,16 +132,11 @@ pub fn exports(
                         .map(|&(_, start, len, hash)| (start, len, hash)),
                 );
             }
-            // Kept for the next build, whose spare this build's output file may become.
-            let last = listed.as_ref().map(|listed| FileParts {
-                hash: listed.hash,
-                parts: listed.parts.clone(),
-                stamp: listed.stamp,
-            });
-            let mut parts = Parts::new(&keys, listed, sink, path);
+            let mut parts = Parts::new(&keys, listed.as_ref(), sink, path);
             make(dossier, &mut out, &mut parts)?;
             let finished = out.finish()?;
-            Ok((path, finished, parts, last))
+            // Kept for the next build, whose spare this build's output file may become.
+            Ok((path, finished, parts, listed))
         })
         .collect::<Result<_, Diagnostic>>()?;
     let mut index = PartsIndex {
@@ -254,7 +249,7 @@ pub struct Parts<'k> {
 }
 
 impl<'k> Parts<'k> {
-    fn new(keys: &'k [u128], listed: Option<FileParts>, sink: &Group, path: &str) -> Self {
+    fn new(keys: &'k [u128], listed: Option<&FileParts>, sink: &Group, path: &str) -> Self {
         let previous = listed.and_then(|listed| {
             let (file, hash) = sink.previous_file(Path::new(path))?;
             if hash != listed.hash {
@@ -262,8 +257,8 @@ impl<'k> Parts<'k> {
             }
             // Every part must lie within the file; a list that says otherwise is not used.
             let len = file.metadata().ok()?.len();
-            let ranges = (listed.parts.into_iter())
-                .map(|(key, start, part, hash)| {
+            let ranges = (listed.parts.iter())
+                .map(|&(key, start, part, hash)| {
                     let end = start.checked_add(part).filter(|&end| end <= len)?;
                     Some((key, (start..end, hash)))
                 })

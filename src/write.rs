@@ -148,9 +148,9 @@ struct FileRecord {
     /// xxh3-128 of the bytes; for a file written a part at a time, of its parts' hashes (see
     /// [`Streamed`]).
     hash: u128,
-    len: u64,
-    inode: u64,
-    modified_ns: i128,
+    /// Its size, inode and modification time when the build finished it. (Nested, the stamp
+    /// encodes as the three fields it replaced: the manifest's bytes are the same.)
+    stamp: FileStamp,
     /// A hash of what the file was made from (a page's template and data), when the build knew
     /// it; a later build with the same input reuses the file without making it again.
     input: Option<u128>,
@@ -162,15 +162,7 @@ impl FileRecord {
     /// True when `metadata` describes the very file this record was made for: same size,
     /// inode and modification time.
     fn matches(&self, metadata: &fs::Metadata) -> bool {
-        metadata.is_file() && FileStamp::of(metadata) == self.stamp()
-    }
-
-    fn stamp(&self) -> FileStamp {
-        FileStamp {
-            len: self.len,
-            inode: self.inode,
-            modified_ns: self.modified_ns,
-        }
+        metadata.is_file() && FileStamp::of(metadata) == self.stamp
     }
 }
 
@@ -186,8 +178,30 @@ pub struct FileStamp {
 
 impl FileStamp {
     /// The stamp of the file `metadata` describes.
+    #[cfg(unix)]
     fn of(metadata: &fs::Metadata) -> Self {
-        record_of(metadata, 0).stamp()
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            len: metadata.len(),
+            inode: metadata.ino(),
+            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
+                + i128::from(metadata.mtime_nsec()),
+        }
+    }
+
+    /// Without inode numbers, the time and size alone tell an untouched file.
+    #[cfg(not(unix))]
+    fn of(metadata: &fs::Metadata) -> Self {
+        let modified_ns = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        FileStamp {
+            len: metadata.len(),
+            inode: 0,
+            modified_ns,
+        }
     }
 }
 
@@ -359,7 +373,7 @@ impl Group<'_> {
                 };
                 // Its last size, as a guess at this one's: `Streamed::finish` trims the rest.
                 if let Some(previous) = staging.replaces(&path) {
-                    reserve(&file, previous.len);
+                    reserve(&file, previous.stamp.len);
                 }
                 Some((
                     target,
@@ -1200,7 +1214,7 @@ impl Staging {
         let Some(previous) = self.previous.files().get(path) else {
             return Ok(None);
         };
-        if previous.record.hash != hash || previous.record.len != len {
+        if previous.record.hash != hash || previous.record.stamp.len != len {
             return Ok(None);
         }
         // What it was made from is recorded by the caller.
@@ -1611,10 +1625,10 @@ impl FolderHandles {
         };
         rustix::fs::statat(handle, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|stat| {
             FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
-                && u64::try_from(stat.st_size).ok() == Some(record.len)
-                && u64::from(stat.st_ino) == record.inode
+                && u64::try_from(stat.st_size).ok() == Some(record.stamp.len)
+                && u64::from(stat.st_ino) == record.stamp.inode
                 && i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec)
-                    == record.modified_ns
+                    == record.stamp.modified_ns
         })
     }
 }
@@ -1634,33 +1648,11 @@ impl FolderHandles {
     }
 }
 
-#[cfg(unix)]
+/// The record of a file with `metadata` and `hash`, made from no known input, in no group.
 fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
-    use std::os::unix::fs::MetadataExt;
     FileRecord {
         hash,
-        len: metadata.len(),
-        inode: metadata.ino(),
-        modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
-            + i128::from(metadata.mtime_nsec()),
-        input: None,
-        group: None,
-    }
-}
-
-/// Without inode numbers, the time and size alone tell an untouched file.
-#[cfg(not(unix))]
-fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
-    let modified_ns = metadata
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128);
-    FileRecord {
-        hash,
-        len: metadata.len(),
-        inode: 0,
-        modified_ns,
+        stamp: FileStamp::of(metadata),
         input: None,
         group: None,
     }
