@@ -189,6 +189,19 @@ impl FileStamp {
         }
     }
 
+    /// The stamp of the file `stat` describes (see [`FolderHandles::file_matches`]); `None`
+    /// for a size no file can have.
+    // The inode's type is narrower than 64 bits on some targets.
+    #[cfg(target_os = "linux")]
+    #[allow(clippy::useless_conversion)]
+    fn of_stat(stat: &rustix::fs::Stat) -> Option<Self> {
+        Some(FileStamp {
+            len: u64::try_from(stat.st_size).ok()?,
+            inode: u64::from(stat.st_ino),
+            modified_ns: i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec),
+        })
+    }
+
     /// Without inode numbers, the time and size alone tell an untouched file.
     #[cfg(not(unix))]
     fn of(metadata: &fs::Metadata) -> Self {
@@ -355,7 +368,7 @@ impl Group<'_> {
     /// Starts a file of the group that is written a part at a time: exports too large to hold
     /// in memory whole. [`Streamed::finish`] adds it.
     pub fn stream(&self, path: PathBuf) -> Result<Streamed<'_>, Diagnostic> {
-        let file = match &self.sink.staging {
+        let (file, over) = match &self.sink.staging {
             Some(staging) => {
                 let target = staging.target(&path)?;
                 if !lock_ignoring_poison(&staging.streamed).insert(path.clone()) {
@@ -375,16 +388,10 @@ impl Group<'_> {
                 if let Some(previous) = staging.replaces(&path) {
                     reserve(&file, previous.stamp.len);
                 }
-                Some((
-                    target,
-                    std::io::BufWriter::with_capacity(WRITE_BUFFER, ReleasingFile::new(file)),
-                    over,
-                ))
+                let writer =
+                    std::io::BufWriter::with_capacity(WRITE_BUFFER, ReleasingFile::new(file));
+                (Some((target, writer)), over)
             }
-            None => None,
-        };
-        let (file, over) = match file {
-            Some((target, writer, over)) => (Some((target, writer)), over),
             None => (None, None),
         };
         Ok(Streamed {
@@ -1614,8 +1621,6 @@ impl FolderHandles {
     }
 
     /// True when the file at `path` in `out` is the one `record` describes.
-    // The inode's type is narrower than 64 bits on some targets.
-    #[allow(clippy::useless_conversion)]
     fn file_matches(&self, out: &Path, path: &Path, record: &FileRecord) -> bool {
         use rustix::fs::{AtFlags, FileType};
         let folder = path.parent().unwrap_or(Path::new(""));
@@ -1625,10 +1630,7 @@ impl FolderHandles {
         };
         rustix::fs::statat(handle, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|stat| {
             FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
-                && u64::try_from(stat.st_size).ok() == Some(record.stamp.len)
-                && u64::from(stat.st_ino) == record.stamp.inode
-                && i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec)
-                    == record.stamp.modified_ns
+                && FileStamp::of_stat(&stat) == Some(record.stamp)
         })
     }
 }
