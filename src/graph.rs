@@ -155,9 +155,15 @@ impl Dossier {
 
 /// How many related articles an article lists.
 const RELATED_COUNT: usize = 5;
-/// Entities named by more articles than this are too common to tell articles apart; skipping them
-/// keeps related-article scoring linear in the size of the dossier.
+/// Entities named by more articles than this are too common to tell articles apart: they count
+/// only for an article that has too few related articles without them, and then only between
+/// it and the [`RELATED_WINDOW`] articles that name them nearest to it in date. Either way an
+/// article adds up at most this many articles per entity, which keeps related-article scoring
+/// linear in the size of the dossier.
 const RELATED_MAX_DF: usize = 500;
+/// How many of a common entity's articles, those nearest in date, an article that needs them
+/// scores (see [`RELATED_MAX_DF`]).
+const RELATED_WINDOW: usize = 64;
 /// An article whose entities' postings reach at least one article in this many reads every
 /// score in order rather than keeping the list of the articles it touched (see
 /// `related_articles`).
@@ -478,6 +484,12 @@ impl Tally {
 /// hashing, then picks the best five from it: by reading the whole array when the postings
 /// reach a good share of the dossier (as in the 10,000-article benchmark), or through the list
 /// of the entries it touched when they are few, so that the cost stays that of the postings.
+///
+/// Entities named by more than [`RELATED_MAX_DF`] articles count only for an article that finds
+/// fewer than five related articles through the others: in a large archive of one subject,
+/// every article may name only the same few places and agencies, and would otherwise list none.
+/// Such an article scores again with them, each between it and the [`RELATED_WINDOW`] articles
+/// that name it nearest in date.
 fn related_articles(
     article_entities: &[Vec<usize>],
     entities: &BTreeMap<EntityKey, EntityNode>,
@@ -486,22 +498,163 @@ fn related_articles(
 ) -> Vec<Vec<usize>> {
     let total = article_entities.len().max(1) as f64;
     // By entity number (its place in key order, as in `article_entities`): its weight and
-    // articles, for entities rare enough to tell articles apart.
-    let postings: Vec<Option<(f64, &[usize])>> = entities
+    // articles (in rank order), for entities named by two articles or more.
+    let postings: Vec<Option<Posting<'_>>> = entities
         .values()
         .map(|node| {
             let df = node.articles.len();
-            (2..=RELATED_MAX_DF)
-                .contains(&df)
-                .then(|| ((total / df as f64).ln() + 1.0, node.articles.as_slice()))
+            (df >= 2).then(|| Posting {
+                idf: (total / df as f64).ln() + 1.0,
+                articles: node.articles.as_slice(),
+                common: df > RELATED_MAX_DF,
+            })
         })
         .collect();
-    score_related(article_entities, &postings, rank, by_date, DENSE_SHARE)
+    let scoring = Scoring {
+        dense_share: DENSE_SHARE,
+        window: RELATED_WINDOW,
+    };
+    score_related(article_entities, &postings, rank, by_date, scoring)
 }
 
-/// The scoring of [`related_articles`], given each entity's weight and articles (`None` for an
-/// entity that does not count). An article whose postings reach one article in `dense_share`
-/// or more reads every score in order; the others keep a list of the articles they touch.
+/// One entity's part in the scoring of related articles.
+#[derive(Debug, Clone, Copy)]
+struct Posting<'a> {
+    /// Its weight: the inverse of its document frequency.
+    idf: f64,
+    /// Its articles, in rank order (newest first).
+    articles: &'a [usize],
+    /// Named by too many articles to count but where an article needs it, and then only
+    /// between articles near in date (see [`RELATED_MAX_DF`]).
+    common: bool,
+}
+
+/// How [`score_related`] reads the scores (tests try other values than the build's).
+#[derive(Debug, Clone, Copy)]
+struct Scoring {
+    /// An article whose postings reach at least one article in this many reads every score in
+    /// order (see [`DENSE_SHARE`]).
+    dense_share: usize,
+    /// How many of a common entity's articles an article scores (see [`RELATED_WINDOW`]).
+    window: usize,
+}
+
+/// Best first: a higher score, then the newer article (the lower place). The order is total
+/// (no two articles share a place), so the order candidates are offered in is not.
+fn ranks_before(a: (usize, f32), b: (usize, f32)) -> bool {
+    b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)).is_lt()
+}
+
+/// For an article at place `own` that counts common entities: a higher score first, then the
+/// article nearer to it in date, then the newer. Its common entities' articles around it all
+/// score the same when it shares only those with them: the nearest come first.
+fn ranks_before_near(own: usize) -> impl Fn((usize, f32), (usize, f32)) -> bool {
+    move |a, b| {
+        (b.1.total_cmp(&a.1))
+            .then_with(|| a.0.abs_diff(own).cmp(&b.0.abs_diff(own)))
+            .then_with(|| a.0.cmp(&b.0))
+            .is_lt()
+    }
+}
+
+/// Offers a candidate (place, score) to `best`, the few best so far in the order `before`;
+/// returns the lowest score that could still join.
+fn offer(
+    best: &mut Vec<(usize, f32)>,
+    candidate: (usize, f32),
+    before: impl Fn((usize, f32), (usize, f32)) -> bool,
+) -> f32 {
+    if best.len() < RELATED_COUNT || best.last().is_some_and(|&last| before(candidate, last)) {
+        let at = best.partition_point(|&kept| before(kept, candidate));
+        best.insert(at, candidate);
+        best.truncate(RELATED_COUNT);
+    }
+    match best.last() {
+        Some(&(_, lowest)) if best.len() == RELATED_COUNT => lowest,
+        _ => f32::MIN_POSITIVE,
+    }
+}
+
+/// Adds up `lists` (weights and places) into `scores`, leaving out the place `own`, and
+/// notes each place touched in `touched`; returns how many were.
+///
+/// Places touched so far are `touched[..count]`. Each posting is written at `count`, which
+/// moves on only when the place is new (every idf is at least 1, so 0 means untouched): no
+/// branch in the loop that runs tens of millions of times.
+fn add_touched<'l>(
+    lists: impl Iterator<Item = (f32, &'l [u32])>,
+    own: usize,
+    scores: &mut [f32],
+    touched: &mut [u32],
+) -> usize {
+    let mut count = 0;
+    for (idf, list) in lists {
+        for &other in list {
+            if other as usize != own {
+                let score = &mut scores[other as usize];
+                touched[count] = other;
+                count += usize::from(*score == 0.0);
+                *score += idf;
+            }
+        }
+    }
+    count
+}
+
+/// The `window` places of `list` (places in increasing order out of `n`, among them `own`)
+/// nearest to `own` in it: as many on each side as the list holds, up to half each.
+fn nearest(list: &[u32], own: usize, n: usize, window: usize) -> &[u32] {
+    let width = window.min(list.len());
+    // A common entity's articles spread over the whole dossier: `own` is about as far into
+    // the list as into all places. (A plain binary search over lists of thousands, a dozen
+    // reads far apart in memory for each article and entity, doubled the graph's time at
+    // 100,000 articles.)
+    let guess = own.saturating_mul(list.len()) / n.max(1);
+    let at = partition_near(list, own, guess);
+    let start = at.saturating_sub(width / 2).min(list.len() - width);
+    &list[start..start + width]
+}
+
+/// The number of places in `list` (in increasing order) below `own`, as `partition_point`
+/// finds it, searched from `guess` outwards in steps that double, then by halves between the
+/// last two: a few reads near `guess` when it is close.
+fn partition_near(list: &[u32], own: usize, guess: usize) -> usize {
+    let below = |i: usize| (list[i] as usize) < own;
+    let Some(last) = list.len().checked_sub(1) else {
+        return 0;
+    };
+    let guess = guess.min(last);
+    // The answer is at `start` or later, and at `end` or earlier.
+    let (start, end) = if below(guess) {
+        let (mut known, mut step) = (guess, 1);
+        loop {
+            let probe = known + step;
+            if probe > last {
+                break (known + 1, list.len());
+            }
+            if !below(probe) {
+                break (known + 1, probe);
+            }
+            (known, step) = (probe, step * 2);
+        }
+    } else {
+        let (mut known, mut step) = (guess, 1);
+        loop {
+            let Some(probe) = known.checked_sub(step) else {
+                break (0, known);
+            };
+            if below(probe) {
+                break (probe + 1, known);
+            }
+            (known, step) = (probe, step * 2);
+        }
+    };
+    start + list[start..end].partition_point(|&place| (place as usize) < own)
+}
+
+/// The scoring of [`related_articles`], given each entity's [`Posting`] (`None` for an entity
+/// that does not count). An article whose postings reach one article in `dense_share` or more
+/// reads every score in order; the others keep a list of the articles they touch.
 ///
 /// Scores are kept by rank (newest first), not by article number: the postings are in rank
 /// order, so each list is added up walking forward through the scores, and the rank that
@@ -509,19 +662,22 @@ fn related_articles(
 /// `rank`, as in [`Dossier::by_date`]).
 fn score_related(
     article_entities: &[Vec<usize>],
-    postings: &[Option<(f64, &[usize])>],
+    postings: &[Option<Posting<'_>>],
     rank: &[usize],
     by_date: &[usize],
-    dense_share: usize,
+    scoring: Scoring,
 ) -> Vec<Vec<usize>> {
     let n = article_entities.len();
     // Each entity's articles as places in rank order, in the order the list gives them. Scores
     // and places are kept in 32 bits: the scores of 10,000 articles then fit a core's fastest
     // cache, and every article reads them all (see below) or adds up thousands of them.
-    let ranked: Vec<Option<(f32, Vec<u32>)>> = postings
+    let ranked: Vec<Option<(f32, Vec<u32>, bool)>> = postings
         .iter()
         .map(|entry| {
-            entry.map(|(idf, list)| (idf as f32, list.iter().map(|&a| rank[a] as u32).collect()))
+            entry.map(|posting| {
+                let places = (posting.articles.iter()).map(|&a| rank[a] as u32).collect();
+                (posting.idf as f32, places, posting.common)
+            })
         })
         .collect();
     article_entities
@@ -533,37 +689,22 @@ fn score_related(
                 let own = rank[index];
                 // This article's entities with their weights and articles, in key order, so
                 // the sums add up in the same order every build.
-                let lists: Vec<(f32, &[u32])> = (ids.iter())
-                    .filter_map(|&id| match ranked.get(id) {
-                        Some(Some((idf, list))) => Some((*idf, list.as_slice())),
+                let entries = || {
+                    (ids.iter()).filter_map(|&id| match ranked.get(id) {
+                        Some(Some((idf, list, common))) => Some((*idf, list.as_slice(), *common)),
                         _ => None,
                     })
+                };
+                let lists: Vec<(f32, &[u32])> = entries()
+                    .filter(|&(_, _, common)| !common)
+                    .map(|(idf, list, _)| (idf, list))
                     .collect();
                 let work: usize = lists.iter().map(|(_, list)| list.len()).sum();
-                // Best first: a higher score, then the newer article (the lower place). The
-                // few best are kept in order as the scores are read and reset, in one pass,
-                // rather than collected and partly sorted (thousands of entries per article).
-                // The order is total (no two articles share a place), so the order they are
-                // offered in is not.
-                let before = |a: (usize, f32), b: (usize, f32)| {
-                    b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)).is_lt()
-                };
+                // The few best are kept in order as the scores are read and reset, in one
+                // pass, rather than collected and partly sorted (thousands of entries per
+                // article).
                 let mut best: Vec<(usize, f32)> = Vec::with_capacity(RELATED_COUNT + 1);
-                // Offers a candidate; returns the lowest score that could still join.
-                let mut offer = |candidate: (usize, f32)| {
-                    if best.len() < RELATED_COUNT
-                        || best.last().is_some_and(|&last| before(candidate, last))
-                    {
-                        let at = best.partition_point(|&kept| before(kept, candidate));
-                        best.insert(at, candidate);
-                        best.truncate(RELATED_COUNT);
-                    }
-                    match best.last() {
-                        Some(&(_, lowest)) if best.len() == RELATED_COUNT => lowest,
-                        _ => f32::MIN_POSITIVE,
-                    }
-                };
-                if work.saturating_mul(dense_share) >= scores.len() {
+                if work.saturating_mul(scoring.dense_share) >= scores.len() {
                     // The postings reach a good share of all articles: every score is added
                     // up, the article's own dropped, and then all are read in order, which
                     // costs less than keeping the list of those touched.
@@ -592,7 +733,11 @@ fn score_related(
                         {
                             for (offset, &score) in chunk.iter().enumerate() {
                                 if score >= floor {
-                                    floor = offer((block * SCAN_BLOCK + offset, score));
+                                    floor = offer(
+                                        &mut best,
+                                        (block * SCAN_BLOCK + offset, score),
+                                        ranks_before,
+                                    );
                                 }
                             }
                         }
@@ -601,29 +746,46 @@ fn score_related(
                     let rest_start = blocks.len() * SCAN_BLOCK;
                     for (offset, score) in rest.iter_mut().enumerate() {
                         if *score >= floor {
-                            floor = offer((rest_start + offset, *score));
+                            floor = offer(&mut best, (rest_start + offset, *score), ranks_before);
                         }
                         *score = 0.0;
                     }
                 } else {
-                    // Places touched so far are `touched[..count]`. Each posting is written
-                    // at `count`, which moves on only when the place is new (every idf is at
-                    // least 1, so 0 means untouched): no branch in the loop that runs tens of
-                    // millions of times.
-                    let mut count = 0;
-                    for &(idf, list) in &lists {
-                        for &other in list {
-                            if other as usize != own {
-                                let score = &mut scores[other as usize];
-                                touched[count] = other;
-                                count += usize::from(*score == 0.0);
-                                *score += idf;
-                            }
-                        }
-                    }
+                    let count = add_touched(lists.iter().copied(), own, scores, touched);
+                    // As above, only a score at least the fifth best so far can join.
+                    let mut floor = f32::MIN_POSITIVE;
                     for &other in &touched[..count] {
                         let other = other as usize;
-                        offer((other, std::mem::take(&mut scores[other])));
+                        let candidate = (other, std::mem::take(&mut scores[other]));
+                        if candidate.1 >= floor {
+                            floor = offer(&mut best, candidate, ranks_before);
+                        }
+                    }
+                }
+                // Too few through the entities that tell articles apart: the common ones
+                // count too, between this article and their articles nearest it in date,
+                // added up with the others in key order; on equal scores, the nearer wins. Few articles (all of them only in
+                // a large archive that names few entities), and a bounded number of postings
+                // each: the list of places touched serves.
+                if best.len() < RELATED_COUNT && entries().any(|(_, _, common)| common) {
+                    best.clear();
+                    let near = entries().map(|(idf, list, common)| {
+                        let list = if common {
+                            nearest(list, own, n, scoring.window)
+                        } else {
+                            list
+                        };
+                        (idf, list)
+                    });
+                    let count = add_touched(near, own, scores, touched);
+                    let before = ranks_before_near(own);
+                    let mut floor = f32::MIN_POSITIVE;
+                    for &other in &touched[..count] {
+                        let other = other as usize;
+                        let candidate = (other, std::mem::take(&mut scores[other]));
+                        if candidate.1 >= floor {
+                            floor = offer(&mut best, candidate, &before);
+                        }
                     }
                 }
                 best.iter().map(|&(place, _)| by_date[place]).collect()
@@ -698,39 +860,96 @@ mod tests {
     use super::*;
 
     /// Related articles by brute force: every pair scored on its own, in the same order of
-    /// additions, sorted best first.
+    /// additions, sorted best first. Common entities count only for an article with fewer
+    /// than five related articles without them, each between it and the `window` articles of
+    /// its list (in rank order) nearest it; equal scores then go to the nearer article.
     fn related_by_pairs(
         article_entities: &[Vec<usize>],
-        postings: &[Option<(f64, &[usize])>],
+        postings: &[Option<Posting<'_>>],
         rank: &[usize],
+        window: usize,
     ) -> Vec<Vec<usize>> {
+        // Whether `b` counts for `a` through `posting`, with or without common entities.
+        let counts = |a: usize, b: usize, posting: &Posting<'_>, with_common: bool| {
+            let Some(at) = posting.articles.iter().position(|&x| x == b) else {
+                return false;
+            };
+            if !posting.common {
+                return true;
+            }
+            if !with_common {
+                return false;
+            }
+            let own = (posting.articles.iter().position(|&x| x == a)).expect("its own entity");
+            let width = window.min(posting.articles.len());
+            let start = own
+                .saturating_sub(width / 2)
+                .min(posting.articles.len() - width);
+            (start..start + width).contains(&at)
+        };
         (0..article_entities.len())
             .map(|a| {
-                let mut scored: Vec<(usize, f32)> = (0..article_entities.len())
-                    .filter(|&b| b != a)
-                    .map(|b| {
-                        // In 32 bits, as the scoring keeps them.
-                        let mut score = 0.0_f32;
-                        for &id in &article_entities[a] {
-                            if let Some((idf, list)) = postings[id]
-                                && list.contains(&b)
-                            {
-                                score += idf as f32;
+                let best = |with_common: bool| {
+                    let mut scored: Vec<(usize, f32)> = (0..article_entities.len())
+                        .filter(|&b| b != a)
+                        .map(|b| {
+                            // In 32 bits, as the scoring keeps them.
+                            let mut score = 0.0_f32;
+                            for &id in &article_entities[a] {
+                                if let Some(posting) = &postings[id]
+                                    && counts(a, b, posting, with_common)
+                                {
+                                    score += posting.idf as f32;
+                                }
                             }
+                            (b, score)
+                        })
+                        .filter(|&(_, score)| score > 0.0)
+                        .collect();
+                    // On equal scores, with common entities the nearer in rank first; then
+                    // the newer.
+                    let distance = |b: usize| {
+                        if with_common {
+                            rank[b].abs_diff(rank[a])
+                        } else {
+                            0
                         }
-                        (b, score)
-                    })
-                    .filter(|&(_, score)| score > 0.0)
-                    .collect();
-                scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(rank[x.0].cmp(&rank[y.0])));
-                scored.iter().take(RELATED_COUNT).map(|&(b, _)| b).collect()
+                    };
+                    scored.sort_by(|x, y| {
+                        (y.1.total_cmp(&x.1))
+                            .then(distance(x.0).cmp(&distance(y.0)))
+                            .then(rank[x.0].cmp(&rank[y.0]))
+                    });
+                    scored.truncate(RELATED_COUNT);
+                    scored.into_iter().map(|(b, _)| b).collect::<Vec<usize>>()
+                };
+                let without = best(false);
+                let has_common =
+                    (article_entities[a].iter()).any(|&id| postings[id].is_some_and(|p| p.common));
+                if without.len() < RELATED_COUNT && has_common {
+                    best(true)
+                } else {
+                    without
+                }
             })
             .collect()
     }
 
     proptest::proptest! {
+        /// Searching from a guess finds what a binary search finds, however far off the guess.
+        #[test]
+        fn a_search_from_a_guess_finds_the_partition_point(
+            places in proptest::collection::btree_set(0..200_u32, 0..60),
+            own in 0..210_usize,
+            guess in 0..80_usize,
+        ) {
+            let list: Vec<u32> = places.into_iter().collect();
+            let expected = list.partition_point(|&place| (place as usize) < own);
+            proptest::prop_assert_eq!(partition_near(&list, own, guess), expected);
+        }
+
         /// Both ways of reading the scores give the related articles that scoring every pair
-        /// gives.
+        /// gives, with common entities or without.
         #[test]
         fn related_articles_agree_with_scoring_every_pair(
             memberships in proptest::collection::vec(
@@ -738,25 +957,12 @@ mod tests {
                 1..40,
             ),
             order in proptest::collection::vec(0..1000_u32, 40),
+            common_above in 2..12_usize,
+            window in 1..8_usize,
         ) {
             let entity_count = 10;
             let article_entities: Vec<Vec<usize>> =
                 memberships.iter().map(|set| set.iter().copied().collect()).collect();
-            let lists: Vec<Vec<usize>> = (0..entity_count)
-                .map(|id| {
-                    (0..article_entities.len())
-                        .filter(|&a| article_entities[a].contains(&id))
-                        .collect()
-                })
-                .collect();
-            let total = article_entities.len() as f64;
-            let postings: Vec<Option<(f64, &[usize])>> = lists
-                .iter()
-                .map(|list| {
-                    (list.len() >= 2)
-                        .then(|| ((total / list.len() as f64).ln() + 1.0, list.as_slice()))
-                })
-                .collect();
             // A rank for each article: a permutation, ties in `order` broken by number.
             let mut by_order: Vec<usize> = (0..article_entities.len()).collect();
             by_order.sort_by_key(|&a| (order[a], a));
@@ -764,10 +970,32 @@ mod tests {
             for (position, &a) in by_order.iter().enumerate() {
                 rank[a] = position;
             }
-            let expected = related_by_pairs(&article_entities, &postings, &rank);
-            let dense =
-                score_related(&article_entities, &postings, &rank, &by_order, usize::MAX);
-            let sparse = score_related(&article_entities, &postings, &rank, &by_order, 0);
+            // Each entity's articles in rank order, as the graph keeps them.
+            let lists: Vec<Vec<usize>> = (0..entity_count)
+                .map(|id| {
+                    let mut list: Vec<usize> = (0..article_entities.len())
+                        .filter(|&a| article_entities[a].contains(&id))
+                        .collect();
+                    list.sort_by_key(|&a| rank[a]);
+                    list
+                })
+                .collect();
+            let total = article_entities.len() as f64;
+            let postings: Vec<Option<Posting<'_>>> = lists
+                .iter()
+                .map(|list| {
+                    (list.len() >= 2).then(|| Posting {
+                        idf: (total / list.len() as f64).ln() + 1.0,
+                        articles: list.as_slice(),
+                        common: list.len() > common_above,
+                    })
+                })
+                .collect();
+            let expected = related_by_pairs(&article_entities, &postings, &rank, window);
+            let dense = Scoring { dense_share: usize::MAX, window };
+            let dense = score_related(&article_entities, &postings, &rank, &by_order, dense);
+            let sparse = Scoring { dense_share: 0, window };
+            let sparse = score_related(&article_entities, &postings, &rank, &by_order, sparse);
             proptest::prop_assert_eq!(&dense, &expected);
             proptest::prop_assert_eq!(&sparse, &expected);
         }

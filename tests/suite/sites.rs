@@ -286,3 +286,47 @@ fn each_articles_entities_are_listed_once_as_extraction_found_them() {
             .any(|a| !a.metadata.added.is_empty())
     );
 }
+
+/// In an archive whose articles all name the same place, more of them than the limit above
+/// which an entity no longer tells articles apart, every article still lists related articles:
+/// those that name it nearest in date.
+#[test]
+fn articles_that_share_only_a_common_entity_list_their_nearest_in_date() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    let basic = fixture("basic");
+    std::fs::copy(basic.path().join("site.toml"), root.join("site.toml")).unwrap();
+    crate::common::copy_tree(
+        &basic.path().join("content/entities"),
+        &root.join("content/entities"),
+    );
+    let articles = root.join("content/articles");
+    std::fs::create_dir_all(&articles).unwrap();
+    let first = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let count = 520;
+    for i in 0..count {
+        let date = first + chrono::Days::new(i);
+        std::fs::write(
+            articles.join(format!("a{i:03}.md")),
+            format!("+++\ntitle = \"Report {i}\"\ndate = {date}\n+++\nPolice in Hyesan checked phones.\n"),
+        )
+        .unwrap();
+    }
+    build(root);
+    let links = Regex::new(r#"<li><a href="\.\./articles/(a\d{3})\.html""#).unwrap();
+    let related = |i: u64| -> Vec<String> {
+        let page =
+            std::fs::read_to_string(root.join(format!("public/articles/a{i:03}.html"))).unwrap();
+        let (_, list) = page
+            .split_once("Related articles")
+            .unwrap_or_else(|| panic!("a{i:03} lists no related articles"));
+        (links.captures_iter(list))
+            .map(|c| c[1].to_string())
+            .take(5)
+            .collect()
+    };
+    // The two days before and after, then the third after (the newer of the two third ones).
+    assert_eq!(related(260), ["a261", "a259", "a262", "a258", "a263"]);
+    // The newest: the five days before it.
+    assert_eq!(related(count - 1), ["a518", "a517", "a516", "a515", "a514"]);
+}
