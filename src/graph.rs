@@ -764,9 +764,10 @@ fn score_related(
                 }
                 // Too few through the entities that tell articles apart: the common ones
                 // count too, between this article and their articles nearest it in date,
-                // added up with the others in key order; on equal scores, the nearer wins. Few articles (all of them only in
-                // a large archive that names few entities), and a bounded number of postings
-                // each: the list of places touched serves.
+                // added up with the others in key order; on equal scores, the nearer wins.
+                // Few articles need it (all of them only in a large archive that names few
+                // entities), each with a bounded number of postings: the list of places
+                // touched serves.
                 if best.len() < RELATED_COUNT && entries().any(|(_, _, common)| common) {
                     best.clear();
                     let near = entries().map(|(idf, list, common)| {
