@@ -506,12 +506,12 @@ fn related_articles(
             (df >= 2).then(|| Posting {
                 idf: (total / df as f64).ln() + 1.0,
                 articles: node.articles.as_slice(),
-                common: df > RELATED_MAX_DF,
             })
         })
         .collect();
     let scoring = Scoring {
         dense_share: DENSE_SHARE,
+        max_df: RELATED_MAX_DF,
         window: RELATED_WINDOW,
     };
     score_related(article_entities, &postings, rank, by_date, scoring)
@@ -524,9 +524,6 @@ struct Posting<'a> {
     idf: f64,
     /// Its articles, in rank order (newest first).
     articles: &'a [usize],
-    /// Named by too many articles to count but where an article needs it, and then only
-    /// between articles near in date (see [`RELATED_MAX_DF`]).
-    common: bool,
 }
 
 /// How [`score_related`] reads the scores (tests try other values than the build's).
@@ -535,6 +532,9 @@ struct Scoring {
     /// An article whose postings reach at least one article in this many reads every score in
     /// order (see [`DENSE_SHARE`]).
     dense_share: usize,
+    /// An entity with more articles than this is common: it counts only where an article
+    /// needs it, and then only between articles near in date (see [`RELATED_MAX_DF`]).
+    max_df: usize,
     /// How many of a common entity's articles an article scores (see [`RELATED_WINDOW`]).
     window: usize,
 }
@@ -599,6 +599,25 @@ fn add_touched<'l>(
         }
     }
     count
+}
+
+/// Offers each place of `touched` with its score to `best` in the order `before`, clearing
+/// the score. As when every score is read, only a score at least the fifth best so far can
+/// join, so most cost one comparison.
+fn offer_touched(
+    best: &mut Vec<(usize, f32)>,
+    scores: &mut [f32],
+    touched: &[u32],
+    before: impl Fn((usize, f32), (usize, f32)) -> bool,
+) {
+    let mut floor = f32::MIN_POSITIVE;
+    for &other in touched {
+        let other = other as usize;
+        let candidate = (other, std::mem::take(&mut scores[other]));
+        if candidate.1 >= floor {
+            floor = offer(best, candidate, &before);
+        }
+    }
 }
 
 /// The `window` places of `list` (places in increasing order out of `n`, among them `own`)
@@ -676,7 +695,8 @@ fn score_related(
         .map(|entry| {
             entry.map(|posting| {
                 let places = (posting.articles.iter()).map(|&a| rank[a] as u32).collect();
-                (posting.idf as f32, places, posting.common)
+                let common = posting.articles.len() > scoring.max_df;
+                (posting.idf as f32, places, common)
             })
         })
         .collect();
@@ -752,15 +772,7 @@ fn score_related(
                     }
                 } else {
                     let count = add_touched(lists.iter().copied(), own, scores, touched);
-                    // As above, only a score at least the fifth best so far can join.
-                    let mut floor = f32::MIN_POSITIVE;
-                    for &other in &touched[..count] {
-                        let other = other as usize;
-                        let candidate = (other, std::mem::take(&mut scores[other]));
-                        if candidate.1 >= floor {
-                            floor = offer(&mut best, candidate, ranks_before);
-                        }
-                    }
+                    offer_touched(&mut best, scores, &touched[..count], ranks_before);
                 }
                 // Too few through the entities that tell articles apart: the common ones
                 // count too, between this article and their articles nearest it in date,
@@ -779,15 +791,7 @@ fn score_related(
                         (idf, list)
                     });
                     let count = add_touched(near, own, scores, touched);
-                    let before = ranks_before_near(own);
-                    let mut floor = f32::MIN_POSITIVE;
-                    for &other in &touched[..count] {
-                        let other = other as usize;
-                        let candidate = (other, std::mem::take(&mut scores[other]));
-                        if candidate.1 >= floor {
-                            floor = offer(&mut best, candidate, &before);
-                        }
-                    }
+                    offer_touched(&mut best, scores, &touched[..count], ranks_before_near(own));
                 }
                 best.iter().map(|&(place, _)| by_date[place]).collect()
             },
@@ -868,21 +872,22 @@ mod tests {
         article_entities: &[Vec<usize>],
         postings: &[Option<Posting<'_>>],
         rank: &[usize],
-        window: usize,
+        scoring: Scoring,
     ) -> Vec<Vec<usize>> {
+        let common = |posting: &Posting<'_>| posting.articles.len() > scoring.max_df;
         // Whether `b` counts for `a` through `posting`, with or without common entities.
         let counts = |a: usize, b: usize, posting: &Posting<'_>, with_common: bool| {
             let Some(at) = posting.articles.iter().position(|&x| x == b) else {
                 return false;
             };
-            if !posting.common {
+            if !common(posting) {
                 return true;
             }
             if !with_common {
                 return false;
             }
             let own = (posting.articles.iter().position(|&x| x == a)).expect("its own entity");
-            let width = window.min(posting.articles.len());
+            let width = scoring.window.min(posting.articles.len());
             let start = own
                 .saturating_sub(width / 2)
                 .min(posting.articles.len() - width);
@@ -925,8 +930,8 @@ mod tests {
                     scored.into_iter().map(|(b, _)| b).collect::<Vec<usize>>()
                 };
                 let without = best(false);
-                let has_common =
-                    (article_entities[a].iter()).any(|&id| postings[id].is_some_and(|p| p.common));
+                let has_common = (article_entities[a].iter())
+                    .any(|&id| postings[id].as_ref().is_some_and(common));
                 if without.len() < RELATED_COUNT && has_common {
                     best(true)
                 } else {
@@ -988,14 +993,14 @@ mod tests {
                     (list.len() >= 2).then(|| Posting {
                         idf: (total / list.len() as f64).ln() + 1.0,
                         articles: list.as_slice(),
-                        common: list.len() > common_above,
                     })
                 })
                 .collect();
-            let expected = related_by_pairs(&article_entities, &postings, &rank, window);
-            let dense = Scoring { dense_share: usize::MAX, window };
+            let scoring = |dense_share| Scoring { dense_share, max_df: common_above, window };
+            let expected = related_by_pairs(&article_entities, &postings, &rank, scoring(0));
+            let dense = scoring(usize::MAX);
             let dense = score_related(&article_entities, &postings, &rank, &by_order, dense);
-            let sparse = Scoring { dense_share: 0, window };
+            let sparse = scoring(0);
             let sparse = score_related(&article_entities, &postings, &rank, &by_order, sparse);
             proptest::prop_assert_eq!(&dense, &expected);
             proptest::prop_assert_eq!(&sparse, &expected);
