@@ -555,6 +555,10 @@ struct DocumentationProperties<'a> {
 /// FollowTheMoney: an `Article` per article; `Person`, `PublicBody` and `Territory` per person,
 /// agency and place; a `Documentation` linking each article to each entity it names, with the
 /// first sentence that names it. Laws have no FollowTheMoney schema and are left out.
+///
+/// The articles' lines come first and the entities' last: an article that names an entity no
+/// other article names adds a line without moving any article's lines, which a rebuild then
+/// finds where the last build left them.
 fn followthemoney(
     dossier: &Dossier,
     out: &mut Streamed,
@@ -565,7 +569,7 @@ fn followthemoney(
     // Each entity's id by entity number, made once for the tens of thousands of lines that
     // name it.
     let entity_ids: Vec<String> = dossier.entity_keys.iter().map(entity_id).collect();
-    let mut lines = Vec::new();
+    let mut entity_lines = Vec::new();
     for node in dossier.entities.values() {
         let e = &node.entity;
         let schema = match e.key.kind {
@@ -585,7 +589,7 @@ fn followthemoney(
             part_of,
         };
         json_line(
-            &mut lines,
+            &mut entity_lines,
             &FtmLine {
                 id: &entity_id(&e.key),
                 properties,
@@ -593,7 +597,6 @@ fn followthemoney(
             },
         );
     }
-    out.write(&lines)?;
     by_article(dossier, out, parts, |index, article| {
         let mut lines = Vec::new();
         let m = &article.metadata;
@@ -645,7 +648,9 @@ fn followthemoney(
             );
         }
         lines
-    })
+    })?;
+    out.write(&entity_lines)?;
+    Ok(())
 }
 
 /// Appends `value` to `out` as one line of JSON.

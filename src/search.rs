@@ -15,7 +15,12 @@
 //!   and the paragraph to link to; the reader's browser computes BM25 with the whole dossier's
 //!   statistics, so scores are as if the index were one;
 //! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
-//! - `f/<facet>.js`: the articles of one facet value.
+//! - `f/<kind>/<slug>.js`: the articles of one facet value (`f/place/hyesan.js`,
+//!   `f/year/2019.js`).
+//!
+//! Files name facet values by kind and slug, never by their place in the manifest's list: an
+//! article that names an entity no other article names adds a value to that list, and every
+//! other article's fragment and every other value's set must stay as they were.
 
 use std::path::Path;
 
@@ -42,7 +47,9 @@ const MAX_POSTINGS: usize = 2048;
 /// up to this many articles) keeps them all.
 const MIN_POSTINGS: usize = 1024;
 /// Changes whenever the files' format does, so that no build keeps a segment of another format.
-const INDEX_FORMAT: &str = "dossier search index, segments 2";
+/// The manifest names it, and the search page's code (`search.js`, which a site may hold a copy
+/// of from an older dossier) reads only an index of the format it names too.
+const INDEX_FORMAT: &str = "dossier search index, segments 3";
 /// A term shard of a segment of `segment_articles` or more is split into longer prefixes above
 /// this many bytes; a small segment's shards, a fraction as large as its articles are (see
 /// [`shard_limit`]).
@@ -435,6 +442,8 @@ struct Plan<'a> {
     segment_articles: usize,
     /// Each facet value as the manifest lists it.
     facets: Vec<Value>,
+    /// Each facet value's name in files: `<kind>/<slug>` (see the module's documentation).
+    facet_names: Vec<String>,
     /// The article numbers of each facet value, in order.
     members: Vec<Vec<usize>>,
     /// The facet values of each article, by article number.
@@ -456,11 +465,14 @@ impl<'a> Plan<'a> {
         // ids come out sorted from its sorted entity numbers and years.
         let mut entity_facet: Vec<Option<usize>> = vec![None; dossier.entity_keys.len()];
         let mut facets: Vec<Value> = Vec::new();
+        let mut facet_names: Vec<String> = Vec::new();
         for (id, node) in dossier.entities.values().enumerate() {
             if node.articles.is_empty() {
                 continue;
             }
             entity_facet[id] = Some(facets.len());
+            let key = &node.entity.key;
+            facet_names.push(format!("{}/{}", key.kind.as_str(), key.slug));
             let mut aliases: Vec<String> =
                 node.entity.aliases.iter().map(|a| fold(a).text).collect();
             aliases.sort();
@@ -477,6 +489,7 @@ impl<'a> Plan<'a> {
         let mut year_facet: FxHashMap<i32, usize> = FxHashMap::default();
         for (&year, node) in &dossier.years {
             year_facet.insert(year, facets.len());
+            facet_names.push(format!("year/{year}"));
             let mut articles: Vec<usize> = node.published.clone();
             articles.extend(node.references.iter().map(|&(a, _)| a));
             articles.sort_unstable();
@@ -520,6 +533,7 @@ impl<'a> Plan<'a> {
             segment_articles,
             segments,
             facets,
+            facet_names,
             members,
             doc_facets,
             entity_names,
@@ -633,7 +647,7 @@ impl<'a> Plan<'a> {
             let ids = &self.doc_facets[doc];
             hasher.update(&(ids.len() as u64).to_le_bytes());
             for &id in ids {
-                hasher.update(&(id as u64).to_le_bytes());
+                text(&mut hasher, &self.facet_names[id]);
             }
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
@@ -735,7 +749,9 @@ impl<'a> Plan<'a> {
                     t: &article.metadata.title,
                     u: article.url(),
                     d: article.metadata.date.map(crate::render::format_date),
-                    e: &self.doc_facets[doc],
+                    e: (self.doc_facets[doc].iter())
+                        .map(|&id| self.facet_names[id].as_str())
+                        .collect(),
                     p: article
                         .body()
                         .paragraphs
@@ -763,10 +779,15 @@ impl<'a> Plan<'a> {
             .members
             .par_iter()
             .enumerate()
-            .map(|(id, docs_of)| script(&format!("f/{id}"), &encode_set(docs_of)))
+            .map(|(id, docs_of)| {
+                let name = &self.facet_names[id];
+                script(&format!("f/{name}"), &encode_set(docs_of))
+            })
             .collect();
         let total: u64 = segments.iter().map(|s| s.length).sum();
         let manifest = json!({
+            // The search page's code reads only the format it was written for.
+            "format": INDEX_FORMAT,
             "docs": self.docs.len(),
             // The average article length, for BM25.
             "length": total as f64 / self.docs.len().max(1) as f64,
@@ -967,12 +988,13 @@ pub fn write_index(
     Ok(plan.tokenized.into_inner())
 }
 
-/// An article's fragment: its title, page, date, facet values and paragraphs.
+/// An article's fragment: its title, page, date, facet values (by name, see
+/// [`Plan::facet_names`]) and paragraphs.
 struct DocFragment<'a> {
     t: &'a str,
     u: String,
     d: Option<String>,
-    e: &'a [usize],
+    e: Vec<&'a str>,
     p: Vec<&'a str>,
 }
 
@@ -981,9 +1003,9 @@ impl DocFragment<'_> {
     /// escaping.
     fn size(&self) -> usize {
         let strings = self.t.len() + self.u.len() + self.d.as_ref().map_or(4, String::len);
-        let numbers = self.e.len() * 7;
+        let facets: usize = self.e.iter().map(|e| e.len() + 3).sum();
         let paragraphs: usize = self.p.iter().map(|p| p.len() + 3).sum();
-        strings + numbers + paragraphs + 40
+        strings + facets + paragraphs + 40
     }
 
     /// Writes the fragment as a JSON object, its fields in order, a missing date as `null`.
@@ -998,15 +1020,10 @@ impl DocFragment<'_> {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"e\":");
-        push_js_numbers(out, self.e.iter().map(|&id| id as u64));
-        out.extend_from_slice(b",\"p\":[");
-        for (i, paragraph) in self.p.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_js_string(out, paragraph);
-        }
-        out.extend_from_slice(b"]}");
+        push_js_strings(out, &self.e);
+        out.extend_from_slice(b",\"p\":");
+        push_js_strings(out, &self.p);
+        out.push(b'}');
     }
 }
 /// A set of article numbers, in order: a list of gaps when sparse, a base64 bitmap when dense,
@@ -1216,15 +1233,14 @@ fn push_js_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// Writes `numbers` as a JSON array.
-fn push_js_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u64>) {
-    let mut buffer = itoa::Buffer::new();
+/// Writes `strings` as a JSON array.
+fn push_js_strings(out: &mut Vec<u8>, strings: &[&str]) {
     out.push(b'[');
-    for (i, n) in numbers.into_iter().enumerate() {
+    for (i, string) in strings.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(buffer.format(n).as_bytes());
+        push_js_string(out, string);
     }
     out.push(b']');
 }
@@ -1506,14 +1522,14 @@ mod tests {
         #[test]
         fn fragments_and_shards_are_what_serde_json_writes(
             texts in proptest::collection::vec("[a-z <&\"\u{1}\u{2028}\u{e9}]{0,8}", 1..6),
-            numbers in proptest::collection::vec(0..100_000_usize, 0..5),
+            facets in proptest::collection::vec("[a-z0-9/<\"\u{e9}-]{1,12}", 0..5),
             dated: bool,
         ) {
             let fragment = DocFragment {
                 t: &texts[0],
                 u: texts[texts.len() - 1].clone(),
                 d: dated.then(|| texts[0].clone()),
-                e: &numbers,
+                e: facets.iter().map(String::as_str).collect(),
                 p: texts.iter().map(String::as_str).collect(),
             };
             // Serialized as the fragment was before it was written directly: its fields in order.
@@ -1522,14 +1538,14 @@ mod tests {
                 t: &'a str,
                 u: &'a str,
                 d: &'a Option<String>,
-                e: &'a [usize],
+                e: &'a [&'a str],
                 p: &'a [&'a str],
             }
             let reference = Reference {
                 t: fragment.t,
                 u: &fragment.u,
                 d: &fragment.d,
-                e: fragment.e,
+                e: &fragment.e,
                 p: &fragment.p,
             };
             let direct = script_from("d/1", fragment.size(), |out| fragment.write(out));
@@ -1546,6 +1562,14 @@ mod tests {
             let direct = script_from("t/0/61", 0, |out| push_terms(out, &sorted));
             proptest::prop_assert_eq!(&direct.bytes, &script("t/0/61", &reference).bytes);
         }
+    }
+
+    #[test]
+    fn the_search_page_reads_the_format_the_index_is_written_in() {
+        let (_, code) = (crate::theme::built_in_static().iter())
+            .find(|(name, _)| *name == "search.js")
+            .expect("the built-in theme has search.js");
+        assert!(code.contains(&format!("var FORMAT = {INDEX_FORMAT:?};")));
     }
 
     #[test]

@@ -32,6 +32,15 @@ fn rename_basic_site(site: &Path) {
     std::fs::write(&config, renamed).unwrap();
 }
 
+/// Cuts the search index of `site` into segments of two articles, so that a few articles make
+/// several segments.
+fn cut_search_index_in_twos(site: &Path) {
+    let config = site.join("site.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[search]\nsegment_articles = 2\n");
+    std::fs::write(&config, text).unwrap();
+}
+
 fn inode(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").ino()
 }
@@ -41,6 +50,17 @@ fn full_build(site: &Path, out: &Path) {
     let cache = site.join(dossier::CACHE_FOLDER);
     let _ = std::fs::remove_dir_all(&cache);
     dossier::build(site, Some(out), dossier::Mode::Build).expect("full build");
+}
+
+/// Asserts that the output of `site` is byte for byte that of a full build of it.
+fn assert_output_equals_a_full_build(site: &Path) {
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    full_build(site, &fresh_out);
+    assert!(
+        snapshot(&site.join("public")) == snapshot(&fresh_out),
+        "a rebuild must equal a full build byte for byte"
+    );
 }
 
 #[test]
@@ -493,10 +513,7 @@ fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
 #[test]
 fn a_newest_article_leaves_the_full_search_segments_as_they_were() {
     let site = fixture("basic");
-    let config = site.path().join("site.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[search]\nsegment_articles = 2\n");
-    std::fs::write(&config, text).unwrap();
+    cut_search_index_in_twos(site.path());
     // Three articles of the fixture and two more: segments of 2, 2 and 1.
     for day in 1..=2 {
         add_article(
@@ -539,13 +556,71 @@ fn a_newest_article_leaves_the_full_search_segments_as_they_were() {
         "the full segments' files are not rewritten"
     );
     assert_ne!(segment(2), last, "the last segment takes the new article");
-    let fresh = tempfile::tempdir().unwrap();
-    let fresh_out = fresh.path().join("public");
-    full_build(site.path(), &fresh_out);
+    assert_output_equals_a_full_build(site.path());
+}
+
+#[test]
+fn an_article_naming_a_new_entity_leaves_the_other_articles_search_files_and_lines_as_they_were() {
+    let site = fixture("basic");
+    cut_search_index_in_twos(site.path());
+    build(site.path());
+    let ftm = site.path().join("public/entities.ftm.json");
+    let ftm_before = std::fs::read_to_string(&ftm).unwrap();
+    let search = site.path().join("public/search");
+    let fragments = snapshot(&search.join("d"));
+    let sets = snapshot(&search.join("f"));
+    let full_segment = snapshot(&search.join("t/0"));
+    assert!(!fragments.is_empty() && !sets.is_empty() && !full_segment.is_empty());
+    // A person the catalogue lacks, found by rule, whose name sorts before every other entity
+    // of their kind, in an article of a year no other article is of: both are new filter
+    // values among the old ones. Its file comes last, as do its lines in the exports.
+    std::fs::write(
+        site.path().join("content/articles/zz-newest.md"),
+        "+++\ntitle = \"Smuggler questioned\"\ndate = 2027-01-05\n+++\n\
+         Guards questioned a smuggler surnamed Aeng about a phone.\n",
+    )
+    .unwrap();
+    build(site.path());
+    let people = site.path().join("public/people");
     assert!(
-        snapshot(&site.path().join("public")) == snapshot(&fresh_out),
-        "a rebuild must equal a full build byte for byte"
+        people.join("aeng.html").is_file(),
+        "the new person has a page"
     );
+    let fragments_after = snapshot(&search.join("d"));
+    let sets_after = snapshot(&search.join("f"));
+    assert_eq!(fragments_after.len(), fragments.len() + 1);
+    for (path, bytes) in &fragments {
+        assert!(
+            fragments_after.get(path) == Some(bytes),
+            "fragment {} changed",
+            path.display()
+        );
+    }
+    assert_eq!(
+        sets_after.len(),
+        sets.len() + 2,
+        "new sets: the person, 2027"
+    );
+    for (path, bytes) in &sets {
+        assert!(
+            sets_after.get(path) == Some(bytes),
+            "set {} changed",
+            path.display()
+        );
+    }
+    assert_eq!(snapshot(&search.join("t/0")), full_segment);
+    // The other articles' lines of the FollowTheMoney export stay where they were: the
+    // entities' lines, one more now, come after them.
+    let article_lines: String = (ftm_before.split_inclusive('\n'))
+        .take_while(|line| {
+            line.contains("\"schema\":\"Article\"") || line.contains("\"Documentation\"")
+        })
+        .collect();
+    assert!(article_lines.contains("dossier-article-scraped"));
+    let ftm_after = std::fs::read_to_string(&ftm).unwrap();
+    assert!(ftm_after.starts_with(&article_lines), "{ftm_after}");
+    assert!(ftm_after.contains("\"id\":\"dossier-person-aeng\""));
+    assert_output_equals_a_full_build(site.path());
 }
 
 #[test]

@@ -14,6 +14,14 @@
       delete waiting[name];
     }
   };
+  // The set of articles of facet value `id` (its place in the manifest's list). Its file is
+  // named by kind and slug, which stay put when values come or go, so that one new entity
+  // does not move every other value's file.
+  function loadSet(manifest, id) {
+    var f = manifest.facets[id];
+    return load("f/" + f[0] + "/" + f[1]);
+  }
+
   function load(name) {
     if (Object.prototype.hasOwnProperty.call(store, name)) return Promise.resolve(store[name]);
     return new Promise(function (resolve, reject) {
@@ -189,8 +197,8 @@
     var exact = entities.filter(function (e) { return e.exact; });
     return Promise.all([
       Promise.all(units),
-      Promise.all(exact.map(function (e) { return load("f/" + e.id); })),
-      Promise.all(filters.map(function (id) { return load("f/" + id); }))
+      Promise.all(exact.map(function (e) { return loadSet(manifest, e.id); })),
+      Promise.all(filters.map(function (id) { return loadSet(manifest, id); }))
     ]).then(function (loaded) {
       var results = null;
       loaded[0].forEach(function (docs) {
@@ -267,6 +275,9 @@
     return (from > 0 ? "…" : "") + cs.slice(from, to).join("") + (to < cs.length ? "…" : "");
   }
 
+  // The index format this code reads (src/search.rs, INDEX_FORMAT).
+  var FORMAT = "dossier search index, segments 3";
+
   var KINDS = [["place", "Places"], ["agency", "Agencies"], ["person", "People"], ["law", "Laws"], ["year", "Years"]];
 
   function start() {
@@ -285,6 +296,12 @@
     var PAGE = 10, shown = PAGE;
 
     load("manifest").then(function (manifest) {
+      if (manifest.format !== FORMAT) {
+        status.textContent = "This search page's code (search.js) and its index were made by different versions of dossier. Take search.js from the version that builds the dossier (dossier init writes it).";
+        return;
+      }
+      // Fragments name their facet values as their files do (see loadSet).
+      var facetByName = new Map(manifest.facets.map(function (f, id) { return [f[0] + "/" + f[1], id]; }));
       function facetId(kind, slug) {
         for (var i = 0; i < manifest.facets.length; i++) if (manifest.facets[i][0] === kind && manifest.facets[i][1] === slug) return i;
         return -1;
@@ -308,7 +325,7 @@
           if (mine !== generation) return;
           var ranked = query ? r.ranked : [];
           if (!query) { // filters alone: every article of the selected values
-            return Promise.all(filters.map(function (id) { return load("f/" + id); })).then(function (sets) {
+            return Promise.all(filters.map(function (id) { return loadSet(manifest, id); })).then(function (sets) {
               var docs = null;
               sets.forEach(function (d, i) { var s = decodeSet(d, manifest.docs); docs = docs ? new Set(Array.from(docs).filter(function (x) { return s.has(x); })) : s; });
               show(Array.from(docs || []).sort(function (a, b) { return b - a; }).map(function (d) { return [d, { score: 0, paragraph: 0, terms: [] }]; }), [], [], began, mine);
@@ -347,7 +364,12 @@
       function facets(ranked, docs) {
         // The values most common among the shown articles, eight a kind, and the selected ones.
         var frequency = new Map();
-        docs.forEach(function (d) { d.e.forEach(function (id) { frequency.set(id, (frequency.get(id) || 0) + 1); }); });
+        docs.forEach(function (d) {
+          d.e.forEach(function (name) {
+            var id = facetByName.get(name);
+            if (id !== undefined) frequency.set(id, (frequency.get(id) || 0) + 1);
+          });
+        });
         var perKind = {};
         Array.from(frequency.entries()).sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); }).forEach(function (entry) {
           var kind = manifest.facets[entry[0]][0];
@@ -359,7 +381,7 @@
         KINDS.forEach(function (k) { selected[k[0]].forEach(function (s) { var id = facetId(k[0], s); if (id >= 0) candidates.add(id); }); });
         var ids = Array.from(candidates);
         var inResults = new Set(ranked.map(function (r) { return r[0]; }));
-        return Promise.all(ids.map(function (id) { return load("f/" + id); })).then(function (sets) {
+        return Promise.all(ids.map(function (id) { return loadSet(manifest, id); })).then(function (sets) {
           facetBox.textContent = "";
           KINDS.forEach(function (k) {
             var rows = [];
