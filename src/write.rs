@@ -156,6 +156,9 @@ struct FileRecord {
     input: Option<u128>,
     /// The key of the group the file was made in (see [`Sink::group`]), if any.
     group: Option<u128>,
+    /// True for a file written a part at a time ([`Streamed`]), whose `hash` is not of its
+    /// bytes, so that reading the file cannot tell whether it holds them.
+    streamed: bool,
 }
 
 impl FileRecord {
@@ -311,7 +314,7 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Bytes of a streamed file written between two calls of [`release_written`].
 const RELEASE_WINDOW: u64 = 16 << 20;
 
-const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 7");
+const MANIFEST_VERSION: &str = concat!("dossier ", env!("CARGO_PKG_VERSION"), " manifest 8");
 
 /// Where a build puts its files. In a build, each file is minified (HTML), hashed and written into
 /// a staging folder beside the output, or hard-linked from the previous output when the last build
@@ -623,6 +626,7 @@ impl Streamed<'_> {
                 Some(FileRecord {
                     input: None,
                     group: Some(self.group),
+                    streamed: true,
                     ..record.unwrap_or_else(|| record_of(&metadata, hash))
                 })
             }
@@ -1583,17 +1587,57 @@ fn yield_to_the_build() {}
 /// pages, the search index and the exports would each look at theirs in turn, on the cores
 /// that make them. Nothing in the output changes until the new build is put in place, and
 /// the build holds the output's lock.
+///
+/// A file whose stamp differs but whose size is the one recorded is read and hashed: an
+/// output copied or restored elsewhere (as a CI cache restores `public/`, with new inodes)
+/// holds the very bytes the last build wrote, and its files are then carried over under their
+/// new stamps rather than all made and written again.
 fn check_untouched(
     out: &Path,
     files: Vec<(PathBuf, FileRecord)>,
 ) -> FxHashMap<PathBuf, PreviousFile> {
     let folders = FolderHandles::open(out, &files);
+    let mut buffer = Vec::new();
     (files.into_iter())
-        .map(|(path, record)| {
-            let untouched = folders.file_matches(out, &path, &record);
+        .map(|(path, mut record)| {
+            let mut untouched = folders.file_matches(out, &path, &record);
+            if !untouched && let Some(stamp) = same_bytes(out, &path, &record, &mut buffer) {
+                record.stamp = stamp;
+                untouched = true;
+            }
             (path, PreviousFile { record, untouched })
         })
         .collect()
+}
+
+/// The stamp of the file at `path` in `out` when it is a plain file (not a link) holding the
+/// bytes `record` describes: of the size recorded, whose bytes hash as recorded, unchanged
+/// while they were read (`buffer` holds them). `None` otherwise, and for a streamed file.
+fn same_bytes(
+    out: &Path,
+    path: &Path,
+    record: &FileRecord,
+    buffer: &mut Vec<u8>,
+) -> Option<FileStamp> {
+    use std::io::Read;
+    if record.streamed {
+        return None;
+    }
+    let full = out.join(path);
+    let found = fs::symlink_metadata(&full).ok()?;
+    if !found.is_file() || found.len() != record.stamp.len {
+        return None;
+    }
+    let mut file = File::open(&full).ok()?;
+    let before = FileStamp::of(&file.metadata().ok()?);
+    // The file opened is the one looked at, not another put there since.
+    if before != FileStamp::of(&found) {
+        return None;
+    }
+    buffer.clear();
+    file.read_to_end(buffer).ok()?;
+    let after = FileStamp::of(&file.metadata().ok()?);
+    (after == before && xxh3_128(buffer) == record.hash).then_some(after)
 }
 
 /// The folders of an output, opened once, so that each file in them is looked at by its name
@@ -1657,6 +1701,7 @@ fn record_of(metadata: &fs::Metadata, hash: u128) -> FileRecord {
         stamp: FileStamp::of(metadata),
         input: None,
         group: None,
+        streamed: false,
     }
 }
 
