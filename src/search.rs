@@ -14,13 +14,19 @@
 //!   its document frequency in the segment and, per article, its weight, the article's length
 //!   and the paragraph to link to; the reader's browser computes BM25 with the whole dossier's
 //!   statistics, so scores are as if the index were one;
-//! - `d/<number>.js`: one fragment per article (title, date, paragraphs, facet values);
+//! - `d/<page>.js`: one fragment per article (title, date, paragraphs, facet values), named as
+//!   its page is (`d/arrests.js` for `articles/arrests.html`);
+//! - `n/<k>.js`: the page names of articles `k × 64` to `k × 64 + 63`, by number, which lead
+//!   from a result to its fragment;
 //! - `f/<kind>/<slug>.js`: the articles of one facet value (`f/place/hyesan.js`,
 //!   `f/year/2019.js`).
 //!
-//! Files name facet values by kind and slug, never by their place in the manifest's list: an
-//! article that names an entity no other article names adds a value to that list, and every
-//! other article's fragment and every other value's set must stay as they were.
+//! Files are named by what stays put when articles come and go. An article's fragment is
+//! named by its page, not its number: an older article coming in moves every later number,
+//! and only the small lists of names follow. Facet values are named by kind and slug, never
+//! by their place in the manifest's list: an article that names an entity no other article
+//! names adds a value to that list, and every other article's fragment and every other
+//! value's set must stay as they were.
 
 use std::path::Path;
 
@@ -49,7 +55,7 @@ const MIN_POSTINGS: usize = 1024;
 /// Changes whenever the files' format does, so that no build keeps a segment of another format.
 /// The manifest names it, and the search page's code (`search.js`, which a site may hold a copy
 /// of from an older dossier) reads only an index of the format it names too.
-const INDEX_FORMAT: &str = "dossier search index, segments 3";
+const INDEX_FORMAT: &str = "dossier search index, segments 4";
 /// A term shard of a segment of `segment_articles` or more is split into longer prefixes above
 /// this many bytes; a small segment's shards, a fraction as large as its articles are (see
 /// [`shard_limit`]).
@@ -59,6 +65,8 @@ const MIN_SHARD_LIMIT: usize = 4 * 1024;
 /// Term weights: title words count thrice, words of entity names twice.
 const TITLE_WEIGHT: f64 = 3.0;
 const ENTITY_WEIGHT: f64 = 2.0;
+/// Article page names a file of `n/` lists (see the module's documentation).
+const NAMES_PER_FILE: usize = 64;
 /// Articles tokenized at once before their terms join the index.
 const TOKENIZE_BATCH: usize = 512;
 const K1: f64 = 1.2;
@@ -625,7 +633,7 @@ impl<'a> Plan<'a> {
 
     /// A hash of everything segment `segment`'s files are made from: its articles' numbers,
     /// own data (each article's file digest, with the extraction `context`: see
-    /// [`crate::graph::Article::digest`]), entity names and facet values.
+    /// [`crate::graph::Article::digest`]) and entity names.
     fn segment_input(&self, segment: usize, context: u128) -> u128 {
         // Numbers go in as fixed-width bytes and strings with their length first, so that
         // different inputs cannot hash the same bytes; nothing is formatted (this runs over
@@ -644,11 +652,6 @@ impl<'a> Plan<'a> {
             let article_index = self.docs[doc];
             let article = &self.dossier.articles[article_index];
             hasher.update(&article.digest.to_le_bytes());
-            let ids = &self.doc_facets[doc];
-            hasher.update(&(ids.len() as u64).to_le_bytes());
-            for &id in ids {
-                text(&mut hasher, &self.facet_names[id]);
-            }
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
             for &id in &self.dossier.article_entities[article_index] {
@@ -658,12 +661,10 @@ impl<'a> Plan<'a> {
         hasher.digest128()
     }
 
-    /// The files of segment `segment`: its term shards (`t/<segment>/<hex prefix>.js`) and its
-    /// articles' fragments (`d/<number>.js`), with what the manifest needs of them.
+    /// The files of segment `segment`, its term shards (`t/<segment>/<hex prefix>.js`), with
+    /// what the manifest needs of them.
     fn segment(&self, segment: usize, terms: SegmentTerms) -> (Vec<Page>, SegmentKeys) {
-        let range = self.segment_docs(segment);
-        let first = range.start;
-        let docs = &self.docs[range];
+        let docs = &self.docs[self.segment_docs(segment)];
         let SegmentTerms {
             lengths, joined, ..
         } = terms;
@@ -727,7 +728,7 @@ impl<'a> Plan<'a> {
 
         let limit = shard_limit(size, self.segment_articles);
         let (shards, splits) = shard(&encoded, limit);
-        let mut pages: Vec<Page> = shards
+        let pages: Vec<Page> = shards
             .par_iter()
             .map(|(key, range)| {
                 let terms = &encoded[range.clone()];
@@ -739,32 +740,6 @@ impl<'a> Plan<'a> {
                 })
             })
             .collect();
-        let fragments: Vec<Page> = docs
-            .par_iter()
-            .enumerate()
-            .map(|(offset, &article_index)| {
-                let doc = first + offset;
-                let article = &self.dossier.articles[article_index];
-                let fragment = DocFragment {
-                    t: &article.metadata.title,
-                    u: article.url(),
-                    d: article.metadata.date.map(crate::render::format_date),
-                    e: (self.doc_facets[doc].iter())
-                        .map(|&id| self.facet_names[id].as_str())
-                        .collect(),
-                    p: article
-                        .body()
-                        .paragraphs
-                        .iter()
-                        .map(|p| p.text.as_str())
-                        .collect(),
-                };
-                script_from(&format!("d/{doc}"), fragment.size(), |out| {
-                    fragment.write(out)
-                })
-            })
-            .collect();
-        pages.extend(fragments);
         let keys = SegmentKeys {
             shards: shards.into_iter().map(|(key, _)| key).collect(),
             splits,
@@ -773,7 +748,70 @@ impl<'a> Plan<'a> {
         (pages, keys)
     }
 
-    /// The files made from the whole dossier: the facet sets and the manifest.
+    /// What article number `doc`'s fragment is made from: the index format, the extraction
+    /// `context` and the article's file digest (which stand for its title, date and
+    /// paragraphs), its page name and its facet values.
+    fn fragment_input(&self, doc: usize, context: u128) -> u128 {
+        let article = &self.dossier.articles[self.docs[doc]];
+        let facets: Vec<&str> = (self.doc_facets[doc].iter())
+            .map(|&id| self.facet_names[id].as_str())
+            .collect();
+        let mut hasher = Xxh3::new();
+        hasher.update(&(INDEX_FORMAT.len() as u64).to_le_bytes());
+        hasher.update(INDEX_FORMAT.as_bytes());
+        hasher.update(&context.to_le_bytes());
+        hasher.update(&article.digest.to_le_bytes());
+        for text in std::iter::once(article.slug.as_str()).chain(facets) {
+            hasher.update(&(text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.digest128()
+    }
+
+    /// Article number `doc`'s fragment (`d/<page>.js`).
+    fn fragment(&self, doc: usize) -> Vec<u8> {
+        let article = &self.dossier.articles[self.docs[doc]];
+        let fragment = DocFragment {
+            t: &article.metadata.title,
+            u: article.url(),
+            d: article.metadata.date.map(crate::render::format_date),
+            e: (self.doc_facets[doc].iter())
+                .map(|&id| self.facet_names[id].as_str())
+                .collect(),
+            p: (article.body().paragraphs.iter())
+                .map(|p| p.text.as_str())
+                .collect(),
+        };
+        let name = format!("d/{}", article.slug);
+        script_from(&name, fragment.size(), |out| fragment.write(out)).bytes
+    }
+
+    /// Every article's fragment, each made only when what it is made from has changed since
+    /// the last build (an article's fragment depends on no other article).
+    fn write_fragments(&self, sink: &Sink, context: u128) -> Result<(), Diagnostic> {
+        let inputs: Vec<u128> = (0..self.docs.len())
+            .into_par_iter()
+            .map(|doc| self.fragment_input(doc, context))
+            .collect();
+        let mut all = Xxh3::new();
+        for input in &inputs {
+            all.update(&input.to_le_bytes());
+        }
+        let Some(group) = sink.group("search fragments", all.digest128())? else {
+            return Ok(());
+        };
+        inputs
+            .into_par_iter()
+            .enumerate()
+            .try_for_each(|(doc, input)| {
+                let slug = &self.dossier.articles[self.docs[doc]].slug;
+                let path = format!("search/d/{slug}.js").into();
+                group.put_made(path, input, || Ok(self.fragment(doc)))
+            })
+    }
+
+    /// The files made from the whole dossier: the facet sets, the lists of page names and the
+    /// manifest.
     fn shared(&self, segments: &[SegmentKeys]) -> Vec<Page> {
         let mut pages: Vec<Page> = self
             .members
@@ -784,11 +822,24 @@ impl<'a> Plan<'a> {
                 script(&format!("f/{name}"), &encode_set(docs_of))
             })
             .collect();
+        pages.par_extend(
+            self.docs
+                .par_chunks(NAMES_PER_FILE)
+                .enumerate()
+                .map(|(k, docs)| {
+                    let names: Vec<&str> = (docs.iter())
+                        .map(|&index| self.dossier.articles[index].slug.as_str())
+                        .collect();
+                    script(&format!("n/{k}"), &names)
+                }),
+        );
         let total: u64 = segments.iter().map(|s| s.length).sum();
         let manifest = json!({
             // The search page's code reads only the format it was written for.
             "format": INDEX_FORMAT,
             "docs": self.docs.len(),
+            // How many page names an `n/` file lists.
+            "names": NAMES_PER_FILE,
             // The average article length, for BM25.
             "length": total as f64 / self.docs.len().max(1) as f64,
             "segments": segments
@@ -984,6 +1035,7 @@ pub fn write_index(
             }
         }
     }
+    plan.write_fragments(sink, context)?;
     sink.put_all(plan.shared(&segments))?;
     Ok(plan.tokenized.into_inner())
 }

@@ -487,25 +487,41 @@ fn a_rebuild_in_place_removes_what_the_build_no_longer_makes() {
 }
 
 #[test]
-fn a_newest_article_leaves_the_other_search_fragments_as_they_were() {
+fn a_newest_or_an_oldest_article_leaves_the_other_search_fragments_as_they_were() {
     let site = fixture("basic");
     build(site.path());
     let fragments = site.path().join("public/search/d");
+    let inodes = |files: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| -> Vec<u64> {
+        files
+            .keys()
+            .map(|path| inode(&fragments.join(path)))
+            .collect()
+    };
     let before = snapshot(&fragments);
     assert!(!before.is_empty());
-    add_article(
-        site.path(),
-        "newest",
-        "Newest report",
-        "2026-01-05",
-        "Guards in Hyesan took phones.",
-    );
-    build(site.path());
-    let after = snapshot(&fragments);
-    assert_eq!(after.len(), before.len() + 1);
-    for (path, bytes) in &before {
-        assert!(after.get(path) == Some(bytes), "{} changed", path.display());
+    let inodes_before = inodes(&before);
+    // A newest article takes the next number; an oldest one moves every other article's.
+    for (name, date) in [("newest", "2026-01-05"), ("oldest", "2001-01-05")] {
+        add_article(
+            site.path(),
+            name,
+            "A report",
+            date,
+            "Guards in Hyesan took phones.",
+        );
+        build(site.path());
+        let after = snapshot(&fragments);
+        assert!(after.contains_key(Path::new(&format!("{name}.js"))));
+        for (path, bytes) in &before {
+            assert!(after.get(path) == Some(bytes), "{} changed", path.display());
+        }
+        assert_eq!(
+            inodes(&before),
+            inodes_before,
+            "fragments are not rewritten"
+        );
     }
+    assert_output_equals_a_full_build(site.path());
 }
 
 #[test]

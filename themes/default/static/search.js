@@ -22,6 +22,15 @@
     return load("f/" + f[0] + "/" + f[1]);
   }
 
+  // Article number `doc`'s fragment, named by the article's page: an n/ file lists the page
+  // names of `manifest.names` articles by number. Numbers move when an older article comes
+  // in; page names do not, so neither do the fragments.
+  function loadDoc(manifest, doc) {
+    return load("n/" + Math.floor(doc / manifest.names)).then(function (names) {
+      return load("d/" + names[doc % manifest.names]);
+    });
+  }
+
   function load(name) {
     if (Object.prototype.hasOwnProperty.call(store, name)) return Promise.resolve(store[name]);
     return new Promise(function (resolve, reject) {
@@ -276,7 +285,7 @@
   }
 
   // The index format this code reads (src/search.rs, INDEX_FORMAT).
-  var FORMAT = "dossier search index, segments 3";
+  var FORMAT = "dossier search index, segments 4";
 
   var KINDS = [["place", "Places"], ["agency", "Agencies"], ["person", "People"], ["law", "Laws"], ["year", "Years"]];
 
@@ -341,7 +350,7 @@
           entityList.appendChild(el("li", {}, [el("a", { href: base + f[3], class: "m m-" + f[0] }, [f[2]]), ": " + f[0] + ", " + f[4] + (f[4] === 1 ? " article" : " articles")]));
         });
         var top = ranked.slice(0, shown);
-        return Promise.all(top.map(function (r) { return load("d/" + r[0]); })).then(function (docs) {
+        return Promise.all(top.map(function (r) { return loadDoc(manifest, r[0]); })).then(function (docs) {
           if (mine !== generation) return;
           list.textContent = "";
           docs.forEach(function (doc, i) {
