@@ -159,3 +159,15 @@ test("every page has a search box that / focuses, and pages that do not search l
   assert.equal((await results(page)).length, 1);
   await page.close();
 });
+
+test("a search page whose code reads another index format says so instead of failing quietly", { skip }, async () => {
+  const manifest = readFileSync(join(site, "search/manifest.js"), "utf8");
+  const older = manifest.replace(/"format":"[^"]*"/, '"format":"dossier search index, segments 1"');
+  assert.notEqual(older, manifest, "the manifest names its format");
+  const page = await browser.newPage();
+  await page.route("**/search/manifest.js", (route) => route.fulfill({ contentType: "text/javascript", body: older }));
+  await page.goto(httpBase + "search.html?q=Hoeryong");
+  await page.waitForFunction(() => /different versions of dossier/.test(document.getElementById("search-status").textContent));
+  assert.equal(await page.$$eval("#search-results > li", (items) => items.length), 0);
+  await page.close();
+});
