@@ -251,18 +251,21 @@ pub struct Parts<'k> {
 impl<'k> Parts<'k> {
     fn new(keys: &'k [u128], listed: Option<&FileParts>, sink: &Group, path: &str) -> Self {
         let previous = listed.and_then(|listed| {
-            let (file, hash) = sink.previous_file(Path::new(path))?;
+            let (file, hash, vouched) = sink.previous_file(Path::new(path))?;
             if hash != listed.hash {
                 return None;
             }
             // Every part must lie within the file; a list that says otherwise is not used.
             let len = file.metadata().ok()?.len();
-            let ranges = (listed.parts.iter())
+            let mut ranges = (listed.parts.iter())
                 .map(|&(key, start, part, hash)| {
                     let end = start.checked_add(part).filter(|&end| end <= len)?;
                     Some((key, (start..end, hash)))
                 })
                 .collect::<Option<HashMap<u128, PartAt>>>()?;
+            if !vouched {
+                ranges.retain(|_, (range, hash)| part_holds(&file, range.clone(), *hash));
+            }
             Some((file, ranges))
         });
         Parts {
@@ -273,6 +276,17 @@ impl<'k> Parts<'k> {
             reused: 0,
         }
     }
+}
+
+/// True when `file` holds, at `range`, bytes whose hash is `hash`: a part of a copy of the
+/// last build's file (see [`crate::write::Group::previous_file`]) is copied only then.
+fn part_holds(file: &File, range: Range<u64>, hash: u128) -> bool {
+    let Ok(len) = usize::try_from(range.end - range.start) else {
+        return false;
+    };
+    let mut bytes = vec![0; len];
+    crate::write::read_exact_at(file, &mut bytes, range.start).is_ok()
+        && xxhash_rust::xxh3::xxh3_128(&bytes) == hash
 }
 
 /// Writes to `out` the bytes `part` makes of each article (given its index), in article order,

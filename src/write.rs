@@ -428,15 +428,20 @@ impl Group<'_> {
     }
 
     /// The previous build's file at `path` in the output, opened for reading, with the hash
-    /// of the bytes that build wrote there: only while it is still that very file (same size,
-    /// inode and time, checked on the open file). `None` in a check, or when the last build
-    /// made no such file.
-    pub fn previous_file(&self, path: &Path) -> Option<(File, u128)> {
+    /// that build recorded for it and whether it is still that very file (same size, inode
+    /// and time, checked on the open file). A file of the recorded size whose inode or time
+    /// differ (a copy, as a CI cache restores one) comes with `false`: its bytes are not
+    /// vouched for, and a caller must check each one it takes. `None` in a check, when the
+    /// last build made no such file, or when the file there is of another size.
+    pub fn previous_file(&self, path: &Path) -> Option<(File, u128, bool)> {
         let staging = self.sink.staging.as_ref()?;
         let record = &staging.previous.files().get(path)?.record;
         let file = File::open(staging.out.join(path)).ok()?;
         let metadata = file.metadata().ok()?;
-        record.matches(&metadata).then_some((file, record.hash))
+        if !metadata.is_file() || metadata.len() != record.stamp.len {
+            return None;
+        }
+        Some((file, record.hash, record.matches(&metadata)))
     }
 
     /// Records a short text that the group's files imply (such as a list of their names), so
@@ -757,13 +762,15 @@ fn kernel_copy(_: &File, _: &mut u64, _: &File, _: usize) -> std::io::Result<usi
     Err(std::io::ErrorKind::Unsupported.into())
 }
 
+/// Reads `buffer.len()` bytes of `file` at `offset`.
 #[cfg(unix)]
-fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
 }
 
+/// Reads `buffer.len()` bytes of `file` at `offset`.
 #[cfg(not(unix))]
-fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = file;
     file.seek(SeekFrom::Start(offset))?;
