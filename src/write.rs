@@ -1618,18 +1618,42 @@ fn check_untouched(
     files: Vec<(PathBuf, FileRecord)>,
 ) -> FxHashMap<PathBuf, PreviousFile> {
     let folders = FolderHandles::open(out, &files);
-    let mut buffer = Vec::new();
-    (files.into_iter())
-        .map(|(path, mut record)| {
-            let mut untouched = folders.file_matches(out, &path, &record);
-            if !untouched && let Some(stamp) = same_bytes(out, &path, &record, &mut buffer) {
-                record.stamp = stamp;
-                untouched = true;
-            }
+    let mut looked: Vec<(PathBuf, PreviousFile)> = (files.into_iter())
+        .map(|(path, record)| {
+            let untouched = folders.file_matches(out, &path, &record);
             (path, PreviousFile { record, untouched })
         })
-        .collect()
+        .collect();
+    let read = |buffer: &mut Vec<u8>, (path, file): &mut (PathBuf, PreviousFile)| {
+        if let Some(stamp) = same_bytes(out, path, &file.record, buffer) {
+            file.record.stamp = stamp;
+            file.untouched = true;
+        }
+    };
+    let unmatched = looked.iter().filter(|(_, file)| !file.untouched).count();
+    // Reading is far slower than a stat: a restored output has hundreds of megabytes to read,
+    // which the pages wait for. So many files are read on threads of their own, at this
+    // thread's low priority: not on the build's pool, whose threads may be the ones waiting
+    // for this look to end.
+    let pool = (unmatched > READ_ALONE).then(|| rayon::ThreadPoolBuilder::new().build().ok());
+    match pool.flatten() {
+        Some(pool) => pool.install(|| {
+            (looked.par_iter_mut())
+                .filter(|(_, file)| !file.untouched)
+                .for_each_init(Vec::new, read);
+        }),
+        None => {
+            let mut buffer = Vec::new();
+            (looked.iter_mut())
+                .filter(|(_, file)| !file.untouched)
+                .for_each(|entry| read(&mut buffer, entry));
+        }
+    }
+    looked.into_iter().collect()
 }
+
+/// Up to this many files that [`check_untouched`] must read are read on its own thread.
+const READ_ALONE: usize = 64;
 
 /// The stamp of the file at `path` in `out` when it is a plain file (not a link) holding the
 /// bytes `record` describes: of the size recorded, whose bytes hash as recorded, unchanged

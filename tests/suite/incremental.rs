@@ -640,7 +640,18 @@ fn an_article_naming_a_new_entity_leaves_the_other_articles_search_files_and_lin
 #[test]
 fn an_output_restored_with_new_inodes_is_carried_over_where_its_bytes_are_the_same() {
     let site = fixture("basic");
+    // Enough files that the restored ones are read on threads of their own.
+    for n in 0..40 {
+        add_article(
+            site.path(),
+            &format!("report-{n}"),
+            &format!("Report {n}"),
+            "2024-02-01",
+            "Guards in Hyesan took phones.",
+        );
+    }
     let first = build(site.path());
+    assert!(first.pages > 2 * 64, "{} files", first.pages);
     // A CI cache restores public/ and the cache folder as copies: the same bytes in new files.
     let restore = |name: &str| {
         let folder = site.path().join(name);
