@@ -264,7 +264,9 @@ impl<'k> Parts<'k> {
                 })
                 .collect::<Option<HashMap<u128, PartAt>>>()?;
             if !vouched {
-                ranges.retain(|_, (range, hash)| part_holds(&file, range.clone(), *hash));
+                let mut bytes = Vec::new();
+                ranges
+                    .retain(|_, (range, hash)| part_holds(&file, range.clone(), *hash, &mut bytes));
             }
             Some((file, ranges))
         });
@@ -278,15 +280,16 @@ impl<'k> Parts<'k> {
     }
 }
 
-/// True when `file` holds, at `range`, bytes whose hash is `hash`: a part of a copy of the
-/// last build's file (see [`crate::write::Group::previous_file`]) is copied only then.
-fn part_holds(file: &File, range: Range<u64>, hash: u128) -> bool {
+/// True when `file` holds, at `range`, bytes whose hash is `hash` (read into `bytes`): a part
+/// of a copy of the last build's file (see [`crate::write::Group::previous_file`]) is copied
+/// only then.
+fn part_holds(file: &File, range: Range<u64>, hash: u128, bytes: &mut Vec<u8>) -> bool {
     let Ok(len) = usize::try_from(range.end - range.start) else {
         return false;
     };
-    let mut bytes = vec![0; len];
-    crate::write::read_exact_at(file, &mut bytes, range.start).is_ok()
-        && xxhash_rust::xxh3::xxh3_128(&bytes) == hash
+    bytes.resize(len, 0);
+    crate::write::read_exact_at(file, bytes, range.start).is_ok()
+        && xxhash_rust::xxh3::xxh3_128(bytes) == hash
 }
 
 /// Writes to `out` the bytes `part` makes of each article (given its index), in article order,

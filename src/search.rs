@@ -768,7 +768,12 @@ impl<'a> Plan<'a> {
         hasher.digest128()
     }
 
-    /// Article number `doc`'s fragment (`d/<page>.js`).
+    /// The script name of article number `doc`'s fragment: `d/<page>`.
+    fn fragment_name(&self, doc: usize) -> String {
+        format!("d/{}", self.dossier.articles[self.docs[doc]].slug)
+    }
+
+    /// Article number `doc`'s fragment (see [`Plan::fragment_name`]).
     fn fragment(&self, doc: usize) -> Vec<u8> {
         let article = &self.dossier.articles[self.docs[doc]];
         let fragment = DocFragment {
@@ -782,8 +787,10 @@ impl<'a> Plan<'a> {
                 .map(|p| p.text.as_str())
                 .collect(),
         };
-        let name = format!("d/{}", article.slug);
-        script_from(&name, fragment.size(), |out| fragment.write(out)).bytes
+        script_from(&self.fragment_name(doc), fragment.size(), |out| {
+            fragment.write(out)
+        })
+        .bytes
     }
 
     /// Every article's fragment, each made only when what it is made from has changed since
@@ -804,8 +811,7 @@ impl<'a> Plan<'a> {
             .into_par_iter()
             .enumerate()
             .try_for_each(|(doc, input)| {
-                let slug = &self.dossier.articles[self.docs[doc]].slug;
-                let path = format!("search/d/{slug}.js").into();
+                let path = script_path(&self.fragment_name(doc));
                 group.put_made(path, input, || Ok(self.fragment(doc)))
             })
     }
@@ -1163,9 +1169,14 @@ fn script_from(name: &str, size: usize, write: impl FnOnce(&mut Vec<u8>)) -> Pag
     write(&mut bytes);
     bytes.extend_from_slice(b");\n");
     Page {
-        path: format!("search/{name}.js").into(),
+        path: script_path(name),
         bytes,
     }
+}
+
+/// Where the script named `name` is in the output.
+fn script_path(name: &str) -> std::path::PathBuf {
+    format!("search/{name}.js").into()
 }
 
 /// Copies JSON into a script, escaping what would end the script or a line there.
