@@ -126,21 +126,42 @@ struct BodyAt {
 }
 
 /// The bodies file of a loaded cache, open from the time it was loaded: a build that rewrites
-/// it puts a new file in its place, and this one still reads as it was.
-struct BodyFile(std::sync::Mutex<std::fs::File>);
+/// it puts a new file in its place, and this one still reads as it was. Bodies are read at
+/// their offsets, each in one call and side by side: through one cursor behind a lock, a
+/// one-article rebuild at 10,000 articles read its 1,500 bodies in 14,000 calls, one thread at a
+/// time.
+struct BodyFile {
+    file: std::fs::File,
+    /// Its length when opened: no body is read past it.
+    length: u64,
+    /// Where the system has no reads at an offset, a read moves the file's one cursor.
+    #[cfg(not(unix))]
+    cursor: std::sync::Mutex<()>,
+}
 
 impl BodyFile {
+    /// The bodies file `file`; `None` if its length cannot be known.
+    fn new(file: std::fs::File) -> Option<Self> {
+        let length = file.metadata().ok()?.len();
+        Some(BodyFile {
+            file,
+            length,
+            #[cfg(not(unix))]
+            cursor: std::sync::Mutex::default(),
+        })
+    }
+
     /// The body's bytes at `at`, if they are there and their hash matches.
     fn read(&self, at: BodyAt) -> Option<Vec<u8>> {
-        // Read up to the length the entry gives rather than into a buffer of that length made
-        // first: a length no file holds then costs nothing.
-        let mut bytes = Vec::new();
-        {
-            let mut file = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            file.seek(std::io::SeekFrom::Start(at.offset)).ok()?;
-            (&mut *file).take(at.length).read_to_end(&mut bytes).ok()?;
+        // A place past the end (a damaged entry) is refused before any memory is set aside.
+        if at.offset.checked_add(at.length)? > self.length {
+            return None;
         }
-        (bytes.len() as u64 == at.length && xxh3_64(&bytes) == at.hash).then_some(bytes)
+        let mut bytes = vec![0; usize::try_from(at.length).ok()?];
+        #[cfg(not(unix))]
+        let _cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        crate::write::read_exact_at(&self.file, &mut bytes, at.offset).ok()?;
+        (xxh3_64(&bytes) == at.hash).then_some(bytes)
     }
 }
 
@@ -287,14 +308,8 @@ impl ExtractCache {
         let bodies = std::fs::File::open(folder.join(BODIES_FILE));
         std::fs::read(folder.join(FILE_NAME))
             .ok()
-            .zip(bodies.ok())
-            .and_then(|(bytes, bodies)| {
-                decode(
-                    &bytes,
-                    Arc::new(BodyFile(std::sync::Mutex::new(bodies))),
-                    context,
-                )
-            })
+            .zip(bodies.ok().and_then(BodyFile::new))
+            .and_then(|(bytes, bodies)| decode(&bytes, Arc::new(bodies), context))
             .map(|(entries, end)| ExtractCache {
                 entries,
                 end: Some(end),
@@ -768,7 +783,7 @@ mod tests {
     fn bodies_file(bytes: &[u8]) -> Arc<BodyFile> {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
-        Arc::new(BodyFile(std::sync::Mutex::new(file)))
+        Arc::new(BodyFile::new(file).unwrap())
     }
 
     #[test]
@@ -819,9 +834,8 @@ mod tests {
         assert!(loaded.body.get().paragraphs.is_empty());
         assert!(loaded.body.is_damaged());
         // A body changed in the bodies file (here: the first byte of all) fails its hash.
-        let mut bytes = Vec::new();
-        bodies.0.lock().unwrap().rewind().unwrap();
-        bodies.0.lock().unwrap().read_to_end(&mut bytes).unwrap();
+        let mut bytes = vec![0; bodies.length as usize];
+        crate::write::read_exact_at(&bodies.file, &mut bytes, 0).unwrap();
         bytes[0] ^= 1;
         let (entries, _) = decode(&file, bodies_file(&bytes), 7).expect("it loads");
         assert!(entries[&1].body.get().paragraphs.is_empty());
