@@ -928,6 +928,110 @@ fn check_slug(slug: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Plain-text articles extracted with the site's own settings and catalogue, in the order
+    /// given, each a path and a body.
+    fn extracted(files: &[(&str, &str)]) -> (Vec<(Source, Extraction)>, Catalog) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = crate::config::load(root).expect("site.toml");
+        let catalog = crate::catalog::load(root).expect("catalogue");
+        let matcher = crate::extract::Matcher::new(&catalog);
+        let items = (files.iter())
+            .map(|&(path, body)| {
+                let source = Source {
+                    path: path.into(),
+                    format: Format::Text,
+                    front: Default::default(),
+                    body: body.to_string(),
+                    body_line: 1,
+                    digest: 0,
+                };
+                let cleaned = crate::clean::clean(&source, &config.furniture);
+                let made = crate::extract::extract(&source, cleaned, &matcher, &config.extract);
+                (source, Extraction::from(made))
+            })
+            .collect();
+        (items, catalog)
+    }
+
+    #[test]
+    fn entity_and_year_lists_run_newest_first_and_the_first_article_names_a_new_entity() {
+        // Many articles, so that the lists are gathered in pieces, in an order of their own:
+        // the article at index i is dated 2012 + (i * 7) % 13, some undated.
+        let bodies: Vec<(String, String)> = (0..240)
+            .map(|i| {
+                let dated = if i % 11 == 5 {
+                    String::new()
+                } else {
+                    format!("May 3, {}\n\n", 2012 + (i * 7) % 13)
+                };
+                let body = format!(
+                    "Phones seized {i}\n\n{dated}Guards in Hyesan seized phones. A woman \
+                     surnamed Pak was fined."
+                );
+                (format!("content/articles/{i:03}.txt"), body)
+            })
+            .collect();
+        let files: Vec<(&str, &str)> = (bodies.iter())
+            .map(|(path, body)| (path.as_str(), body.as_str()))
+            .collect();
+        let (mut items, catalog) = extracted(&files);
+        // Each article spells the new person its own way: the first by index gives the name.
+        let pak = EntityKey::new(crate::catalog::Kind::Person, "Pak");
+        for (i, (_, extraction)) in items.iter_mut().enumerate().rev() {
+            let names = &mut extraction.metadata.new_names;
+            assert!(names.contains_key(&pak), "{names:?}");
+            names.insert(pak.clone(), format!("Pak, as article {i} has it"));
+        }
+        let dossier = build(items, &catalog).expect("builds");
+
+        let hyesan = EntityKey::new(crate::catalog::Kind::Place, "Hyesan");
+        for key in [&hyesan, &pak] {
+            let node = &dossier.entities[key];
+            assert_eq!(node.articles, dossier.by_date, "{key:?}");
+            assert_eq!(node.mention_count, 240, "{key:?}");
+        }
+        assert_eq!(
+            dossier.entities[&pak].entity.name,
+            "Pak, as article 0 has it"
+        );
+        // Newest first, undated last, ties in index order.
+        let dates: Vec<_> = (dossier.by_date.iter())
+            .map(|&i| (dossier.articles[i].metadata.date, i))
+            .collect();
+        let mut expected = dates.clone();
+        expected.sort_by_key(|&(date, i)| (date.is_none(), std::cmp::Reverse(date), i));
+        assert_eq!(dates, expected);
+        let undated = dates.iter().filter(|d| d.0.is_none()).count();
+        assert_eq!(undated, (0..240).filter(|i| i % 11 == 5).count());
+        for (year, node) in &dossier.years {
+            let published: Vec<usize> = (dossier.by_date.iter().copied())
+                .filter(|&i| dossier.articles[i].metadata.date.map(|d| d.year()) == Some(*year))
+                .collect();
+            assert_eq!(node.published, published, "{year}");
+        }
+    }
+
+    #[test]
+    fn a_slug_taken_twice_is_an_error_on_the_later_file_naming_the_first() {
+        let (items, catalog) = extracted(&[
+            ("content/articles/a/x.txt", "One\n\nGuards in Hyesan."),
+            ("content/articles/b/x.txt", "Two\n\nGuards in Hyesan."),
+            ("content/articles/y.txt", "Three\n\nGuards in Hyesan."),
+            ("content/articles/c/x.txt", "Four\n\nGuards in Hyesan."),
+        ]);
+        let problems = build(items, &catalog).expect_err("two slugs are taken twice");
+        let messages: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            messages,
+            [
+                "content/articles/b/x.txt: slug \"x\" is taken by content/articles/a/x.txt too; \
+                 set a different `slug` in front matter",
+                "content/articles/c/x.txt: slug \"x\" is taken by content/articles/a/x.txt too; \
+                 set a different `slug` in front matter",
+            ]
+        );
+    }
+
     /// Related articles by brute force: every pair scored on its own, in the same order of
     /// additions, sorted best first. Common entities count only for an article with fewer
     /// than five related articles without them, each between it and the `window` articles of
