@@ -25,7 +25,7 @@ use crate::catalog::{EntityKey, Kind};
 use crate::clean::{Cleaned, Paragraph, Role};
 use crate::config::ExtractOptions;
 use crate::error::Diagnostic;
-use crate::source::Source;
+use crate::source::{Format, Source};
 pub use matcher::Matcher;
 
 /// Where a mention stands: a body paragraph or the title.
@@ -194,11 +194,14 @@ pub fn extract(
     let front = &source.front;
     let mut warnings = Vec::new();
 
-    // Metadata lines: the publication line and a byline leave the body.
+    // Metadata lines: the publication line and a byline leave the body. A lone date line of a
+    // scraped page is always its publication line; in Markdown, written by hand, only where
+    // front matter gives no date (beside one, a date paragraph is the author's text).
     let mut date = front.date;
     let mut author = front.author.clone();
+    let takes_date_line = source.format == Format::Text || front.date.is_none();
     if let Some(i) = paragraphs.iter().position(|p| {
-        p.role == Role::Text && p.events.is_empty() && dates::publication_line(&p.text).is_some()
+        takes_date_line && p.role == Role::Text && dates::publication_line(&p.text).is_some()
     }) {
         if date.is_none() {
             date = dates::publication_line(&paragraphs[i].text);

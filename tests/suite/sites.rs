@@ -330,3 +330,33 @@ fn articles_that_share_only_a_common_entity_list_their_nearest_in_date() {
     // The newest: the five days before it.
     assert_eq!(related(count - 1), ["a518", "a517", "a516", "a515", "a514"]);
 }
+
+#[test]
+fn a_markdown_publication_line_dates_an_article_whose_front_matter_does_not() {
+    let site = fixture("basic");
+    let articles = site.path().join("content/articles");
+    std::fs::write(
+        articles.join("dated-by-line.md"),
+        "# Phones seized in Hyesan\n\nJune 03, 2024 at 08:00AM\n\nGuards in Hyesan seized \
+         phones.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        articles.join("timeline.md"),
+        "+++\ndate = 2023-01-02\n+++\n# A timeline\n\nMay 3, 2019\n\nGuards in Hyesan seized \
+         phones.\n",
+    )
+    .unwrap();
+    build(site.path());
+    let data = read_json(&site.path().join("public/dossier.json"));
+
+    // The line is the date, and leaves the body as a plain-text article's does.
+    assert_eq!(article(&data, "dated-by-line.md")["date"], "2024-06-03");
+    let page =
+        std::fs::read_to_string(site.path().join("public/articles/dated-by-line.html")).unwrap();
+    assert!(!page.contains("08:00AM"), "{page}");
+    // With a date in front matter, a date paragraph of a Markdown article is the author's text.
+    assert_eq!(article(&data, "timeline.md")["date"], "2023-01-02");
+    let page = std::fs::read_to_string(site.path().join("public/articles/timeline.html")).unwrap();
+    assert!(page.contains("<p id=p1>May 3, "), "{page}");
+}
