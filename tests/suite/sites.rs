@@ -360,3 +360,38 @@ fn a_markdown_publication_line_dates_an_article_whose_front_matter_does_not() {
     let page = std::fs::read_to_string(site.path().join("public/articles/timeline.html")).unwrap();
     assert!(page.contains("<p id=p1>May 3, "), "{page}");
 }
+
+#[test]
+fn articles_reached_through_links_are_read_as_the_others() {
+    let site = fixture("basic");
+    let articles = site.path().join("content/articles");
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir(elsewhere.path().join("folder")).unwrap();
+    std::fs::write(
+        elsewhere.path().join("folder/linked-folder.md"),
+        "# Phones seized in Hyesan\n\nGuards in Hyesan seized phones.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere.path().join("linked-file.md"),
+        "# Arrests in Hoeryong\n\nGuards in Hoeryong arrested phone users.\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(elsewhere.path().join("folder"), articles.join("folder")).unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("linked-file.md"),
+        articles.join("linked-file.md"),
+    )
+    .unwrap();
+    let report = build(site.path());
+    assert_eq!(report.articles, 5, "the fixture's three and the two linked");
+    let data = read_json(&site.path().join("public/dossier.json"));
+    assert_eq!(
+        article(&data, "linked-folder.md")["places"],
+        serde_json::json!(["Hyesan"])
+    );
+    assert_eq!(
+        article(&data, "linked-file.md")["places"],
+        serde_json::json!(["Hoeryong"])
+    );
+}
