@@ -561,17 +561,21 @@ impl<'a> Plan<'a> {
     /// A hash of everything article `article_index`'s terms ([`doc_terms`]) are made from: its
     /// own data (see [`Plan::segment_input`]) and the names of its entities.
     fn doc_input(&self, article_index: usize, context: u128) -> u128 {
-        let mut hasher = Xxh3::new();
-        hasher.update(&(INDEX_FORMAT.len() as u64).to_le_bytes());
-        hasher.update(INDEX_FORMAT.as_bytes());
-        hasher.update(&context.to_le_bytes());
-        hasher.update(&self.dossier.articles[article_index].digest.to_le_bytes());
+        let mut hasher = self.article_hasher(article_index, context);
         for &id in &self.dossier.article_entities[article_index] {
-            let name = self.entity_names[id];
-            hasher.update(&(name.len() as u64).to_le_bytes());
-            hasher.update(name.as_bytes());
+            hash_text(&mut hasher, self.entity_names[id]);
         }
         hasher.digest128()
+    }
+
+    /// A hasher that has taken in what every file of article `article_index`'s own is made
+    /// from: the index format, the extraction `context` and the article's file digest.
+    fn article_hasher(&self, article_index: usize, context: u128) -> Xxh3 {
+        let mut hasher = Xxh3::new();
+        hash_text(&mut hasher, INDEX_FORMAT);
+        hasher.update(&context.to_le_bytes());
+        hasher.update(&self.dossier.articles[article_index].digest.to_le_bytes());
+        hasher
     }
 
     /// The terms of segment `segment`'s articles. `resume`, terms kept from an earlier build,
@@ -639,11 +643,7 @@ impl<'a> Plan<'a> {
         // different inputs cannot hash the same bytes; nothing is formatted (this runs over
         // every article in every build).
         let mut hasher = Xxh3::new();
-        let text = |hasher: &mut Xxh3, s: &str| {
-            hasher.update(&(s.len() as u64).to_le_bytes());
-            hasher.update(s.as_bytes());
-        };
-        text(&mut hasher, INDEX_FORMAT);
+        hash_text(&mut hasher, INDEX_FORMAT);
         hasher.update(&context.to_le_bytes());
         let range = self.segment_docs(segment);
         hasher.update(&(range.start as u64).to_le_bytes());
@@ -655,7 +655,7 @@ impl<'a> Plan<'a> {
             // An entity's name is the catalogue's, or for one the catalogue lacks, as the
             // first article that names it wrote it: not always this article's own data.
             for &id in &self.dossier.article_entities[article_index] {
-                text(&mut hasher, self.entity_names[id]);
+                hash_text(&mut hasher, self.entity_names[id]);
             }
         }
         hasher.digest128()
@@ -752,18 +752,11 @@ impl<'a> Plan<'a> {
     /// `context` and the article's file digest (which stand for its title, date and
     /// paragraphs), its page name and its facet values.
     fn fragment_input(&self, doc: usize, context: u128) -> u128 {
-        let article = &self.dossier.articles[self.docs[doc]];
-        let facets: Vec<&str> = (self.doc_facets[doc].iter())
-            .map(|&id| self.facet_names[id].as_str())
-            .collect();
-        let mut hasher = Xxh3::new();
-        hasher.update(&(INDEX_FORMAT.len() as u64).to_le_bytes());
-        hasher.update(INDEX_FORMAT.as_bytes());
-        hasher.update(&context.to_le_bytes());
-        hasher.update(&article.digest.to_le_bytes());
-        for text in std::iter::once(article.slug.as_str()).chain(facets) {
-            hasher.update(&(text.len() as u64).to_le_bytes());
-            hasher.update(text.as_bytes());
+        let article_index = self.docs[doc];
+        let mut hasher = self.article_hasher(article_index, context);
+        hash_text(&mut hasher, &self.dossier.articles[article_index].slug);
+        for &id in &self.doc_facets[doc] {
+            hash_text(&mut hasher, &self.facet_names[id]);
         }
         hasher.digest128()
     }
@@ -858,6 +851,13 @@ impl<'a> Plan<'a> {
         pages.push(script("manifest", &manifest));
         pages
     }
+}
+
+/// Adds `text` to `hasher`, its length first, so that different inputs cannot hash the same
+/// bytes.
+fn hash_text(hasher: &mut Xxh3, text: &str) {
+    hasher.update(&(text.len() as u64).to_le_bytes());
+    hasher.update(text.as_bytes());
 }
 
 /// Segments come in three sizes, each this many times the next: `segment_articles` times
