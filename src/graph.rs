@@ -440,7 +440,10 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
         },
     );
 
-    let related = related_articles(&article_entities, &entities, &rank, &by_date);
+    let entity_articles: Vec<&[usize]> = (entities.values())
+        .map(|node| node.articles.as_slice())
+        .collect();
+    let related = related_articles(&article_entities, &entity_articles, &rank, &by_date);
     let names_by_key = (entities.values())
         .map(|node| (node.entity.key.clone(), node.entity.name.clone()))
         .collect();
@@ -542,7 +545,8 @@ impl Tally {
 }
 
 /// Related articles from the inverted index entity -> articles: two articles score the sum of
-/// the inverse document frequencies of the entities they share, so rare shared entities count most.
+/// the weights ([`entity_weight`]) of the entities they share, so rare shared entities count
+/// most.
 ///
 /// Each article walks the postings of its own entities into a dense score array, without
 /// hashing, then picks the best five from it: by reading the whole array when the postings
@@ -554,22 +558,21 @@ impl Tally {
 /// every article may name only the same few places and agencies, and would otherwise list none.
 /// Such an article scores again with them, each between it and the [`RELATED_WINDOW`] articles
 /// that name it nearest in date.
+///
+/// `entity_articles` holds each entity's articles in rank order, by entity number (as in
+/// `article_entities`).
 fn related_articles(
     article_entities: &[Vec<usize>],
-    entities: &BTreeMap<EntityKey, EntityNode>,
+    entity_articles: &[&[usize]],
     rank: &[usize],
     by_date: &[usize],
 ) -> Vec<Vec<usize>> {
-    let total = article_entities.len().max(1) as f64;
-    // By entity number (its place in key order, as in `article_entities`): its weight and
-    // articles (in rank order), for entities named by two articles or more.
-    let postings: Vec<Option<Posting<'_>>> = entities
-        .values()
-        .map(|node| {
-            let df = node.articles.len();
-            (df >= 2).then(|| Posting {
-                idf: (total / df as f64).ln() + 1.0,
-                articles: node.articles.as_slice(),
+    // Each entity's weight and articles, for entities named by two articles or more.
+    let postings: Vec<Option<Posting<'_>>> = (entity_articles.iter())
+        .map(|&articles| {
+            (articles.len() >= 2).then(|| Posting {
+                idf: entity_weight(articles.len()),
+                articles,
             })
         })
         .collect();
@@ -581,10 +584,30 @@ fn related_articles(
     score_related(article_entities, &postings, rank, by_date, scoring)
 }
 
+/// The size of dossier that [`entity_weight`] weighs entities as if in.
+const WEIGHT_REFERENCE: f64 = 10_000.0;
+
+/// How much sharing an entity named by `df` articles makes two articles related: its inverse
+/// document frequency, above 1 however many articles name it, with two changes that keep a
+/// new article from reordering the related lists of articles it does not join.
+///
+/// - It is worked out as if in a dossier of [`WEIGHT_REFERENCE`] articles, not of the
+///   dossier's size: otherwise every weight moves with each new article.
+/// - `df` is rounded up to a power of two: entities named by 65 to 128 articles weigh the
+///   same. One more article then changes the weight of one of its entities only when that
+///   entity's count passes a power of two.
+///
+/// (With the inverse document frequency in the dossier itself, one new article at 10,000
+/// generated articles reordered the lists of 260 articles it did not join; with these
+/// weights, none.)
+fn entity_weight(df: usize) -> f64 {
+    (WEIGHT_REFERENCE / df.max(1).next_power_of_two() as f64).ln_1p() + 1.0
+}
+
 /// One entity's part in the scoring of related articles.
 #[derive(Debug, Clone, Copy)]
 struct Posting<'a> {
-    /// Its weight: the inverse of its document frequency.
+    /// Its weight ([`entity_weight`]).
     idf: f64,
     /// Its articles, in rank order (newest first).
     articles: &'a [usize],
@@ -622,7 +645,8 @@ fn ranks_before_near(own: usize) -> impl Fn((usize, f32), (usize, f32)) -> bool 
 }
 
 /// Offers a candidate (place, score) to `best`, the few best so far in the order `before`;
-/// returns the lowest score that could still join.
+/// returns the lowest score that could still join (that of the last kept once there are
+/// enough), or 0 while there is room.
 fn offer(
     best: &mut Vec<(usize, f32)>,
     candidate: (usize, f32),
@@ -635,7 +659,7 @@ fn offer(
     }
     match best.last() {
         Some(&(_, lowest)) if best.len() == RELATED_COUNT => lowest,
-        _ => f32::MIN_POSITIVE,
+        _ => 0.0,
     }
 }
 
@@ -674,7 +698,7 @@ fn offer_touched(
     touched: &[u32],
     before: impl Fn((usize, f32), (usize, f32)) -> bool,
 ) {
-    let mut floor = f32::MIN_POSITIVE;
+    let mut floor = 0.0;
     for &other in touched {
         let other = other as usize;
         let candidate = (other, std::mem::take(&mut scores[other]));
@@ -800,10 +824,11 @@ fn score_related(
                     if let Some(score) = scores.get_mut(own) {
                         *score = 0.0;
                     }
-                    // Only a score at least the fifth best so far can join the best (on equal
-                    // scores the place decides), and after the first few, few do: the test is
-                    // then predictable. Each block is cleared once read, while it is at hand.
-                    let mut floor = f32::MIN_POSITIVE;
+                    // Only a score above the fifth best so far can join the best: places come
+                    // in increasing order, and on equal scores the lower place wins. After the
+                    // first few, few do (even where weights tie often), so the test is then
+                    // predictable. Each block is cleared once read, while it is at hand.
+                    let mut floor = 0.0;
                     // Blocks of a size known when compiling: each is tested and cleared in a
                     // few vector instructions (a slice of any length was cleared by a call to
                     // memset per block, 3% of a one-article rebuild).
@@ -813,10 +838,10 @@ fn score_related(
                         // block, without a branch per score (so it is vectorized), skips them.
                         if chunk
                             .iter()
-                            .fold(false, |any, &score| any | (score >= floor))
+                            .fold(false, |any, &score| any | (score > floor))
                         {
                             for (offset, &score) in chunk.iter().enumerate() {
-                                if score >= floor {
+                                if score > floor {
                                     floor = offer(
                                         &mut best,
                                         (block * SCAN_BLOCK + offset, score),
@@ -829,7 +854,7 @@ fn score_related(
                     }
                     let rest_start = blocks.len() * SCAN_BLOCK;
                     for (offset, score) in rest.iter_mut().enumerate() {
-                        if *score >= floor {
+                        if *score > floor {
                             floor = offer(&mut best, (rest_start + offset, *score), ranks_before);
                         }
                         *score = 0.0;
@@ -1109,6 +1134,29 @@ mod tests {
             .collect()
     }
 
+    /// Each article's rank (its place in `by_date`), and each of `entity_count` entities'
+    /// articles in rank order, as the graph keeps them.
+    fn ranked_lists(
+        article_entities: &[Vec<usize>],
+        by_date: &[usize],
+        entity_count: usize,
+    ) -> (Vec<usize>, Vec<Vec<usize>>) {
+        let mut rank = vec![0; article_entities.len()];
+        for (place, &article) in by_date.iter().enumerate() {
+            rank[article] = place;
+        }
+        let lists = (0..entity_count)
+            .map(|id| {
+                let mut list: Vec<usize> = (0..article_entities.len())
+                    .filter(|&a| article_entities[a].contains(&id))
+                    .collect();
+                list.sort_by_key(|&a| rank[a]);
+                list
+            })
+            .collect();
+        (rank, lists)
+    }
+
     proptest::proptest! {
         /// Searching from a guess finds what a binary search finds, however far off the guess.
         #[test]
@@ -1140,26 +1188,13 @@ mod tests {
             // A rank for each article: a permutation, ties in `order` broken by number.
             let mut by_order: Vec<usize> = (0..article_entities.len()).collect();
             by_order.sort_by_key(|&a| (order[a], a));
-            let mut rank = vec![0; article_entities.len()];
-            for (position, &a) in by_order.iter().enumerate() {
-                rank[a] = position;
-            }
-            // Each entity's articles in rank order, as the graph keeps them.
-            let lists: Vec<Vec<usize>> = (0..entity_count)
-                .map(|id| {
-                    let mut list: Vec<usize> = (0..article_entities.len())
-                        .filter(|&a| article_entities[a].contains(&id))
-                        .collect();
-                    list.sort_by_key(|&a| rank[a]);
-                    list
-                })
-                .collect();
-            let total = article_entities.len() as f64;
+            let (rank, lists) = ranked_lists(&article_entities, &by_order, entity_count);
+            // The build's weights, under which equal scores are common.
             let postings: Vec<Option<Posting<'_>>> = lists
                 .iter()
                 .map(|list| {
                     (list.len() >= 2).then(|| Posting {
-                        idf: (total / list.len() as f64).ln() + 1.0,
+                        idf: entity_weight(list.len()),
                         articles: list.as_slice(),
                     })
                 })
@@ -1173,5 +1208,76 @@ mod tests {
             proptest::prop_assert_eq!(&dense, &expected);
             proptest::prop_assert_eq!(&sparse, &expected);
         }
+    }
+
+    /// The entities (of 60) of `count` articles, picked by a simple generator: three to six
+    /// each, the lower numbers more often, so that entities are named by 2 to 100 articles.
+    fn generated_entities(count: usize) -> Vec<Vec<usize>> {
+        let mut state: u64 = 7;
+        let mut next = |below: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize % below
+        };
+        (0..count)
+            .map(|_| {
+                let wanted = 3 + next(4);
+                let mut ids: Vec<usize> = (0..wanted)
+                    .map(|_| {
+                        let below = 1 + next(60);
+                        next(below)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            })
+            .collect()
+    }
+
+    /// The related lists of articles whose entities are given, the first `older` by date
+    /// from the newest, and those after them newer still, the last the newest.
+    fn related_of(article_entities: &[Vec<usize>], older: usize) -> Vec<Vec<usize>> {
+        let by_date: Vec<usize> = ((older..article_entities.len()).rev())
+            .chain(0..older)
+            .collect();
+        let (rank, lists) = ranked_lists(article_entities, &by_date, 60);
+        let lists: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
+        related_articles(article_entities, &lists, &rank, &by_date)
+    }
+
+    #[test]
+    fn a_new_article_changes_only_the_related_lists_it_joins() {
+        let mut articles = generated_entities(400);
+        let before = related_of(&articles, 400);
+        let counts: Vec<usize> = (0..60)
+            .map(|id| articles.iter().filter(|ids| ids.contains(&id)).count())
+            .collect();
+        // The new article shares entities with many articles, none of them named by a power
+        // of two of articles (one more would change its weight).
+        let shared: Vec<usize> = (0..60)
+            .filter(|&id| counts[id] >= 2 && !counts[id].is_power_of_two())
+            .take(5)
+            .collect();
+        assert_eq!(shared.len(), 5, "{counts:?}");
+        articles.push(shared);
+        let after = related_of(&articles, 400);
+        let mut joined = 0;
+        for (article, (old, new)) in before.iter().zip(&after).enumerate() {
+            match new.iter().position(|&other| other == 400) {
+                // Everything else as it was, one place down.
+                Some(at) => {
+                    joined += 1;
+                    let mut expected = old.clone();
+                    expected.insert(at, 400);
+                    expected.truncate(RELATED_COUNT);
+                    assert_eq!(new, &expected, "article {article}");
+                }
+                None => assert_eq!(new, old, "article {article}"),
+            }
+        }
+        assert!(joined > 0, "the new article joins no list");
+        assert_eq!(after[400].len(), RELATED_COUNT);
     }
 }
