@@ -348,7 +348,67 @@ struct Staging {
     /// by the next update's new and changed files (see [`Staging::new_file`]).
     spare_files: PathBuf,
     /// The spare files not used yet, as found when the build started (none in a replacement).
-    unused_spares: Mutex<Vec<PathBuf>>,
+    unused_spares: Mutex<SparePool>,
+}
+
+/// Spare files (see [`Staging::new_file`]) by their size in blocks of [`SPARE_BLOCK`] bytes.
+///
+/// A file written over a spare is cut to its length, and a spare larger by a block or more
+/// then frees blocks. On a disk mounted with online discard, as the benchmark's is, ext4
+/// without a journal waits for the device to discard them: 104 of the 120 files a one-article
+/// rebuild at 10,000 articles wrote over spares taken in any order waited about 90 µs each. A
+/// file takes a spare of its own size in blocks if there is one, else the largest smaller one
+/// (which grows, freeing nothing), else the smallest larger one.
+#[derive(Debug, Default)]
+struct SparePool {
+    by_blocks: BTreeMap<u64, Vec<PathBuf>>,
+    count: usize,
+}
+
+/// The block size [`SparePool`] counts in: that of ext4 and most file systems.
+const SPARE_BLOCK: u64 = 4096;
+
+impl SparePool {
+    /// The spares found in `folder` (none when it cannot be read).
+    fn read(folder: &Path) -> SparePool {
+        let mut pool = SparePool::default();
+        for entry in fs::read_dir(folder).into_iter().flatten().flatten() {
+            // A spare whose size cannot be read is given to whoever takes it as empty;
+            // `Staging::new_file` looks at it again before writing over it.
+            let size = entry.metadata().map_or(0, |metadata| metadata.len());
+            pool.add(size, entry.path());
+        }
+        pool
+    }
+
+    fn add(&mut self, size: u64, path: PathBuf) {
+        let blocks = size.div_ceil(SPARE_BLOCK);
+        self.by_blocks.entry(blocks).or_default().push(path);
+        self.count += 1;
+    }
+
+    /// The spare to write `len` bytes over (see [`SparePool`]), taken out of the pool.
+    fn take(&mut self, len: u64) -> Option<PathBuf> {
+        let blocks = len.div_ceil(SPARE_BLOCK);
+        let key = (self.by_blocks.range(..=blocks).next_back())
+            .or_else(|| self.by_blocks.range(blocks..).next())
+            .map(|(&key, _)| key)?;
+        let list = self.by_blocks.get_mut(&key)?;
+        let spare = list.pop();
+        if list.is_empty() {
+            self.by_blocks.remove(&key);
+        }
+        self.count -= usize::from(spare.is_some());
+        spare
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn clear(&mut self) {
+        *self = SparePool::default();
+    }
 }
 
 /// How many replaced files an update keeps as spares for the next one (see
@@ -843,9 +903,10 @@ impl Sink {
         let out_key = xxh3_64(out.as_os_str().as_encoded_bytes());
         let spares = cache.join(format!("spares-{out_key:016x}"));
         let spare_files = cache.join(format!("spare-files-{out_key:016x}"));
-        let unused_spares = match fs::read_dir(&spare_files) {
-            Ok(entries) if update => entries.flatten().map(|entry| entry.path()).collect(),
-            _ => Vec::new(),
+        let unused_spares = if update {
+            SparePool::read(&spare_files)
+        } else {
+            SparePool::default()
         };
         Ok(Sink {
             staging: Some(Staging {
@@ -1070,7 +1131,7 @@ impl Staging {
             return Ok(record);
         }
         let target = self.target(path)?;
-        let (mut file, spare) = self.new_file(path, &target)?;
+        let (mut file, spare) = self.new_file(path, &target, bytes.len() as u64)?;
         if self.replaces(path).is_some() {
             reserve(&file, bytes.len() as u64);
         }
@@ -1095,9 +1156,11 @@ impl Staging {
     /// Writing over a spare instead makes no inode, and the replaced file is not freed either.
     /// A spare with another name (a build killed between linking it and moving the new file
     /// into place leaves it a link to the output's file) is never written over.
-    fn new_file(&self, path: &Path, target: &Path) -> Result<(File, bool), Diagnostic> {
+    /// The file is to hold `len` bytes: a spare of about that size is taken (see
+    /// [`SparePool`]).
+    fn new_file(&self, path: &Path, target: &Path, len: u64) -> Result<(File, bool), Diagnostic> {
         loop {
-            let Some(spare) = lock_ignoring_poison(&self.unused_spares).pop() else {
+            let Some(spare) = lock_ignoring_poison(&self.unused_spares).take(len) else {
                 return Ok((create_new(path, target)?, false));
             };
             let Ok(metadata) = fs::symlink_metadata(&spare) else {
@@ -1813,6 +1876,33 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_takes_a_spare_of_its_size_in_blocks_else_a_smaller_else_a_larger() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, size) in [
+            ("one", 100),
+            ("two", 5000),
+            ("three", 9000),
+            ("five", 20000),
+        ] {
+            fs::write(dir.path().join(name), vec![b'x'; size]).unwrap();
+        }
+        let mut pool = SparePool::read(dir.path());
+        assert_eq!(pool.len(), 4);
+        let mut take = |len: u64| {
+            let spare = pool.take(len).expect("a spare is left");
+            spare.file_name().unwrap().to_string_lossy().into_owned()
+        };
+        // Two blocks: the spare of two blocks, then the largest smaller one, then the
+        // smallest larger one, then the last.
+        assert_eq!(take(6000), "two");
+        assert_eq!(take(6000), "one");
+        assert_eq!(take(6000), "three");
+        assert_eq!(take(6000), "five");
+        assert!(pool.take(6000).is_none());
+        assert_eq!(pool.len(), 0);
+    }
 
     #[test]
     fn a_range_copied_by_the_kernel_or_here_follows_what_was_written() {
