@@ -584,24 +584,20 @@ fn related_articles(
     score_related(article_entities, &postings, rank, by_date, scoring)
 }
 
-/// The size of dossier that [`entity_weight`] weighs entities as if in.
-const WEIGHT_REFERENCE: f64 = 10_000.0;
-
 /// How much sharing an entity named by `df` articles makes two articles related: its inverse
-/// document frequency, above 1 however many articles name it, with two changes that keep a
-/// new article from reordering the related lists of articles it does not join.
+/// document frequency as if in a dossier of [`RELATED_MAX_DF`] articles, smoothed to stay
+/// above 1 however many articles name it. It falls from 6.5 for an entity of two articles to
+/// 1.7 for one of 512 (common, see [`RELATED_MAX_DF`]), and towards 1 beyond.
 ///
-/// - It is worked out as if in a dossier of [`WEIGHT_REFERENCE`] articles, not of the
-///   dossier's size: otherwise every weight moves with each new article.
-/// - `df` is rounded up to a power of two: entities named by 65 to 128 articles weigh the
-///   same. One more article then changes the weight of one of its entities only when that
-///   entity's count passes a power of two.
-///
-/// (With the inverse document frequency in the dossier itself, one new article at 10,000
-/// generated articles reordered the lists of 260 articles it did not join; with these
-/// weights, none.)
+/// It depends on the entity's own count, not on the dossier's size, and the count is rounded
+/// up to a power of two (entities named by 65 to 128 articles weigh the same): a new article
+/// then changes the weight of one of its entities only when that entity's count passes a
+/// power of two, and leaves alone the related lists it does not join. (With the inverse
+/// document frequency in the dossier itself, every weight moved with each new article: one
+/// new article at 10,000 generated articles reordered the lists of 260 articles it did not
+/// join.)
 fn entity_weight(df: usize) -> f64 {
-    (WEIGHT_REFERENCE / df.max(1).next_power_of_two() as f64).ln_1p() + 1.0
+    (RELATED_MAX_DF as f64 / df.max(1).next_power_of_two() as f64).ln_1p() + 1.0
 }
 
 /// One entity's part in the scoring of related articles.
@@ -1245,6 +1241,23 @@ mod tests {
         let (rank, lists) = ranked_lists(article_entities, &by_date, 60);
         let lists: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
         related_articles(article_entities, &lists, &rank, &by_date)
+    }
+
+    #[test]
+    fn an_entity_weighs_less_the_more_articles_name_it_and_always_more_than_one() {
+        let weights: Vec<f64> = [2, 3, 4, 64, 65, 128, 512, 513, 100_000]
+            .map(entity_weight)
+            .to_vec();
+        let rounded: Vec<f64> = weights
+            .iter()
+            .map(|w| (w * 100.0).round() / 100.0)
+            .collect();
+        assert_eq!(
+            rounded,
+            [6.53, 5.84, 5.84, 3.18, 2.59, 2.59, 1.68, 1.4, 1.0]
+        );
+        assert!(weights.windows(2).all(|pair| pair[0] >= pair[1]));
+        assert!(weights.iter().all(|&w| w > 1.0));
     }
 
     #[test]
