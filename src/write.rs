@@ -362,7 +362,6 @@ struct Staging {
 #[derive(Debug, Default)]
 struct SparePool {
     by_blocks: BTreeMap<u64, Vec<PathBuf>>,
-    count: usize,
 }
 
 /// The block size [`SparePool`] counts in: that of ext4 and most file systems.
@@ -384,7 +383,6 @@ impl SparePool {
     fn add(&mut self, size: u64, path: PathBuf) {
         let blocks = size.div_ceil(SPARE_BLOCK);
         self.by_blocks.entry(blocks).or_default().push(path);
-        self.count += 1;
     }
 
     /// The spare to write `len` bytes over (see [`SparePool`]), taken out of the pool.
@@ -398,12 +396,11 @@ impl SparePool {
         if list.is_empty() {
             self.by_blocks.remove(&key);
         }
-        self.count -= usize::from(spare.is_some());
         spare
     }
 
     fn len(&self) -> usize {
-        self.count
+        self.by_blocks.values().map(Vec::len).sum()
     }
 
     fn clear(&mut self) {
