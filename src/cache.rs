@@ -35,7 +35,7 @@ use crate::config::Config;
 use crate::error::Diagnostic;
 use crate::extract::{Body, Extracted, Metadata};
 use crate::graph::Article;
-use crate::source::{KnownFiles, Source};
+use crate::source::{KnownFiles, KnownFilesRecord, Source};
 
 const FILE_NAME: &str = "extract.bin";
 /// The bodies of the entries of [`FILE_NAME`] (see [`BodyAt`]).
@@ -245,7 +245,7 @@ pub struct Pending {
     /// whether this build made its result (rather than taking it from the cache).
     articles: Vec<(u128, Vec<Diagnostic>, bool)>,
     /// What this build knew of the article files, when it differs from what it was given.
-    known: Option<KnownFiles>,
+    known: Option<KnownFilesRecord>,
 }
 
 impl Pending {
@@ -259,7 +259,7 @@ impl Pending {
         folder: PathBuf,
         context: u128,
         results: impl Iterator<Item = (u128, Vec<Diagnostic>, bool)>,
-        known: Option<KnownFiles>,
+        known: Option<KnownFilesRecord>,
     ) -> Self {
         Pending {
             cache,
@@ -410,14 +410,12 @@ fn decode_known_files(bytes: &[u8]) -> Option<KnownFiles> {
 
 /// Writes what this build knew of the article files into `folder` for the next build.
 /// Failing to write only costs the next build time, so errors are ignored.
-fn save_known_files(folder: &Path, known: &KnownFiles) {
-    let Ok(encoded) = postcard::to_stdvec(known) else {
-        return;
-    };
+fn save_known_files(folder: &Path, known: &KnownFilesRecord) {
+    let encoded = &known.0;
     let mut body = Vec::with_capacity(SOURCES_MAGIC.len() + 32 + encoded.len());
     body.extend_from_slice(SOURCES_MAGIC);
     body.extend_from_slice(&binary_hash().to_le_bytes());
-    body.extend_from_slice(&encoded);
+    body.extend_from_slice(encoded);
     let _ = write_checked(&folder.join(SOURCES_FILE), body);
 }
 
