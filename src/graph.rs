@@ -127,6 +127,9 @@ pub struct Dossier {
     /// How many times the article names each of `article_entities` (0 for an entity only
     /// added in front matter), in the same order.
     pub article_mentions: Vec<Vec<usize>>,
+    /// Each article's years ([`Metadata::all_years`]), worked out once for the graph and the
+    /// search index.
+    pub article_years: Vec<Vec<i32>>,
     /// Each entity's name, for [`Dossier::entity_name`]: asked for every mention by the pages
     /// and the exports, a hash lookup where searching `entities` compared a dozen keys.
     names_by_key: FxHashMap<EntityKey, String>,
@@ -421,6 +424,7 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
         entity_keys: keys,
         article_entities,
         article_mentions,
+        article_years,
         names_by_key,
     })
 }

@@ -514,14 +514,13 @@ impl<'a> Plan<'a> {
         let doc_facets: Vec<Vec<usize>> = docs
             .par_iter()
             .map(|&article_index| {
-                let article = &dossier.articles[article_index];
                 // Both lists are sorted and without repeats, and every entity id is below
                 // every year id.
                 let entities = dossier.article_entities[article_index]
                     .iter()
                     .filter_map(|&id| entity_facet.get(id).copied().flatten());
-                let years = (article.metadata.all_years().into_iter())
-                    .filter_map(|year| year_facet.get(&year).copied());
+                let years = (dossier.article_years[article_index].iter())
+                    .filter_map(|year| year_facet.get(year).copied());
                 entities.chain(years).collect()
             })
             .collect();
