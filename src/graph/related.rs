@@ -1,0 +1,607 @@
+//! Related articles: each article's best few, by the weights of the entities it shares with
+//! the others, scored from the inverted index entity -> articles.
+
+use rayon::prelude::*;
+
+/// How many related articles an article lists.
+const RELATED_COUNT: usize = 5;
+/// Entities named by more articles than this are too common to tell articles apart: they count
+/// only for an article that has too few related articles without them, and then only between
+/// it and the [`RELATED_WINDOW`] articles that name them nearest to it in date. Either way an
+/// article adds up at most this many articles per entity, which keeps related-article scoring
+/// linear in the size of the dossier.
+const RELATED_MAX_DF: usize = 500;
+/// How many of a common entity's articles, those nearest in date, an article that needs them
+/// scores (see [`RELATED_MAX_DF`]).
+const RELATED_WINDOW: usize = 64;
+/// An article whose entities' postings reach at least one article in this many reads every
+/// score in order rather than keeping the list of the articles it touched (see
+/// `related_articles`).
+const DENSE_SHARE: usize = 4;
+/// Scores an article that reads every score tests at once for one that could join its best.
+const SCAN_BLOCK: usize = 16;
+/// Related articles from the inverted index entity -> articles: two articles score the sum of
+/// the weights ([`entity_weight`]) of the entities they share, so rare shared entities count
+/// most.
+///
+/// Each article walks the postings of its own entities into a dense score array, without
+/// hashing, then picks the best five from it: by reading the whole array when the postings
+/// reach a good share of the dossier (as in the 10,000-article benchmark), or through the list
+/// of the entries it touched when they are few, so that the cost stays that of the postings.
+///
+/// Entities named by more than [`RELATED_MAX_DF`] articles count only for an article that finds
+/// fewer than five related articles through the others: in a large archive of one subject,
+/// every article may name only the same few places and agencies, and would otherwise list none.
+/// Such an article scores again with them, each between it and the [`RELATED_WINDOW`] articles
+/// that name it nearest in date.
+///
+/// `entity_articles` holds each entity's articles in rank order, by entity number (as in
+/// `article_entities`).
+pub(super) fn related_articles(
+    article_entities: &[Vec<usize>],
+    entity_articles: &[&[usize]],
+    rank: &[usize],
+    by_date: &[usize],
+) -> Vec<Vec<usize>> {
+    // Each entity's weight and articles, for entities named by two articles or more.
+    let postings: Vec<Option<Posting<'_>>> = (entity_articles.iter())
+        .map(|&articles| {
+            (articles.len() >= 2).then(|| Posting {
+                idf: entity_weight(articles.len()),
+                articles,
+            })
+        })
+        .collect();
+    let scoring = Scoring {
+        dense_share: DENSE_SHARE,
+        max_df: RELATED_MAX_DF,
+        window: RELATED_WINDOW,
+    };
+    score_related(article_entities, &postings, rank, by_date, scoring)
+}
+
+/// How much sharing an entity named by `df` articles makes two articles related: its inverse
+/// document frequency as if in a dossier of [`RELATED_MAX_DF`] articles, smoothed to stay
+/// above 1 however many articles name it. It falls from 6.5 for an entity of two articles to
+/// 1.7 for one of 512 (common, see [`RELATED_MAX_DF`]), and towards 1 beyond.
+///
+/// It depends on the entity's own count, not on the dossier's size, and the count is rounded
+/// up to a power of two (entities named by 65 to 128 articles weigh the same): a new article
+/// then changes the weight of one of its entities only when that entity's count passes a
+/// power of two, and leaves alone the related lists it does not join. (With the inverse
+/// document frequency in the dossier itself, every weight moved with each new article: one
+/// new article at 10,000 generated articles reordered the lists of 260 articles it did not
+/// join.)
+fn entity_weight(df: usize) -> f64 {
+    (RELATED_MAX_DF as f64 / df.max(1).next_power_of_two() as f64).ln_1p() + 1.0
+}
+
+/// One entity's part in the scoring of related articles.
+#[derive(Debug, Clone, Copy)]
+struct Posting<'a> {
+    /// Its weight ([`entity_weight`]).
+    idf: f64,
+    /// Its articles, in rank order (newest first).
+    articles: &'a [usize],
+}
+
+/// How [`score_related`] reads the scores (tests try other values than the build's).
+#[derive(Debug, Clone, Copy)]
+struct Scoring {
+    /// An article whose postings reach at least one article in this many reads every score in
+    /// order (see [`DENSE_SHARE`]).
+    dense_share: usize,
+    /// An entity with more articles than this is common: it counts only where an article
+    /// needs it, and then only between articles near in date (see [`RELATED_MAX_DF`]).
+    max_df: usize,
+    /// How many of a common entity's articles an article scores (see [`RELATED_WINDOW`]).
+    window: usize,
+}
+
+/// Best first: a higher score, then the newer article (the lower place). The order is total
+/// (no two articles share a place), so the order candidates are offered in is not.
+fn ranks_before(a: (usize, f32), b: (usize, f32)) -> bool {
+    b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)).is_lt()
+}
+
+/// For an article at place `own` that counts common entities: a higher score first, then the
+/// article nearer to it in date, then the newer. Its common entities' articles around it all
+/// score the same when it shares only those with them: the nearest come first.
+fn ranks_before_near(own: usize) -> impl Fn((usize, f32), (usize, f32)) -> bool {
+    move |a, b| {
+        (b.1.total_cmp(&a.1))
+            .then_with(|| a.0.abs_diff(own).cmp(&b.0.abs_diff(own)))
+            .then_with(|| a.0.cmp(&b.0))
+            .is_lt()
+    }
+}
+
+/// Offers a candidate (place, score) to `best`, the few best so far in the order `before`;
+/// returns the lowest score that could still join (that of the last kept once there are
+/// enough), or 0 while there is room.
+fn offer(
+    best: &mut Vec<(usize, f32)>,
+    candidate: (usize, f32),
+    before: impl Fn((usize, f32), (usize, f32)) -> bool,
+) -> f32 {
+    if best.len() < RELATED_COUNT || best.last().is_some_and(|&last| before(candidate, last)) {
+        let at = best.partition_point(|&kept| before(kept, candidate));
+        best.insert(at, candidate);
+        best.truncate(RELATED_COUNT);
+    }
+    match best.last() {
+        Some(&(_, lowest)) if best.len() == RELATED_COUNT => lowest,
+        _ => 0.0,
+    }
+}
+
+/// Adds up `lists` (weights and places) into `scores`, leaving out the place `own`, and
+/// notes each place touched in `touched`; returns how many were.
+///
+/// Places touched so far are `touched[..count]`. Each posting is written at `count`, which
+/// moves on only when the place is new (every idf is at least 1, so 0 means untouched): no
+/// branch in the loop that runs tens of millions of times.
+fn add_touched<'l>(
+    lists: impl Iterator<Item = (f32, &'l [u32])>,
+    own: usize,
+    scores: &mut [f32],
+    touched: &mut [u32],
+) -> usize {
+    let mut count = 0;
+    for (idf, list) in lists {
+        for &other in list {
+            if other as usize != own {
+                let score = &mut scores[other as usize];
+                touched[count] = other;
+                count += usize::from(*score == 0.0);
+                *score += idf;
+            }
+        }
+    }
+    count
+}
+
+/// Offers each place of `touched` with its score to `best` in the order `before`, clearing
+/// the score. As when every score is read, only a score at least the fifth best so far can
+/// join, so most cost one comparison.
+fn offer_touched(
+    best: &mut Vec<(usize, f32)>,
+    scores: &mut [f32],
+    touched: &[u32],
+    before: impl Fn((usize, f32), (usize, f32)) -> bool,
+) {
+    let mut floor = 0.0;
+    for &other in touched {
+        let other = other as usize;
+        let candidate = (other, std::mem::take(&mut scores[other]));
+        if candidate.1 >= floor {
+            floor = offer(best, candidate, &before);
+        }
+    }
+}
+
+/// The `window` places of `list` (places in increasing order out of `n`, among them `own`)
+/// nearest to `own` in it: as many on each side as the list holds, up to half each.
+fn nearest(list: &[u32], own: usize, n: usize, window: usize) -> &[u32] {
+    let width = window.min(list.len());
+    // A common entity's articles spread over the whole dossier: `own` is about as far into
+    // the list as into all places. (A plain binary search over lists of thousands, a dozen
+    // reads far apart in memory for each article and entity, doubled the graph's time at
+    // 100,000 articles.)
+    let guess = own.saturating_mul(list.len()) / n.max(1);
+    let at = partition_near(list, own, guess);
+    let start = at.saturating_sub(width / 2).min(list.len() - width);
+    &list[start..start + width]
+}
+
+/// The number of places in `list` (in increasing order) below `own`, as `partition_point`
+/// finds it, searched from `guess` outwards in steps that double, then by halves between the
+/// last two: a few reads near `guess` when it is close.
+fn partition_near(list: &[u32], own: usize, guess: usize) -> usize {
+    let below = |i: usize| (list[i] as usize) < own;
+    let Some(last) = list.len().checked_sub(1) else {
+        return 0;
+    };
+    let guess = guess.min(last);
+    // The answer is at `start` or later, and at `end` or earlier.
+    let (start, end) = if below(guess) {
+        let (mut known, mut step) = (guess, 1);
+        loop {
+            let probe = known + step;
+            if probe > last {
+                break (known + 1, list.len());
+            }
+            if !below(probe) {
+                break (known + 1, probe);
+            }
+            (known, step) = (probe, step * 2);
+        }
+    } else {
+        let (mut known, mut step) = (guess, 1);
+        loop {
+            let Some(probe) = known.checked_sub(step) else {
+                break (0, known);
+            };
+            if below(probe) {
+                break (probe + 1, known);
+            }
+            (known, step) = (probe, step * 2);
+        }
+    };
+    start + list[start..end].partition_point(|&place| (place as usize) < own)
+}
+
+/// The scoring of [`related_articles`], given each entity's [`Posting`] (`None` for an entity
+/// that does not count). An article whose postings reach one article in `dense_share` or more
+/// reads every score in order; the others keep a list of the articles they touch.
+///
+/// Scores are kept by rank (newest first), not by article number: the postings are in rank
+/// order, so each list is added up walking forward through the scores, and the rank that
+/// breaks a tie is the place itself. `by_date` is the article at each place (the inverse of
+/// `rank`, as in [`Dossier::by_date`]).
+fn score_related(
+    article_entities: &[Vec<usize>],
+    postings: &[Option<Posting<'_>>],
+    rank: &[usize],
+    by_date: &[usize],
+    scoring: Scoring,
+) -> Vec<Vec<usize>> {
+    let n = article_entities.len();
+    // Each entity's articles as places in rank order, in the order the list gives them. Scores
+    // and places are kept in 32 bits: the scores of 10,000 articles then fit a core's fastest
+    // cache, and every article reads them all (see below) or adds up thousands of them.
+    let ranked: Vec<Option<(f32, Vec<u32>, bool)>> = postings
+        .iter()
+        .map(|entry| {
+            entry.map(|posting| {
+                let places = (posting.articles.iter()).map(|&a| rank[a] as u32).collect();
+                let common = posting.articles.len() > scoring.max_df;
+                (posting.idf as f32, places, common)
+            })
+        })
+        .collect();
+    article_entities
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || (vec![0.0_f32; n], vec![0_u32; n]),
+            |(scores, touched), (index, ids)| {
+                let own = rank[index];
+                // This article's entities with their weights and articles, in key order, so
+                // the sums add up in the same order every build.
+                let entries = || {
+                    (ids.iter()).filter_map(|&id| match ranked.get(id) {
+                        Some(Some((idf, list, common))) => Some((*idf, list.as_slice(), *common)),
+                        _ => None,
+                    })
+                };
+                let lists: Vec<(f32, &[u32])> = entries()
+                    .filter(|&(_, _, common)| !common)
+                    .map(|(idf, list, _)| (idf, list))
+                    .collect();
+                let work: usize = lists.iter().map(|(_, list)| list.len()).sum();
+                // The few best are kept in order as the scores are read and reset, in one
+                // pass, rather than collected and partly sorted (thousands of entries per
+                // article).
+                let mut best: Vec<(usize, f32)> = Vec::with_capacity(RELATED_COUNT + 1);
+                if work.saturating_mul(scoring.dense_share) >= scores.len() {
+                    // The postings reach a good share of all articles: every score is added
+                    // up, the article's own dropped, and then all are read in order, which
+                    // costs less than keeping the list of those touched.
+                    for &(idf, list) in &lists {
+                        for &other in list {
+                            scores[other as usize] += idf;
+                        }
+                    }
+                    if let Some(score) = scores.get_mut(own) {
+                        *score = 0.0;
+                    }
+                    // Only a score above the fifth best so far can join the best: places come
+                    // in increasing order, and on equal scores the lower place wins. After the
+                    // first few, few do (even where weights tie often), so the test is then
+                    // predictable. Each block is cleared once read, while it is at hand.
+                    let mut floor = 0.0;
+                    // Blocks of a size known when compiling: each is tested and cleared in a
+                    // few vector instructions (a slice of any length was cleared by a call to
+                    // memset per block, 3% of a one-article rebuild).
+                    let (blocks, rest) = scores.as_chunks_mut::<SCAN_BLOCK>();
+                    for (block, chunk) in blocks.iter_mut().enumerate() {
+                        // Most blocks hold no score that could join: one test of the whole
+                        // block, without a branch per score (so it is vectorized), skips them.
+                        if chunk
+                            .iter()
+                            .fold(false, |any, &score| any | (score > floor))
+                        {
+                            for (offset, &score) in chunk.iter().enumerate() {
+                                if score > floor {
+                                    floor = offer(
+                                        &mut best,
+                                        (block * SCAN_BLOCK + offset, score),
+                                        ranks_before,
+                                    );
+                                }
+                            }
+                        }
+                        *chunk = [0.0; SCAN_BLOCK];
+                    }
+                    let rest_start = blocks.len() * SCAN_BLOCK;
+                    for (offset, score) in rest.iter_mut().enumerate() {
+                        if *score > floor {
+                            floor = offer(&mut best, (rest_start + offset, *score), ranks_before);
+                        }
+                        *score = 0.0;
+                    }
+                } else {
+                    let count = add_touched(lists.iter().copied(), own, scores, touched);
+                    offer_touched(&mut best, scores, &touched[..count], ranks_before);
+                }
+                // Too few through the entities that tell articles apart: the common ones
+                // count too, between this article and their articles nearest it in date,
+                // added up with the others in key order; on equal scores, the nearer wins.
+                // Few articles need it (all of them only in a large archive that names few
+                // entities), each with a bounded number of postings: the list of places
+                // touched serves.
+                if best.len() < RELATED_COUNT && entries().any(|(_, _, common)| common) {
+                    best.clear();
+                    let near = entries().map(|(idf, list, common)| {
+                        let list = if common {
+                            nearest(list, own, n, scoring.window)
+                        } else {
+                            list
+                        };
+                        (idf, list)
+                    });
+                    let count = add_touched(near, own, scores, touched);
+                    offer_touched(&mut best, scores, &touched[..count], ranks_before_near(own));
+                }
+                best.iter().map(|&(place, _)| by_date[place]).collect()
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Related articles by brute force: every pair scored on its own, in the same order of
+    /// additions, sorted best first. Common entities count only for an article with fewer
+    /// than five related articles without them, each between it and the `window` articles of
+    /// its list (in rank order) nearest it; equal scores then go to the nearer article.
+    fn related_by_pairs(
+        article_entities: &[Vec<usize>],
+        postings: &[Option<Posting<'_>>],
+        rank: &[usize],
+        scoring: Scoring,
+    ) -> Vec<Vec<usize>> {
+        let common = |posting: &Posting<'_>| posting.articles.len() > scoring.max_df;
+        // Whether `b` counts for `a` through `posting`, with or without common entities.
+        let counts = |a: usize, b: usize, posting: &Posting<'_>, with_common: bool| {
+            let Some(at) = posting.articles.iter().position(|&x| x == b) else {
+                return false;
+            };
+            if !common(posting) {
+                return true;
+            }
+            if !with_common {
+                return false;
+            }
+            let own = (posting.articles.iter().position(|&x| x == a)).expect("its own entity");
+            let width = scoring.window.min(posting.articles.len());
+            let start = own
+                .saturating_sub(width / 2)
+                .min(posting.articles.len() - width);
+            (start..start + width).contains(&at)
+        };
+        (0..article_entities.len())
+            .map(|a| {
+                let best = |with_common: bool| {
+                    let mut scored: Vec<(usize, f32)> = (0..article_entities.len())
+                        .filter(|&b| b != a)
+                        .map(|b| {
+                            // In 32 bits, as the scoring keeps them.
+                            let mut score = 0.0_f32;
+                            for &id in &article_entities[a] {
+                                if let Some(posting) = &postings[id]
+                                    && counts(a, b, posting, with_common)
+                                {
+                                    score += posting.idf as f32;
+                                }
+                            }
+                            (b, score)
+                        })
+                        .filter(|&(_, score)| score > 0.0)
+                        .collect();
+                    // On equal scores, with common entities the nearer in rank first; then
+                    // the newer.
+                    let distance = |b: usize| {
+                        if with_common {
+                            rank[b].abs_diff(rank[a])
+                        } else {
+                            0
+                        }
+                    };
+                    scored.sort_by(|x, y| {
+                        (y.1.total_cmp(&x.1))
+                            .then(distance(x.0).cmp(&distance(y.0)))
+                            .then(rank[x.0].cmp(&rank[y.0]))
+                    });
+                    scored.truncate(RELATED_COUNT);
+                    scored.into_iter().map(|(b, _)| b).collect::<Vec<usize>>()
+                };
+                let without = best(false);
+                let has_common = (article_entities[a].iter())
+                    .any(|&id| postings[id].as_ref().is_some_and(common));
+                if without.len() < RELATED_COUNT && has_common {
+                    best(true)
+                } else {
+                    without
+                }
+            })
+            .collect()
+    }
+
+    /// Each article's rank (its place in `by_date`), and each of `entity_count` entities'
+    /// articles in rank order, as the graph keeps them.
+    fn ranked_lists(
+        article_entities: &[Vec<usize>],
+        by_date: &[usize],
+        entity_count: usize,
+    ) -> (Vec<usize>, Vec<Vec<usize>>) {
+        let mut rank = vec![0; article_entities.len()];
+        for (place, &article) in by_date.iter().enumerate() {
+            rank[article] = place;
+        }
+        let lists = (0..entity_count)
+            .map(|id| {
+                let mut list: Vec<usize> = (0..article_entities.len())
+                    .filter(|&a| article_entities[a].contains(&id))
+                    .collect();
+                list.sort_by_key(|&a| rank[a]);
+                list
+            })
+            .collect();
+        (rank, lists)
+    }
+
+    proptest::proptest! {
+        /// Searching from a guess finds what a binary search finds, however far off the guess.
+        #[test]
+        fn a_search_from_a_guess_finds_the_partition_point(
+            places in proptest::collection::btree_set(0..200_u32, 0..60),
+            own in 0..210_usize,
+            guess in 0..80_usize,
+        ) {
+            let list: Vec<u32> = places.into_iter().collect();
+            let expected = list.partition_point(|&place| (place as usize) < own);
+            proptest::prop_assert_eq!(partition_near(&list, own, guess), expected);
+        }
+
+        /// Both ways of reading the scores give the related articles that scoring every pair
+        /// gives, with common entities or without.
+        #[test]
+        fn related_articles_agree_with_scoring_every_pair(
+            memberships in proptest::collection::vec(
+                proptest::collection::btree_set(0..10_usize, 0..6),
+                1..40,
+            ),
+            order in proptest::collection::vec(0..1000_u32, 40),
+            common_above in 2..12_usize,
+            window in 1..8_usize,
+        ) {
+            let entity_count = 10;
+            let article_entities: Vec<Vec<usize>> =
+                memberships.iter().map(|set| set.iter().copied().collect()).collect();
+            // A rank for each article: a permutation, ties in `order` broken by number.
+            let mut by_order: Vec<usize> = (0..article_entities.len()).collect();
+            by_order.sort_by_key(|&a| (order[a], a));
+            let (rank, lists) = ranked_lists(&article_entities, &by_order, entity_count);
+            // The build's weights, under which equal scores are common.
+            let postings: Vec<Option<Posting<'_>>> = lists
+                .iter()
+                .map(|list| {
+                    (list.len() >= 2).then(|| Posting {
+                        idf: entity_weight(list.len()),
+                        articles: list.as_slice(),
+                    })
+                })
+                .collect();
+            let scoring = |dense_share| Scoring { dense_share, max_df: common_above, window };
+            let expected = related_by_pairs(&article_entities, &postings, &rank, scoring(0));
+            let dense = scoring(usize::MAX);
+            let dense = score_related(&article_entities, &postings, &rank, &by_order, dense);
+            let sparse = scoring(0);
+            let sparse = score_related(&article_entities, &postings, &rank, &by_order, sparse);
+            proptest::prop_assert_eq!(&dense, &expected);
+            proptest::prop_assert_eq!(&sparse, &expected);
+        }
+    }
+
+    /// The entities (of 60) of `count` articles, picked by a simple generator: three to six
+    /// each, the lower numbers more often, so that entities are named by 2 to 100 articles.
+    fn generated_entities(count: usize) -> Vec<Vec<usize>> {
+        let mut state: u64 = 7;
+        let mut next = |below: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize % below
+        };
+        (0..count)
+            .map(|_| {
+                let wanted = 3 + next(4);
+                let mut ids: Vec<usize> = (0..wanted)
+                    .map(|_| {
+                        let below = 1 + next(60);
+                        next(below)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            })
+            .collect()
+    }
+
+    /// The related lists of articles whose entities are given, the first `older` by date
+    /// from the newest, and those after them newer still, the last the newest.
+    fn related_of(article_entities: &[Vec<usize>], older: usize) -> Vec<Vec<usize>> {
+        let by_date: Vec<usize> = ((older..article_entities.len()).rev())
+            .chain(0..older)
+            .collect();
+        let (rank, lists) = ranked_lists(article_entities, &by_date, 60);
+        let lists: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
+        related_articles(article_entities, &lists, &rank, &by_date)
+    }
+
+    #[test]
+    fn an_entity_weighs_less_the_more_articles_name_it_and_always_more_than_one() {
+        let weights: Vec<f64> = [2, 3, 4, 64, 65, 128, 512, 513, 100_000]
+            .map(entity_weight)
+            .to_vec();
+        let rounded: Vec<f64> = weights
+            .iter()
+            .map(|w| (w * 100.0).round() / 100.0)
+            .collect();
+        assert_eq!(
+            rounded,
+            [6.53, 5.84, 5.84, 3.18, 2.59, 2.59, 1.68, 1.4, 1.0]
+        );
+        assert!(weights.windows(2).all(|pair| pair[0] >= pair[1]));
+        assert!(weights.iter().all(|&w| w > 1.0));
+    }
+
+    #[test]
+    fn a_new_article_changes_only_the_related_lists_it_joins() {
+        let mut articles = generated_entities(400);
+        let before = related_of(&articles, 400);
+        let counts: Vec<usize> = (0..60)
+            .map(|id| articles.iter().filter(|ids| ids.contains(&id)).count())
+            .collect();
+        // The new article shares entities with many articles, none of them named by a power
+        // of two of articles (one more would change its weight).
+        let shared: Vec<usize> = (0..60)
+            .filter(|&id| counts[id] >= 2 && !counts[id].is_power_of_two())
+            .take(5)
+            .collect();
+        assert_eq!(shared.len(), 5, "{counts:?}");
+        articles.push(shared);
+        let after = related_of(&articles, 400);
+        let mut joined = 0;
+        for (article, (old, new)) in before.iter().zip(&after).enumerate() {
+            match new.iter().position(|&other| other == 400) {
+                // Everything else as it was, one place down.
+                Some(at) => {
+                    joined += 1;
+                    let mut expected = old.clone();
+                    expected.insert(at, 400);
+                    expected.truncate(RELATED_COUNT);
+                    assert_eq!(new, &expected, "article {article}");
+                }
+                None => assert_eq!(new, old, "article {article}"),
+            }
+        }
+        assert!(joined > 0, "the new article joins no list");
+        assert_eq!(after[400].len(), RELATED_COUNT);
+    }
+}
