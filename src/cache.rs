@@ -19,7 +19,9 @@
 //!
 //! Beside it, `sources.bin` keeps what reading each article file gave the last build, with the
 //! file's stamp ([`KnownFiles`]), so that a rebuild reads only the files that changed. It
-//! belongs to the dossier binary that wrote it, and carries a checksum too.
+//! belongs to the dossier binary that wrote it, and carries a checksum too. `related.bin`
+//! keeps what related-article scoring found ([`RelatedMemory`]), in the context of the
+//! extraction cache, with a checksum.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
@@ -34,7 +36,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::error::Diagnostic;
 use crate::extract::{Body, Extracted, Metadata};
-use crate::graph::Article;
+use crate::graph::{Article, RelatedMemory};
 use crate::source::{KnownFiles, KnownFilesRecord, Source};
 
 const FILE_NAME: &str = "extract.bin";
@@ -47,6 +49,9 @@ const SOURCES_MAGIC: &[u8] = b"dossier known sources 1\n";
 /// [`binary_hash_using`]).
 const BINARY_FILE: &str = "binary.bin";
 const BINARY_MAGIC: &[u8] = b"dossier binary hash 1\n";
+/// What related-article scoring found in the last build (see [`RelatedMemory`]).
+const RELATED_FILE: &str = "related.bin";
+const RELATED_MAGIC: &[u8] = b"dossier related articles 1\n";
 const MAGIC: &[u8] = b"dossier extraction cache 6\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
@@ -246,6 +251,8 @@ pub struct Pending {
     articles: Vec<(u128, Vec<Diagnostic>, bool)>,
     /// What this build knew of the article files, when it differs from what it was given.
     known: Option<KnownFilesRecord>,
+    /// Whether related-article scoring found what the file under `folder` holds already.
+    related_unchanged: bool,
 }
 
 impl Pending {
@@ -267,14 +274,25 @@ impl Pending {
             context,
             articles: results.collect(),
             known,
+            related_unchanged: false,
         }
     }
 
+    /// Notes that related-article scoring found what the last build recorded: the file is
+    /// not written again.
+    pub fn related_unchanged(&mut self) {
+        self.related_unchanged = true;
+    }
+
     /// Records the results now held by `articles`: appended to the file while few of its
-    /// entries go unused, the file rewritten otherwise.
-    pub fn record(self, articles: &[Article]) {
+    /// entries go unused, the file rewritten otherwise; and `related`, what related-article
+    /// scoring found.
+    pub fn record(self, articles: &[Article], related: &RelatedMemory) {
         if let Some(known) = &self.known {
             save_known_files(&self.folder, known);
+        }
+        if !self.related_unchanged {
+            save_related(&self.folder, self.context, related);
         }
         if articles.len() != self.articles.len() {
             // The dossier keeps every article in order when it is built at all; should that
@@ -417,6 +435,29 @@ fn save_known_files(folder: &Path, known: &KnownFilesRecord) {
     body.extend_from_slice(&binary_hash().to_le_bytes());
     body.extend_from_slice(encoded);
     let _ = write_checked(&folder.join(SOURCES_FILE), body);
+}
+
+/// Loads what related-article scoring found in the last build, from `folder`: nothing when the
+/// file is missing, was written in another context (settings, catalogue or dossier binary), or
+/// is damaged.
+pub fn load_related(folder: &Path, context: u128) -> Option<RelatedMemory> {
+    let bytes = std::fs::read(folder.join(RELATED_FILE)).ok()?;
+    let body = checked_body(&bytes)?;
+    let (written_in, rest) = body.strip_prefix(RELATED_MAGIC)?.split_at_checked(16)?;
+    if written_in != context.to_le_bytes() {
+        return None;
+    }
+    postcard::from_bytes(rest).ok()
+}
+
+/// Writes what related-article scoring found into `folder`, for the next build in `context`.
+/// Failing to write only costs the next build time, so errors are ignored.
+fn save_related(folder: &Path, context: u128, related: &RelatedMemory) {
+    let mut body = RELATED_MAGIC.to_vec();
+    body.extend_from_slice(&context.to_le_bytes());
+    if let Ok(body) = postcard::to_extend(related, body) {
+        let _ = write_checked(&folder.join(RELATED_FILE), body);
+    }
 }
 
 /// Writes `body` to `path` followed by its xxh3-128 checksum, through a temporary file and a

@@ -227,12 +227,15 @@ fn analyze_with(
     // The cache is decoded while the article files are listed and stamped: neither needs the
     // other. A file unchanged since the last build (by its stamp) is not read again: its
     // result comes from the cache.
-    let (mut cache, mut loaded) = rayon::join(
+    let ((mut cache, previous_related), mut loaded) = rayon::join(
         || {
             if use_cache {
-                cache::ExtractCache::load(&cache_folder, context)
+                (
+                    cache::ExtractCache::load(&cache_folder, context),
+                    cache::load_related(&cache_folder, context),
+                )
             } else {
-                cache::ExtractCache::default()
+                (cache::ExtractCache::default(), None)
             }
         },
         || {
@@ -300,7 +303,7 @@ fn analyze_with(
     stopwatch.lap("extract");
     // The results move into the dossier's articles, in this order; the cache records them
     // from there.
-    let pending = use_cache.then(|| {
+    let mut pending = use_cache.then(|| {
         let results = (extracted.iter().zip(&from_cache))
             .map(|((source, result), &cached)| (source.digest, result.warnings.clone(), !cached));
         cache::Pending::new(cache, cache_folder, context, results, known)
@@ -346,7 +349,13 @@ fn analyze_with(
         hasher.update(&source.digest.to_le_bytes());
     }
     let digest = hasher.digest128();
-    let dossier = graph::build(extracted, &catalog).map_err(|p| fail(p, warnings.clone()))?;
+    let dossier = graph::build(extracted, &catalog, previous_related.as_ref())
+        .map_err(|p| fail(p, warnings.clone()))?;
+    if let Some(pending) = &mut pending
+        && previous_related.as_ref() == Some(&dossier.related_memory)
+    {
+        pending.related_unchanged();
+    }
     stopwatch.lap("graph");
     let analysis = Analysis {
         config,
@@ -482,7 +491,7 @@ fn build_once(
     let record_cache = || {
         let started = Instant::now();
         if let Some(pending) = pending_cache {
-            pending.record(&dossier.articles);
+            pending.record(&dossier.articles, &dossier.related_memory);
         }
         started.elapsed()
     };

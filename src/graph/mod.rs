@@ -17,6 +17,7 @@ use crate::extract::{Body, Metadata};
 use crate::source::{Format, Source};
 
 mod related;
+pub use related::RelatedMemory;
 use related::related_articles;
 
 /// One published article.
@@ -122,6 +123,8 @@ pub struct Dossier {
     pub years: BTreeMap<i32, YearNode>,
     /// For each article, related articles with their scores, best first.
     pub related: Vec<Vec<usize>>,
+    /// What related-article scoring found, for the next build to start from.
+    pub related_memory: RelatedMemory,
     /// Every entity's key, in the order of `entities`: what `article_entities` numbers.
     pub entity_keys: Vec<EntityKey>,
     /// Each article's entities, mentioned or added in front matter, as places in
@@ -160,7 +163,13 @@ impl Dossier {
 }
 
 /// Joins extracted articles and the catalogue. Duplicate and unsafe slugs are errors.
-pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Dossier, Diagnostics> {
+/// `previous_related` is what related-article scoring found in the last build, if known (see
+/// [`Dossier::related_memory`]).
+pub fn build(
+    items: Vec<(Source, Extraction)>,
+    catalog: &Catalog,
+    previous_related: Option<&RelatedMemory>,
+) -> Result<Dossier, Diagnostics> {
     let mut problems = Diagnostics::new();
     // Slugs are worked out in parallel and checked in order: the first article to take a slug
     // keeps it, and each later one is an error naming it.
@@ -395,7 +404,15 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
     let entity_articles: Vec<&[usize]> = (entities.values())
         .map(|node| node.articles.as_slice())
         .collect();
-    let related = related_articles(&article_entities, &entity_articles, &rank, &by_date);
+    let digests: Vec<u128> = articles.iter().map(|article| article.digest).collect();
+    let (related, related_memory) = related_articles(
+        &article_entities,
+        &entity_articles,
+        &rank,
+        &by_date,
+        &digests,
+        previous_related,
+    );
     let names_by_key = (entities.values())
         .map(|node| (node.entity.key.clone(), node.entity.name.clone()))
         .collect();
@@ -406,6 +423,7 @@ pub fn build(items: Vec<(Source, Extraction)>, catalog: &Catalog) -> Result<Doss
         entities,
         years,
         related,
+        related_memory,
         entity_keys: keys,
         article_entities,
         article_mentions,
@@ -741,7 +759,7 @@ mod tests {
             assert!(names.contains_key(&pak), "{names:?}");
             names.insert(pak.clone(), format!("Pak, as article {i} has it"));
         }
-        let dossier = build(items, &catalog).expect("builds");
+        let dossier = build(items, &catalog, None).expect("builds");
 
         let hyesan = EntityKey::new(crate::catalog::Kind::Place, "Hyesan");
         for key in [&hyesan, &pak] {
@@ -792,7 +810,7 @@ mod tests {
         let village = EntityKey::new(crate::catalog::Kind::Place, "Abai");
         assert!(!catalog.entities.contains_key(&village));
         items[0].1.metadata.added.push(village.clone());
-        let dossier = build(items, &catalog).expect("builds");
+        let dossier = build(items, &catalog, None).expect("builds");
         let mut uncatalogued = 0;
         for (index, article) in dossier.articles.iter().enumerate() {
             let metadata = &article.metadata;
@@ -827,7 +845,7 @@ mod tests {
             ("content/articles/y.txt", "Three\n\nGuards in Hyesan."),
             ("content/articles/c/x.txt", "Four\n\nGuards in Hyesan."),
         ]);
-        let problems = build(items, &catalog).expect_err("two slugs are taken twice");
+        let problems = build(items, &catalog, None).expect_err("two slugs are taken twice");
         let messages: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
         assert_eq!(
             messages,

@@ -2,6 +2,8 @@
 //! the others, scored from the inverted index entity -> articles.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 /// How many related articles an article lists.
 const RELATED_COUNT: usize = 5;
@@ -20,6 +22,10 @@ const RELATED_WINDOW: usize = 64;
 const DENSE_SHARE: usize = 4;
 /// Scores an article that reads every score tests at once for one that could join its best.
 const SCAN_BLOCK: usize = 16;
+/// A dossier that gained more than one article in this many since the last build scores every
+/// article again rather than updating the last build's lists (see [`rescore`]).
+const RESCORE_SHARE: usize = 16;
+
 /// Related articles from the inverted index entity -> articles: two articles score the sum of
 /// the weights ([`entity_weight`]) of the entities they share, so rare shared entities count
 /// most.
@@ -36,13 +42,21 @@ const SCAN_BLOCK: usize = 16;
 /// that name it nearest in date.
 ///
 /// `entity_articles` holds each entity's articles in rank order, by entity number (as in
-/// `article_entities`).
+/// `article_entities`); `digests` each article's [`Article::digest`].
+///
+/// With `previous`, what the last build's scoring found, only the articles that new ones can
+/// change are scored again when the dossier only gained a few articles (see [`rescore`]).
+/// Returns each article's related articles, best first, and what the next build starts from.
+///
+/// [`Article::digest`]: super::Article::digest
 pub(super) fn related_articles(
     article_entities: &[Vec<usize>],
     entity_articles: &[&[usize]],
     rank: &[usize],
     by_date: &[usize],
-) -> Vec<Vec<usize>> {
+    digests: &[u128],
+    previous: Option<&RelatedMemory>,
+) -> (Vec<Vec<usize>>, RelatedMemory) {
     // Each entity's weight and articles, for entities named by two articles or more.
     let postings: Vec<Option<Posting<'_>>> = (entity_articles.iter())
         .map(|&articles| {
@@ -56,8 +70,179 @@ pub(super) fn related_articles(
         dense_share: DENSE_SHARE,
         max_df: RELATED_MAX_DF,
         window: RELATED_WINDOW,
+        rescore_share: RESCORE_SHARE,
     };
-    score_related(article_entities, &postings, rank, by_date, scoring)
+    let scorer = Scorer::new(&postings, rank, by_date, scoring);
+    let best = previous
+        .and_then(|previous| {
+            rescore(
+                &scorer,
+                article_entities,
+                entity_articles,
+                digests,
+                previous,
+            )
+        })
+        .unwrap_or_else(|| scorer.all(article_entities));
+    let lists = (best.iter())
+        .map(|best| best.kept.iter().map(|&(place, _)| by_date[place]).collect())
+        .collect();
+    (lists, RelatedMemory::new(best, by_date, digests))
+}
+
+/// One article's related articles as scoring found them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Best {
+    /// The places (ranks) of its related articles with their scores, best first.
+    kept: Vec<(usize, f32)>,
+    /// Whether common entities counted: it had too few related articles without them.
+    near: bool,
+}
+
+/// What related-article scoring found for each article, kept between builds in the cache
+/// folder: a build that adds a few articles to the last one starts from it, and scores again
+/// only the articles whose lists the new ones can change. Its places are the last build's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelatedMemory {
+    /// Each article's digest, by place (newest first).
+    digests: Vec<u128>,
+    /// Each article's best, by place.
+    best: Vec<Best>,
+}
+
+impl RelatedMemory {
+    /// The memory of `best` (by article number), with each article's digest.
+    fn new(best: Vec<Best>, by_date: &[usize], digests: &[u128]) -> Self {
+        let mut best = best;
+        RelatedMemory {
+            digests: by_date.iter().map(|&article| digests[article]).collect(),
+            best: (by_date.iter())
+                .map(|&article| std::mem::take(&mut best[article]))
+                .collect(),
+        }
+    }
+}
+
+/// What the last build's scoring found, brought up to date for a dossier that has gained
+/// articles, scoring again only those whose lists the new ones can change; `None` when the
+/// dossier changed otherwise (an article gone or changed: its digest is missing) or gained
+/// more than one article in [`Scoring::rescore_share`], for which every article is scored.
+///
+/// An article's scores with the others change only through the entities they share. Those
+/// the new articles name change weight only when their count passes a power of two, and
+/// become common past [`RELATED_MAX_DF`]: the articles that name such an entity are scored
+/// again. So are the new articles, and the few whose lists came through common entities (each
+/// scores the common entity's articles nearest in date, which the new ones move). Every other
+/// article keeps its list with the scores (its places as they are now), and each new article
+/// that shares an entity with it is offered to it, scored as the whole scoring would: the
+/// shared weights added up in key order. The result is the one scoring every article gives
+/// (the tests compare the two).
+fn rescore(
+    scorer: &Scorer<'_>,
+    article_entities: &[Vec<usize>],
+    entity_articles: &[&[usize]],
+    digests: &[u128],
+    previous: &RelatedMemory,
+) -> Option<Vec<Best>> {
+    let n = article_entities.len();
+    let old_count = previous.digests.len();
+    if previous.best.len() != old_count || old_count > n {
+        return None;
+    }
+    if (n - old_count).saturating_mul(scorer.scoring.rescore_share) > n {
+        return None;
+    }
+    let number: FxHashMap<u128, usize> = (digests.iter().enumerate())
+        .map(|(article, &digest)| (digest, article))
+        .collect();
+    if number.len() != n {
+        return None;
+    }
+    // The article now at each of the last build's places. They must keep their order (the
+    // same files, the same dates), or the kept scores would not apply.
+    let now: Vec<usize> = (previous.digests.iter())
+        .map(|digest| number.get(digest).copied())
+        .collect::<Option<_>>()?;
+    if now
+        .windows(2)
+        .any(|pair| scorer.rank[pair[0]] >= scorer.rank[pair[1]])
+    {
+        return None;
+    }
+    let mut scored_again = vec![true; n];
+    for &article in &now {
+        scored_again[article] = false;
+    }
+    let fresh: Vec<usize> = (0..n).filter(|&article| scored_again[article]).collect();
+    if !fresh.is_empty() {
+        let mut added = vec![0; entity_articles.len()];
+        for &article in &fresh {
+            for &id in &article_entities[article] {
+                added[id] += 1;
+            }
+        }
+        for (id, &added) in added.iter().enumerate() {
+            let count = entity_articles[id].len();
+            if added > 0 && scorer.part(count - added) != scorer.part(count) {
+                for &article in entity_articles[id] {
+                    scored_again[article] = true;
+                }
+            }
+        }
+        for (place, best) in previous.best.iter().enumerate() {
+            if best.near {
+                scored_again[now[place]] = true;
+            }
+        }
+    }
+    let mut best: Vec<Best> = vec![Best::default(); n];
+    for (place, last) in previous.best.iter().enumerate() {
+        let article = now[place];
+        if scored_again[article] {
+            continue;
+        }
+        let kept = (last.kept.iter())
+            .map(|&(place, score)| Some((scorer.rank[*now.get(place)?], score)))
+            .collect::<Option<_>>()?;
+        best[article] = Best {
+            kept,
+            near: last.near,
+        };
+    }
+    // Each new article offered to the articles it shares an entity with that keep their lists.
+    let (mut scores, mut touched) = scorer.buffers();
+    for &article in &fresh {
+        let own = scorer.rank[article];
+        let count = add_touched(
+            scorer.uncommon(&article_entities[article]),
+            own,
+            &mut scores,
+            &mut touched,
+        );
+        for &other in &touched[..count] {
+            let score = std::mem::take(&mut scores[other as usize]);
+            let other = scorer.by_date[other as usize];
+            if !scored_again[other] {
+                offer(&mut best[other].kept, (own, score), ranks_before);
+            }
+        }
+    }
+    let again: Vec<(usize, Best)> = (scored_again.par_iter().enumerate())
+        .filter(|&(_, &again)| again)
+        .map_init(
+            || scorer.buffers(),
+            |buffers, (article, _)| {
+                (
+                    article,
+                    scorer.best_of(article, &article_entities[article], buffers),
+                )
+            },
+        )
+        .collect();
+    for (article, scored) in again {
+        best[article] = scored;
+    }
+    Some(best)
 }
 
 /// How much sharing an entity named by `df` articles makes two articles related: its inverse
@@ -85,7 +270,7 @@ struct Posting<'a> {
     articles: &'a [usize],
 }
 
-/// How [`score_related`] reads the scores (tests try other values than the build's).
+/// How a [`Scorer`] reads the scores (tests try other values than the build's).
 #[derive(Debug, Clone, Copy)]
 struct Scoring {
     /// An article whose postings reach at least one article in this many reads every score in
@@ -96,6 +281,9 @@ struct Scoring {
     max_df: usize,
     /// How many of a common entity's articles an article scores (see [`RELATED_WINDOW`]).
     window: usize,
+    /// A dossier that gained more than one article in this many since the last build scores
+    /// every article again (see [`rescore`]).
+    rescore_share: usize,
 }
 
 /// Best first: a higher score, then the newer article (the lower place). The order is total
@@ -239,125 +427,175 @@ fn partition_near(list: &[u32], own: usize, guess: usize) -> usize {
 /// order, so each list is added up walking forward through the scores, and the rank that
 /// breaks a tie is the place itself. `by_date` is the article at each place (the inverse of
 /// `rank`, as in [`Dossier::by_date`]).
-fn score_related(
-    article_entities: &[Vec<usize>],
-    postings: &[Option<Posting<'_>>],
-    rank: &[usize],
-    by_date: &[usize],
+///
+/// [`Dossier::by_date`]: super::Dossier::by_date
+struct Scorer<'a> {
+    /// Each entity's weight, its articles as places in rank order, and whether it is common.
+    /// Scores and places are kept in 32 bits: the scores of 10,000 articles then fit a core's
+    /// fastest cache, and every article reads them all (see below) or adds up thousands.
+    ranked: Vec<Option<(f32, Vec<u32>, bool)>>,
+    rank: &'a [usize],
+    by_date: &'a [usize],
     scoring: Scoring,
-) -> Vec<Vec<usize>> {
-    let n = article_entities.len();
-    // Each entity's articles as places in rank order, in the order the list gives them. Scores
-    // and places are kept in 32 bits: the scores of 10,000 articles then fit a core's fastest
-    // cache, and every article reads them all (see below) or adds up thousands of them.
-    let ranked: Vec<Option<(f32, Vec<u32>, bool)>> = postings
-        .iter()
-        .map(|entry| {
-            entry.map(|posting| {
-                let places = (posting.articles.iter()).map(|&a| rank[a] as u32).collect();
-                let common = posting.articles.len() > scoring.max_df;
-                (posting.idf as f32, places, common)
+}
+
+impl<'a> Scorer<'a> {
+    fn new(
+        postings: &[Option<Posting<'_>>],
+        rank: &'a [usize],
+        by_date: &'a [usize],
+        scoring: Scoring,
+    ) -> Self {
+        let ranked = postings
+            .iter()
+            .map(|entry| {
+                entry.map(|posting| {
+                    let places = (posting.articles.iter()).map(|&a| rank[a] as u32).collect();
+                    let common = posting.articles.len() > scoring.max_df;
+                    (posting.idf as f32, places, common)
+                })
             })
+            .collect();
+        Scorer {
+            ranked,
+            rank,
+            by_date,
+            scoring,
+        }
+    }
+
+    /// Every article's best, by article number.
+    fn all(&self, article_entities: &[Vec<usize>]) -> Vec<Best> {
+        article_entities
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || self.buffers(),
+                |buffers, (index, ids)| self.best_of(index, ids, buffers),
+            )
+            .collect()
+    }
+
+    /// A score and a place for each article, as [`Scorer::best_of`] uses them.
+    fn buffers(&self) -> (Vec<f32>, Vec<u32>) {
+        (vec![0.0; self.rank.len()], vec![0; self.rank.len()])
+    }
+
+    /// What an entity named by `count` articles weighs in the scores of articles on their
+    /// own, as its bits: nothing, its weight, or (common, see [`RELATED_MAX_DF`]) nothing
+    /// unless the article needs common entities.
+    fn part(&self, count: usize) -> Option<u32> {
+        (count >= 2 && count <= self.scoring.max_df)
+            .then(|| (entity_weight(count) as f32).to_bits())
+            .or((count > self.scoring.max_df).then_some(0))
+    }
+
+    /// The weights and places of those of `ids` that count without the common ones, in key
+    /// order.
+    fn uncommon<'s>(&'s self, ids: &'s [usize]) -> impl Iterator<Item = (f32, &'s [u32])> + 's {
+        (ids.iter()).filter_map(|&id| match self.ranked.get(id) {
+            Some(Some((idf, list, false))) => Some((*idf, list.as_slice())),
+            _ => None,
         })
-        .collect();
-    article_entities
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || (vec![0.0_f32; n], vec![0_u32; n]),
-            |(scores, touched), (index, ids)| {
-                let own = rank[index];
-                // This article's entities with their weights and articles, in key order, so
-                // the sums add up in the same order every build.
-                let entries = || {
-                    (ids.iter()).filter_map(|&id| match ranked.get(id) {
-                        Some(Some((idf, list, common))) => Some((*idf, list.as_slice(), *common)),
-                        _ => None,
-                    })
-                };
-                let lists: Vec<(f32, &[u32])> = entries()
-                    .filter(|&(_, _, common)| !common)
-                    .map(|(idf, list, _)| (idf, list))
-                    .collect();
-                let work: usize = lists.iter().map(|(_, list)| list.len()).sum();
-                // The few best are kept in order as the scores are read and reset, in one
-                // pass, rather than collected and partly sorted (thousands of entries per
-                // article).
-                let mut best: Vec<(usize, f32)> = Vec::with_capacity(RELATED_COUNT + 1);
-                if work.saturating_mul(scoring.dense_share) >= scores.len() {
-                    // The postings reach a good share of all articles: every score is added
-                    // up, the article's own dropped, and then all are read in order, which
-                    // costs less than keeping the list of those touched.
-                    for &(idf, list) in &lists {
-                        for &other in list {
-                            scores[other as usize] += idf;
+    }
+
+    /// The best of article `index`, whose entities are `ids`, scored against every other.
+    fn best_of(
+        &self,
+        index: usize,
+        ids: &[usize],
+        (scores, touched): &mut (Vec<f32>, Vec<u32>),
+    ) -> Best {
+        let (ranked, rank, scoring) = (&self.ranked, self.rank, self.scoring);
+        let n = rank.len();
+        let own = rank[index];
+        // This article's entities with their weights and articles, in key order, so
+        // the sums add up in the same order every build.
+        let entries = || {
+            (ids.iter()).filter_map(|&id| match ranked.get(id) {
+                Some(Some((idf, list, common))) => Some((*idf, list.as_slice(), *common)),
+                _ => None,
+            })
+        };
+        let lists: Vec<(f32, &[u32])> = self.uncommon(ids).collect();
+        let work: usize = lists.iter().map(|(_, list)| list.len()).sum();
+        // The few best are kept in order as the scores are read and reset, in one
+        // pass, rather than collected and partly sorted (thousands of entries per
+        // article).
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(RELATED_COUNT + 1);
+        if work.saturating_mul(scoring.dense_share) >= scores.len() {
+            // The postings reach a good share of all articles: every score is added
+            // up, the article's own dropped, and then all are read in order, which
+            // costs less than keeping the list of those touched.
+            for &(idf, list) in &lists {
+                for &other in list {
+                    scores[other as usize] += idf;
+                }
+            }
+            if let Some(score) = scores.get_mut(own) {
+                *score = 0.0;
+            }
+            // Only a score above the fifth best so far can join the best: places come
+            // in increasing order, and on equal scores the lower place wins. After the
+            // first few, few do (even where weights tie often), so the test is then
+            // predictable. Each block is cleared once read, while it is at hand.
+            let mut floor = 0.0;
+            // Blocks of a size known when compiling: each is tested and cleared in a
+            // few vector instructions (a slice of any length was cleared by a call to
+            // memset per block, 3% of a one-article rebuild).
+            let (blocks, rest) = scores.as_chunks_mut::<SCAN_BLOCK>();
+            for (block, chunk) in blocks.iter_mut().enumerate() {
+                // Most blocks hold no score that could join: one test of the whole
+                // block, without a branch per score (so it is vectorized), skips them.
+                if chunk
+                    .iter()
+                    .fold(false, |any, &score| any | (score > floor))
+                {
+                    for (offset, &score) in chunk.iter().enumerate() {
+                        if score > floor {
+                            floor = offer(
+                                &mut best,
+                                (block * SCAN_BLOCK + offset, score),
+                                ranks_before,
+                            );
                         }
                     }
-                    if let Some(score) = scores.get_mut(own) {
-                        *score = 0.0;
-                    }
-                    // Only a score above the fifth best so far can join the best: places come
-                    // in increasing order, and on equal scores the lower place wins. After the
-                    // first few, few do (even where weights tie often), so the test is then
-                    // predictable. Each block is cleared once read, while it is at hand.
-                    let mut floor = 0.0;
-                    // Blocks of a size known when compiling: each is tested and cleared in a
-                    // few vector instructions (a slice of any length was cleared by a call to
-                    // memset per block, 3% of a one-article rebuild).
-                    let (blocks, rest) = scores.as_chunks_mut::<SCAN_BLOCK>();
-                    for (block, chunk) in blocks.iter_mut().enumerate() {
-                        // Most blocks hold no score that could join: one test of the whole
-                        // block, without a branch per score (so it is vectorized), skips them.
-                        if chunk
-                            .iter()
-                            .fold(false, |any, &score| any | (score > floor))
-                        {
-                            for (offset, &score) in chunk.iter().enumerate() {
-                                if score > floor {
-                                    floor = offer(
-                                        &mut best,
-                                        (block * SCAN_BLOCK + offset, score),
-                                        ranks_before,
-                                    );
-                                }
-                            }
-                        }
-                        *chunk = [0.0; SCAN_BLOCK];
-                    }
-                    let rest_start = blocks.len() * SCAN_BLOCK;
-                    for (offset, score) in rest.iter_mut().enumerate() {
-                        if *score > floor {
-                            floor = offer(&mut best, (rest_start + offset, *score), ranks_before);
-                        }
-                        *score = 0.0;
-                    }
+                }
+                *chunk = [0.0; SCAN_BLOCK];
+            }
+            let rest_start = blocks.len() * SCAN_BLOCK;
+            for (offset, score) in rest.iter_mut().enumerate() {
+                if *score > floor {
+                    floor = offer(&mut best, (rest_start + offset, *score), ranks_before);
+                }
+                *score = 0.0;
+            }
+        } else {
+            let count = add_touched(lists.iter().copied(), own, scores, touched);
+            offer_touched(&mut best, scores, &touched[..count], ranks_before);
+        }
+        // Too few through the entities that tell articles apart: the common ones
+        // count too, between this article and their articles nearest it in date,
+        // added up with the others in key order; on equal scores, the nearer wins.
+        // Few articles need it (all of them only in a large archive that names few
+        // entities), each with a bounded number of postings: the list of places
+        // touched serves.
+        let near = best.len() < RELATED_COUNT && entries().any(|(_, _, common)| common);
+        if near {
+            best.clear();
+            let nearby = entries().map(|(idf, list, common)| {
+                let list = if common {
+                    nearest(list, own, n, scoring.window)
                 } else {
-                    let count = add_touched(lists.iter().copied(), own, scores, touched);
-                    offer_touched(&mut best, scores, &touched[..count], ranks_before);
-                }
-                // Too few through the entities that tell articles apart: the common ones
-                // count too, between this article and their articles nearest it in date,
-                // added up with the others in key order; on equal scores, the nearer wins.
-                // Few articles need it (all of them only in a large archive that names few
-                // entities), each with a bounded number of postings: the list of places
-                // touched serves.
-                if best.len() < RELATED_COUNT && entries().any(|(_, _, common)| common) {
-                    best.clear();
-                    let near = entries().map(|(idf, list, common)| {
-                        let list = if common {
-                            nearest(list, own, n, scoring.window)
-                        } else {
-                            list
-                        };
-                        (idf, list)
-                    });
-                    let count = add_touched(near, own, scores, touched);
-                    offer_touched(&mut best, scores, &touched[..count], ranks_before_near(own));
-                }
-                best.iter().map(|&(place, _)| by_date[place]).collect()
-            },
-        )
-        .collect()
+                    list
+                };
+                (idf, list)
+            });
+            let count = add_touched(nearby, own, scores, touched);
+            offer_touched(&mut best, scores, &touched[..count], ranks_before_near(own));
+        }
+        Best { kept: best, near }
+    }
 }
 
 #[cfg(test)]
@@ -506,15 +744,146 @@ mod tests {
                     })
                 })
                 .collect();
-            let scoring = |dense_share| Scoring { dense_share, max_df: common_above, window };
+            let scoring = |dense_share| Scoring {
+                dense_share,
+                max_df: common_above,
+                window,
+                rescore_share: RESCORE_SHARE,
+            };
             let expected = related_by_pairs(&article_entities, &postings, &rank, scoring(0));
-            let dense = scoring(usize::MAX);
-            let dense = score_related(&article_entities, &postings, &rank, &by_order, dense);
-            let sparse = scoring(0);
-            let sparse = score_related(&article_entities, &postings, &rank, &by_order, sparse);
-            proptest::prop_assert_eq!(&dense, &expected);
-            proptest::prop_assert_eq!(&sparse, &expected);
+            let lists = |dense_share| {
+                let scorer = Scorer::new(&postings, &rank, &by_order, scoring(dense_share));
+                (scorer.all(&article_entities).iter())
+                    .map(|best| best.kept.iter().map(|&(place, _)| by_order[place]).collect())
+                    .collect::<Vec<Vec<usize>>>()
+            };
+            proptest::prop_assert_eq!(&lists(usize::MAX), &expected);
+            proptest::prop_assert_eq!(&lists(0), &expected);
         }
+
+        /// The last build's scoring brought up to date for articles added anywhere in date
+        /// gives what scoring every article gives, scores and all, with common entities or
+        /// without, whatever weights the new articles change.
+        #[test]
+        fn rescoring_after_new_articles_agrees_with_scoring_every_article(
+            memberships in proptest::collection::vec(
+                proptest::collection::btree_set(0..10_usize, 0..6),
+                1..40,
+            ),
+            order in proptest::collection::vec(0..1000_u32, 40),
+            earlier in proptest::collection::vec(proptest::bool::weighted(0.8), 40),
+            common_above in 2..12_usize,
+            window in 1..8_usize,
+            dense in proptest::bool::ANY,
+        ) {
+            let scoring = Scoring {
+                dense_share: if dense { usize::MAX } else { 0 },
+                max_df: common_above,
+                window,
+                rescore_share: 1,
+            };
+            let all: Vec<Vec<usize>> =
+                memberships.iter().map(|set| set.iter().copied().collect()).collect();
+            let digests: Vec<u128> = (0..all.len()).map(|a| 7 * a as u128 + 1).collect();
+            let last: Vec<usize> = (0..all.len()).filter(|&a| earlier[a]).collect();
+            let (_, _, memory) = score_and_rescore(
+                &last.iter().map(|&a| all[a].clone()).collect::<Vec<_>>(),
+                &last.iter().map(|&a| order[a]).collect::<Vec<_>>(),
+                &last.iter().map(|&a| digests[a]).collect::<Vec<_>>(),
+                scoring,
+                None,
+            );
+            let (expected, again, _) =
+                score_and_rescore(&all, &order, &digests, scoring, Some(&memory));
+            proptest::prop_assert_eq!(again, Some(expected));
+        }
+    }
+
+    /// For articles with these entities (of 10), ranked by `order` (ties by number) and known
+    /// by `digests`: every article's best, scored in full; the same brought up to date from
+    /// `previous`, if it can be; and the memory of the first.
+    fn score_and_rescore(
+        article_entities: &[Vec<usize>],
+        order: &[u32],
+        digests: &[u128],
+        scoring: Scoring,
+        previous: Option<&RelatedMemory>,
+    ) -> (Vec<Best>, Option<Vec<Best>>, RelatedMemory) {
+        let mut by_order: Vec<usize> = (0..article_entities.len()).collect();
+        by_order.sort_by_key(|&a| (order[a], a));
+        let (rank, lists) = ranked_lists(article_entities, &by_order, 10);
+        let postings: Vec<Option<Posting<'_>>> = (lists.iter())
+            .map(|list| {
+                (list.len() >= 2).then(|| Posting {
+                    idf: entity_weight(list.len()),
+                    articles: list.as_slice(),
+                })
+            })
+            .collect();
+        let entity_articles: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
+        let scorer = Scorer::new(&postings, &rank, &by_order, scoring);
+        let all = scorer.all(article_entities);
+        let again = previous.and_then(|previous| {
+            rescore(
+                &scorer,
+                article_entities,
+                &entity_articles,
+                digests,
+                previous,
+            )
+        });
+        let memory = RelatedMemory::new(all.clone(), &by_order, digests);
+        (all, again, memory)
+    }
+
+    #[test]
+    fn the_last_build_is_scored_anew_once_an_article_is_gone_or_many_are_new() {
+        let articles: Vec<Vec<usize>> = (generated_entities(100).into_iter())
+            .map(|ids| {
+                ids.into_iter()
+                    .map(|id| id % 10)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            })
+            .collect();
+        let order: Vec<u32> = (0..100).map(|a| (a * 37 % 100) as u32).collect();
+        let digests: Vec<u128> = (0..100).collect();
+        let scoring = Scoring {
+            dense_share: DENSE_SHARE,
+            max_df: RELATED_MAX_DF,
+            window: RELATED_WINDOW,
+            rescore_share: RESCORE_SHARE,
+        };
+        let (all, _, memory) = score_and_rescore(&articles, &order, &digests, scoring, None);
+        let (_, again, _) = score_and_rescore(&articles, &order, &digests, scoring, Some(&memory));
+        assert_eq!(again, Some(all), "nothing changed");
+        // One gone.
+        let (_, again, _) = score_and_rescore(
+            &articles[1..],
+            &order[1..],
+            &digests[1..],
+            scoring,
+            Some(&memory),
+        );
+        assert_eq!(again, None, "an article is gone");
+        // One changed: its digest is new, the old one gone.
+        let mut changed = digests.clone();
+        changed[50] = 1000;
+        let (_, again, _) = score_and_rescore(&articles, &order, &changed, scoring, Some(&memory));
+        assert_eq!(again, None, "an article changed");
+        // Ten new of a hundred: more than one in sixteen.
+        let (_, _, ninety) =
+            score_and_rescore(&articles[10..], &order[10..], &digests[10..], scoring, None);
+        let (_, again, _) = score_and_rescore(&articles, &order, &digests, scoring, Some(&ninety));
+        assert_eq!(again, None, "many new articles");
+        // Five new of a hundred: brought up to date.
+        let (all, _, _) = score_and_rescore(&articles, &order, &digests, scoring, None);
+        let (_, _, ninety_five) =
+            score_and_rescore(&articles[5..], &order[5..], &digests[5..], scoring, None);
+        let (_, again, _) =
+            score_and_rescore(&articles, &order, &digests, scoring, Some(&ninety_five));
+        assert_eq!(again, Some(all), "five new articles");
     }
 
     /// The entities (of 60) of `count` articles, picked by a simple generator: three to six
@@ -551,7 +920,8 @@ mod tests {
             .collect();
         let (rank, lists) = ranked_lists(article_entities, &by_date, 60);
         let lists: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
-        related_articles(article_entities, &lists, &rank, &by_date)
+        let digests: Vec<u128> = (0..article_entities.len()).map(|a| a as u128).collect();
+        related_articles(article_entities, &lists, &rank, &by_date, &digests, None).0
     }
 
     #[test]

@@ -1387,3 +1387,58 @@ fn a_newest_article_is_the_only_one_the_search_index_tokenizes() {
     assert_eq!(fifth.search_tokenized, 2);
     assert!(snapshot(&public) == full_build_of_a_copy(site.path()));
 }
+
+/// The body of generated article `n`: the fixture's places, agency and two people in
+/// combinations that vary with `n`, so that related lists tie and overlap.
+fn varied_body(n: usize) -> String {
+    let mut sentences = Vec::new();
+    if n & 1 == 1 {
+        sentences.push("Guards in Hyesan seized phones.");
+    }
+    if n & 2 == 2 {
+        sentences.push("Traders in Hoeryong were fined.");
+    }
+    if n & 4 == 4 {
+        sentences.push("The Ministry of State Security questioned brokers.");
+    }
+    if n & 8 == 8 {
+        sentences.push("Officials in North Hamgyong ordered checks.");
+    }
+    if n.is_multiple_of(3) {
+        sentences.push("Park Min-ho said the crackdown widened.");
+    }
+    if n.is_multiple_of(5) {
+        sentences.push("Choi Young-mi said calls were traced.");
+    }
+    sentences.push("Chinese phones near the border were the target.");
+    sentences.join(" ")
+}
+
+#[test]
+fn articles_added_to_a_larger_dossier_relate_as_in_a_full_build() {
+    // Enough articles that one more is a small share of them: the rebuild updates the last
+    // build's related lists instead of scoring every article again.
+    let site = fixture("basic");
+    for n in 0..30 {
+        let date = format!("2024-{:02}-{:02}", 1 + n % 9, 1 + n % 27);
+        let title = format!("Report {n}");
+        add_article(
+            site.path(),
+            &format!("report-{n}"),
+            &title,
+            &date,
+            &varied_body(n),
+        );
+    }
+    build(site.path());
+    let memory = site.path().join(dossier::CACHE_FOLDER).join("related.bin");
+    let before = std::fs::read(&memory).expect("related articles are remembered");
+    // The newest article, then one dated mid-dossier: each joins lists and moves others.
+    let added = [("newest", "2026-02-01", 7), ("backdated", "2024-05-03", 13)];
+    for (name, date, like) in added {
+        add_article(site.path(), name, name, date, &varied_body(like));
+        build(site.path());
+        assert_output_equals_a_full_build(site.path());
+    }
+    assert_ne!(std::fs::read(&memory).unwrap(), before);
+}
