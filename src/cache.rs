@@ -19,9 +19,9 @@
 //!
 //! Beside it, `sources.bin` keeps what reading each article file gave the last build, with the
 //! file's stamp ([`KnownFiles`]), so that a rebuild reads only the files that changed. It
-//! belongs to the dossier binary that wrote it, and carries a checksum too. `related.bin`
-//! keeps what related-article scoring found ([`RelatedMemory`]), in the context of the
-//! extraction cache, with a checksum.
+//! belongs to the dossier binary that wrote it, and carries a checksum too. `graph.bin` keeps
+//! what the graph found ([`GraphMemory`]), in the context of the extraction cache, with a
+//! checksum.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
@@ -36,7 +36,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::error::Diagnostic;
 use crate::extract::{Body, Extracted, Metadata};
-use crate::graph::{Article, RelatedMemory};
+use crate::graph::{Dossier, GraphMemory};
 use crate::source::{KnownFiles, KnownFilesRecord, Source};
 
 const FILE_NAME: &str = "extract.bin";
@@ -49,9 +49,9 @@ const SOURCES_MAGIC: &[u8] = b"dossier known sources 1\n";
 /// [`binary_hash_using`]).
 const BINARY_FILE: &str = "binary.bin";
 const BINARY_MAGIC: &[u8] = b"dossier binary hash 1\n";
-/// What related-article scoring found in the last build (see [`RelatedMemory`]).
-const RELATED_FILE: &str = "related.bin";
-const RELATED_MAGIC: &[u8] = b"dossier related articles 1\n";
+/// What the last build's graph found (see [`GraphMemory`]).
+const GRAPH_FILE: &str = "graph.bin";
+const GRAPH_MAGIC: &[u8] = b"dossier graph memory 1\n";
 const MAGIC: &[u8] = b"dossier extraction cache 6\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
@@ -251,8 +251,6 @@ pub struct Pending {
     articles: Vec<(u128, Vec<Diagnostic>, bool)>,
     /// What this build knew of the article files, when it differs from what it was given.
     known: Option<KnownFilesRecord>,
-    /// Whether related-article scoring found what the file under `folder` holds already.
-    related_unchanged: bool,
 }
 
 impl Pending {
@@ -274,26 +272,22 @@ impl Pending {
             context,
             articles: results.collect(),
             known,
-            related_unchanged: false,
         }
     }
 
-    /// Notes that related-article scoring found what the last build recorded: the file is
-    /// not written again.
-    pub fn related_unchanged(&mut self) {
-        self.related_unchanged = true;
-    }
-
-    /// Records the results now held by `articles`: appended to the file while few of its
-    /// entries go unused, the file rewritten otherwise; and `related`, what related-article
-    /// scoring found.
-    pub fn record(self, articles: &[Article], related: &RelatedMemory) {
+    /// Records the results now held by the articles of `dossier`: appended to the file while
+    /// few of its entries go unused, the file rewritten otherwise; and what its graph found,
+    /// unless that is the last build's.
+    pub fn record(self, dossier: &Dossier) {
         if let Some(known) = &self.known {
             save_known_files(&self.folder, known);
         }
-        if !self.related_unchanged {
-            save_related(&self.folder, self.context, related);
+        if !dossier.remembered
+            && let Some(memory) = dossier.memory()
+        {
+            save_graph_memory(&self.folder, self.context, &memory);
         }
+        let articles = &dossier.articles;
         if articles.len() != self.articles.len() {
             // The dossier keeps every article in order when it is built at all; should that
             // ever change, the cache is left as it is rather than filed under wrong digests.
@@ -437,27 +431,26 @@ fn save_known_files(folder: &Path, known: &KnownFilesRecord) {
     let _ = write_checked(&folder.join(SOURCES_FILE), body);
 }
 
-/// Loads what related-article scoring found in the last build, from `folder`: nothing when the
-/// file is missing, was written in another context (settings, catalogue or dossier binary), or
-/// is damaged.
-pub fn load_related(folder: &Path, context: u128) -> Option<RelatedMemory> {
-    let bytes = std::fs::read(folder.join(RELATED_FILE)).ok()?;
+/// Loads what the last build's graph found, from `folder`: nothing when the file is missing,
+/// was written in another context (settings, catalogue or dossier binary), or is damaged.
+pub fn load_graph_memory(folder: &Path, context: u128) -> Option<GraphMemory> {
+    let bytes = std::fs::read(folder.join(GRAPH_FILE)).ok()?;
     let body = checked_body(&bytes)?;
-    let (written_in, rest) = body.strip_prefix(RELATED_MAGIC)?.split_at_checked(16)?;
+    let (written_in, rest) = body.strip_prefix(GRAPH_MAGIC)?.split_at_checked(16)?;
     if written_in != context.to_le_bytes() {
         return None;
     }
     postcard::from_bytes(rest).ok()
 }
 
-/// Writes what related-article scoring found into `folder`, for the next build in `context`.
-/// Failing to write only costs the next build time, so errors are ignored.
-fn save_related(folder: &Path, context: u128, related: &RelatedMemory) {
-    let mut body = RELATED_MAGIC.to_vec();
+/// Writes what the graph found (encoded, see [`Dossier::memory`]) into `folder`, for the next
+/// build in `context`. Failing to write only costs the next build time, so errors are ignored.
+fn save_graph_memory(folder: &Path, context: u128, memory: &[u8]) {
+    let mut body = Vec::with_capacity(GRAPH_MAGIC.len() + 32 + memory.len());
+    body.extend_from_slice(GRAPH_MAGIC);
     body.extend_from_slice(&context.to_le_bytes());
-    if let Ok(body) = postcard::to_extend(related, body) {
-        let _ = write_checked(&folder.join(RELATED_FILE), body);
-    }
+    body.extend_from_slice(memory);
+    let _ = write_checked(&folder.join(GRAPH_FILE), body);
 }
 
 /// Writes `body` to `path` followed by its xxh3-128 checksum, through a temporary file and a

@@ -227,12 +227,12 @@ fn analyze_with(
     // The cache is decoded while the article files are listed and stamped: neither needs the
     // other. A file unchanged since the last build (by its stamp) is not read again: its
     // result comes from the cache.
-    let ((mut cache, previous_related), mut loaded) = rayon::join(
+    let ((mut cache, previous_graph), mut loaded) = rayon::join(
         || {
             if use_cache {
                 (
                     cache::ExtractCache::load(&cache_folder, context),
-                    cache::load_related(&cache_folder, context),
+                    cache::load_graph_memory(&cache_folder, context),
                 )
             } else {
                 (cache::ExtractCache::default(), None)
@@ -303,7 +303,7 @@ fn analyze_with(
     stopwatch.lap("extract");
     // The results move into the dossier's articles, in this order; the cache records them
     // from there.
-    let mut pending = use_cache.then(|| {
+    let pending = use_cache.then(|| {
         let results = (extracted.iter().zip(&from_cache))
             .map(|((source, result), &cached)| (source.digest, result.warnings.clone(), !cached));
         cache::Pending::new(cache, cache_folder, context, results, known)
@@ -349,13 +349,8 @@ fn analyze_with(
         hasher.update(&source.digest.to_le_bytes());
     }
     let digest = hasher.digest128();
-    let dossier = graph::build(extracted, &catalog, previous_related.as_ref())
+    let dossier = graph::build(extracted, &catalog, previous_graph.as_ref())
         .map_err(|p| fail(p, warnings.clone()))?;
-    if let Some(pending) = &mut pending
-        && previous_related.as_ref() == Some(&dossier.related_memory)
-    {
-        pending.related_unchanged();
-    }
     stopwatch.lap("graph");
     let analysis = Analysis {
         config,
@@ -491,7 +486,7 @@ fn build_once(
     let record_cache = || {
         let started = Instant::now();
         if let Some(pending) = pending_cache {
-            pending.record(&dossier.articles, &dossier.related_memory);
+            pending.record(&dossier);
         }
         started.elapsed()
     };

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use chrono::Datelike;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use crate::cache::{Extraction, LazyBody};
 use crate::catalog::{Catalog, Entity, EntityKey};
@@ -17,8 +18,7 @@ use crate::extract::{Body, Metadata};
 use crate::source::{Format, Source};
 
 mod related;
-pub use related::RelatedMemory;
-use related::related_articles;
+use related::{RelatedMemory, related_articles};
 
 /// One published article.
 #[derive(Debug, Clone)]
@@ -123,8 +123,11 @@ pub struct Dossier {
     pub years: BTreeMap<i32, YearNode>,
     /// For each article, related articles with their scores, best first.
     pub related: Vec<Vec<usize>>,
-    /// What related-article scoring found, for the next build to start from.
-    pub related_memory: RelatedMemory,
+    /// What related-article scoring found, for the next build to start from (see
+    /// [`Dossier::memory`]).
+    related_memory: RelatedMemory,
+    /// Whether the graph was the last build's, from its [`GraphMemory`]: nothing to record.
+    pub remembered: bool,
     /// Every entity's key, in the order of `entities`: what `article_entities` numbers.
     pub entity_keys: Vec<EntityKey>,
     /// Each article's entities, mentioned or added in front matter, as places in
@@ -162,13 +165,19 @@ impl Dossier {
     }
 }
 
+/// A dossier that gained more than one article in this many since the last build works out
+/// its related articles and counts anew rather than updating the last build's (see
+/// [`GraphMemory`]).
+const UPDATE_SHARE: usize = 16;
+
 /// Joins extracted articles and the catalogue. Duplicate and unsafe slugs are errors.
-/// `previous_related` is what related-article scoring found in the last build, if known (see
-/// [`Dossier::related_memory`]).
+/// `previous` is what the last build's graph found, if known: when the dossier has only gained
+/// a few articles since, related articles and counts are updated from it for the new articles
+/// instead of worked out over every article.
 pub fn build(
     items: Vec<(Source, Extraction)>,
     catalog: &Catalog,
-    previous_related: Option<&RelatedMemory>,
+    previous: Option<&GraphMemory>,
 ) -> Result<Dossier, Diagnostics> {
     let mut problems = Diagnostics::new();
     // Slugs are worked out in parallel and checked in order: the first article to take a slug
@@ -234,6 +243,13 @@ pub fn build(
         }
         rank
     };
+
+    let digests: Vec<u128> = articles.iter().map(|article| article.digest).collect();
+    let gained = previous.and_then(|memory| {
+        let gained = Gained::new(memory.related.digests(), &digests, &rank)?;
+        (gained.fresh.len().saturating_mul(UPDATE_SHARE) <= articles.len())
+            .then_some((memory, gained))
+    });
 
     // Entities and their articles. Each key is numbered once (see `EntityNumbers`), and
     // everything after works on the numbers: comparing and hashing the keys of every mention,
@@ -329,34 +345,24 @@ pub fn build(
         .map(|article| article.metadata.all_years())
         .collect();
 
-    // Co-occurrence and years per entity, counted over its articles into a dense array.
+    // Co-occurrence and years per entity, and each year's entities: from the last build's, with
+    // the new articles' added, or counted over every article.
+    let mut updated = gained.as_ref().and_then(|(memory, gained)| {
+        memory
+            .counts
+            .updated(&keys, gained, &article_entities, &article_years, &articles)
+    });
     let flat = FlatLists::new(&article_entities);
-    type Counts = (Vec<(usize, usize)>, Vec<(i32, usize)>);
-    let nodes: Vec<&EntityNode> = entities.values().collect();
-    let counts: Vec<Counts> = nodes
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || Tally::new(keys.len()),
-            |tally, (id, node)| {
-                let mut all_years: Vec<i32> = Vec::new();
-                for &a in &node.articles {
-                    tally.add_all(flat.of(a).filter(|&other| other != id));
-                    all_years.extend(&article_years[a]);
-                }
-                // Counted by sorting: quicker than a map for a few thousand numbers.
-                all_years.sort_unstable();
-                let by_year = all_years
-                    .chunk_by(|a, b| a == b)
-                    .map(|run| (run[0], run.len()))
-                    .collect();
-                (tally.ranked(), by_year)
-            },
-        )
-        .collect();
-    for ((_, node), (list, years)) in entities.iter_mut().zip(counts) {
-        node.cooccurring = list;
-        node.years = years;
+    if let Some(updated) = &mut updated {
+        let counts = std::mem::take(&mut updated.cooccurring)
+            .into_iter()
+            .zip(std::mem::take(&mut updated.years));
+        for ((_, node), (list, years)) in entities.iter_mut().zip(counts) {
+            node.cooccurring = list;
+            node.years = years;
+        }
+    } else {
+        count_cooccurrence(&mut entities, &flat, &article_years, keys.len());
     }
 
     // Years.
@@ -387,32 +393,30 @@ pub fn build(
             }
             earlier
         });
-    years.par_iter_mut().for_each_init(
-        || Tally::new(keys.len()),
-        |tally, (_, node)| {
-            let mut seen_articles: Vec<usize> = node.published.clone();
-            seen_articles.extend(node.references.iter().map(|&(a, _)| a));
-            seen_articles.sort_unstable();
-            seen_articles.dedup();
-            for &a in &seen_articles {
-                tally.add_all(flat.of(a));
+    match updated.map(|updated| updated.year_entities) {
+        // The same years as the last build's and the new articles'.
+        Some(mut remembered) if remembered.keys().eq(years.keys()) => {
+            for (year, node) in years.iter_mut() {
+                node.entities = remembered.remove(year).unwrap_or_default();
             }
-            node.entities = tally.ranked();
-        },
-    );
+        }
+        _ => count_year_entities(&mut years, &flat, keys.len()),
+    }
 
     let entity_articles: Vec<&[usize]> = (entities.values())
         .map(|node| node.articles.as_slice())
         .collect();
-    let digests: Vec<u128> = articles.iter().map(|article| article.digest).collect();
     let (related, related_memory) = related_articles(
         &article_entities,
         &entity_articles,
         &rank,
         &by_date,
         &digests,
-        previous_related,
+        gained
+            .as_ref()
+            .map(|(memory, gained)| (&memory.related, gained)),
     );
+    let remembered = gained.is_some_and(|(_, gained)| gained.fresh.is_empty());
     let names_by_key = (entities.values())
         .map(|node| (node.entity.key.clone(), node.entity.name.clone()))
         .collect();
@@ -424,12 +428,277 @@ pub fn build(
         years,
         related,
         related_memory,
+        remembered,
         entity_keys: keys,
         article_entities,
         article_mentions,
         article_years,
         names_by_key,
     })
+}
+
+/// Counts each entity's co-occurring entities and years over its articles, into a dense array.
+fn count_cooccurrence(
+    entities: &mut BTreeMap<EntityKey, EntityNode>,
+    flat: &FlatLists,
+    article_years: &[Vec<i32>],
+    entity_count: usize,
+) {
+    type Counts = (Vec<(usize, usize)>, Vec<(i32, usize)>);
+    let nodes: Vec<&EntityNode> = entities.values().collect();
+    let counts: Vec<Counts> = nodes
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || Tally::new(entity_count),
+            |tally, (id, node)| {
+                let mut all_years: Vec<i32> = Vec::new();
+                for &a in &node.articles {
+                    tally.add_all(flat.of(a).filter(|&other| other != id));
+                    all_years.extend(&article_years[a]);
+                }
+                // Counted by sorting: quicker than a map for a few thousand numbers.
+                all_years.sort_unstable();
+                let by_year = all_years
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| (run[0], run.len()))
+                    .collect();
+                (tally.ranked(), by_year)
+            },
+        )
+        .collect();
+    for ((_, node), (list, years)) in entities.iter_mut().zip(counts) {
+        node.cooccurring = list;
+        node.years = years;
+    }
+}
+
+/// Counts each year's entities over its articles (published in it or naming it), each article
+/// once.
+fn count_year_entities(years: &mut BTreeMap<i32, YearNode>, flat: &FlatLists, entity_count: usize) {
+    years.par_iter_mut().for_each_init(
+        || Tally::new(entity_count),
+        |tally, (_, node)| {
+            let mut seen_articles: Vec<usize> = node.published.clone();
+            seen_articles.extend(node.references.iter().map(|&(a, _)| a));
+            seen_articles.sort_unstable();
+            seen_articles.dedup();
+            for &a in &seen_articles {
+                tally.add_all(flat.of(a));
+            }
+            node.entities = tally.ranked();
+        },
+    );
+}
+
+/// The years article `article` counts for on year pages: its publication year and the years it
+/// names, each once, in order.
+fn counted_years(article: &Article) -> Vec<i32> {
+    let metadata = &article.metadata;
+    let mut years: Vec<i32> = (metadata.date.map(|date| date.year()).into_iter())
+        .chain(metadata.years.iter().map(|mention| mention.year))
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    years
+}
+
+/// Entity numbers with counts, most first, then in number (key) order.
+fn ranked(counts: FxHashMap<usize, usize>) -> Vec<(usize, usize)> {
+    let mut list: Vec<(usize, usize)> = counts.into_iter().collect();
+    list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    list
+}
+
+/// How the dossier differs from the last build's when it has only gained articles: each of the
+/// last build's articles is still here, from the same file, and in the same order.
+pub(crate) struct Gained {
+    /// The article (by number) now at each of the last build's places.
+    now: Vec<usize>,
+    /// The articles the last build did not have, by number.
+    fresh: Vec<usize>,
+}
+
+impl Gained {
+    /// How articles with `digests` (by number), ranked `rank`, differ from the last build's,
+    /// whose digests were `previous` (by place); `None` unless they only gained articles.
+    fn new(previous: &[u128], digests: &[u128], rank: &[usize]) -> Option<Self> {
+        let number: FxHashMap<u128, usize> = (digests.iter().enumerate())
+            .map(|(article, &digest)| (digest, article))
+            .collect();
+        if number.len() != digests.len() {
+            return None;
+        }
+        let now: Vec<usize> = (previous.iter())
+            .map(|digest| number.get(digest).copied())
+            .collect::<Option<_>>()?;
+        // The same files, the same dates: the same order, or what was found does not apply.
+        if now.windows(2).any(|pair| rank[pair[0]] >= rank[pair[1]]) {
+            return None;
+        }
+        let mut fresh = vec![true; digests.len()];
+        for &article in &now {
+            fresh[article] = false;
+        }
+        let fresh = (0..digests.len())
+            .filter(|&article| fresh[article])
+            .collect();
+        Some(Gained { now, fresh })
+    }
+}
+
+/// What the graph found that a later build can start from, kept in the cache folder: each
+/// article's related articles with their scores, and the co-occurrence and year counts. When
+/// the dossier has only gained a few articles since (at most one in sixteen), a build updates
+/// them for the new articles instead of going over every article; the result is the same.
+#[derive(Debug, Default, Deserialize)]
+pub struct GraphMemory {
+    related: RelatedMemory,
+    counts: Counts,
+}
+
+/// [`GraphMemory`] as a build encodes it, borrowed from its dossier.
+#[derive(Serialize)]
+struct GraphMemoryRef<'a> {
+    related: &'a RelatedMemory,
+    counts: CountsRef<'a>,
+}
+
+/// The counts of [`GraphMemory`], entities by number.
+#[derive(Debug, Default, Deserialize)]
+struct Counts {
+    /// Every entity's key, in key order: what the numbers stand for.
+    keys: Vec<EntityKey>,
+    /// Each entity's [`EntityNode::cooccurring`], by number.
+    cooccurring: Vec<Vec<(usize, usize)>>,
+    /// Each entity's [`EntityNode::years`], by number.
+    years: Vec<Vec<(i32, usize)>>,
+    /// Each year's [`YearNode::entities`].
+    year_entities: Vec<(i32, Vec<(usize, usize)>)>,
+}
+
+/// [`Counts`] as a build encodes them.
+#[derive(Serialize)]
+struct CountsRef<'a> {
+    keys: &'a [EntityKey],
+    cooccurring: Vec<&'a [(usize, usize)]>,
+    years: Vec<&'a [(i32, usize)]>,
+    year_entities: Vec<(i32, &'a [(usize, usize)])>,
+}
+
+/// [`Counts`] brought up to date, as the graph takes them.
+struct UpdatedCounts {
+    cooccurring: Vec<Vec<(usize, usize)>>,
+    years: Vec<Vec<(i32, usize)>>,
+    year_entities: BTreeMap<i32, Vec<(usize, usize)>>,
+}
+
+impl Counts {
+    /// These counts, the last build's, with the `gained` articles' added, for entities now
+    /// numbered as `keys`; `None` if an entity they count is gone, or they are damaged.
+    /// Counts only grow when articles are added: each entity the new articles name counts
+    /// their other entities and years once more, and each year they count for their entities.
+    fn updated(
+        &self,
+        keys: &[EntityKey],
+        gained: &Gained,
+        article_entities: &[Vec<usize>],
+        article_years: &[Vec<i32>],
+        articles: &[Article],
+    ) -> Option<UpdatedCounts> {
+        let count = self.keys.len();
+        if self.cooccurring.len() != count || self.years.len() != count {
+            return None;
+        }
+        let number: FxHashMap<&EntityKey, usize> =
+            keys.iter().enumerate().map(|(n, key)| (key, n)).collect();
+        let renumbered: Vec<usize> = (self.keys.iter())
+            .map(|key| number.get(key).copied())
+            .collect::<Option<_>>()?;
+        // Old numbers keep their order (both follow key order), so each list stays ranked.
+        let renumber = |list: &[(usize, usize)]| -> Option<Vec<(usize, usize)>> {
+            (list.iter())
+                .map(|&(id, n)| Some((*renumbered.get(id)?, n)))
+                .collect()
+        };
+        let mut cooccurring = vec![Vec::new(); keys.len()];
+        let mut years = vec![Vec::new(); keys.len()];
+        for (old, &new) in renumbered.iter().enumerate() {
+            cooccurring[new] = renumber(&self.cooccurring[old])?;
+            years[new].clone_from(&self.years[old]);
+        }
+        let mut year_entities: BTreeMap<i32, Vec<(usize, usize)>> = BTreeMap::new();
+        for (year, list) in &self.year_entities {
+            year_entities.insert(*year, renumber(list)?);
+        }
+        // The new articles' part, entity by entity and year by year.
+        let mut named: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut counted: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for &article in &gained.fresh {
+            for &id in &article_entities[article] {
+                named.entry(id).or_default().push(article);
+            }
+            for year in counted_years(&articles[article]) {
+                counted.entry(year).or_default().push(article);
+            }
+        }
+        for (id, fresh) in named {
+            let mut others: FxHashMap<usize, usize> = cooccurring[id].iter().copied().collect();
+            let mut by_year: BTreeMap<i32, usize> = years[id].iter().copied().collect();
+            for article in fresh {
+                for &other in article_entities[article]
+                    .iter()
+                    .filter(|&&other| other != id)
+                {
+                    *others.entry(other).or_default() += 1;
+                }
+                for &year in &article_years[article] {
+                    *by_year.entry(year).or_default() += 1;
+                }
+            }
+            cooccurring[id] = ranked(others);
+            years[id] = by_year.into_iter().collect();
+        }
+        for (year, fresh) in counted {
+            let list = year_entities.entry(year).or_default();
+            let mut counts: FxHashMap<usize, usize> = list.iter().copied().collect();
+            for article in fresh {
+                for &id in &article_entities[article] {
+                    *counts.entry(id).or_default() += 1;
+                }
+            }
+            *list = ranked(counts);
+        }
+        Some(UpdatedCounts {
+            cooccurring,
+            years,
+            year_entities,
+        })
+    }
+}
+
+impl Dossier {
+    /// What this dossier's graph found, for a later build to start from ([`GraphMemory`]),
+    /// encoded (postcard).
+    pub fn memory(&self) -> Option<Vec<u8>> {
+        let counts = CountsRef {
+            keys: &self.entity_keys,
+            cooccurring: (self.entities.values())
+                .map(|node| node.cooccurring.as_slice())
+                .collect(),
+            years: (self.entities.values())
+                .map(|node| node.years.as_slice())
+                .collect(),
+            year_entities: (self.years.iter())
+                .map(|(&year, node)| (year, node.entities.as_slice()))
+                .collect(),
+        };
+        let memory = GraphMemoryRef {
+            related: &self.related_memory,
+            counts,
+        };
+        postcard::to_allocvec(&memory).ok()
+    }
 }
 
 /// An article's entities by number, each with how many times its text names it.
@@ -786,6 +1055,67 @@ mod tests {
                 .collect();
             assert_eq!(node.published, published, "{year}");
         }
+    }
+
+    /// Articles naming places, people and years in combinations that vary with their number,
+    /// dated over four years, each with a digest of its own; the last names a person no other
+    /// article names.
+    fn varied(count: usize) -> (Vec<(Source, Extraction)>, Catalog) {
+        let bodies: Vec<(String, String)> = (0..count)
+            .map(|n| {
+                let mut text = format!("Report {n}\n\n");
+                for (every, sentence) in [
+                    (1, "Guards in Hyesan seized phones. "),
+                    (2, "Traders in Musan were fined in 2019. "),
+                    (3, "A woman surnamed Pak was caught in Hoeryong. "),
+                    (5, "A man surnamed Choe fled in 2021. "),
+                ] {
+                    if n % (every + 1) == 0 || n % 7 == every {
+                        text.push_str(sentence);
+                    }
+                }
+                if n == 23 {
+                    text.push_str("A broker surnamed Ryom was fined in Hyesan.");
+                }
+                (format!("content/articles/{n:02}.txt"), text)
+            })
+            .collect();
+        let files: Vec<(&str, &str)> = (bodies.iter())
+            .map(|(path, body)| (path.as_str(), body.as_str()))
+            .collect();
+        let (mut items, catalog) = extracted(&files);
+        for (n, (source, extraction)) in items.iter_mut().enumerate() {
+            source.digest = n as u128 + 1;
+            extraction.metadata.date =
+                chrono::NaiveDate::from_ymd_opt(2018 + (n % 4) as i32, 1 + (n % 12) as u32, 1);
+        }
+        (items, catalog)
+    }
+
+    #[test]
+    fn a_graph_updated_from_the_last_builds_memory_is_the_graph_built_anew() {
+        let (last, catalog) = varied(23);
+        let encoded = build(last, &catalog, None).unwrap().memory().unwrap();
+        let memory: GraphMemory = postcard::from_bytes(&encoded).unwrap();
+        // The same articles again: the graph is the last build's.
+        let again = build(varied(23).0, &catalog, Some(&memory)).unwrap();
+        assert!(again.remembered);
+        // One more, naming a new person and the others' places and years.
+        let updated = build(varied(24).0, &catalog, Some(&memory)).unwrap();
+        let anew = build(varied(24).0, &catalog, None).unwrap();
+        assert!(!updated.remembered);
+        assert_eq!(updated.entity_keys, anew.entity_keys);
+        assert!(anew.entity_keys.iter().any(|key| key.slug.contains("ryom")));
+        for (key, node) in &anew.entities {
+            let other = &updated.entities[key];
+            assert_eq!(other.cooccurring, node.cooccurring, "{key:?}");
+            assert_eq!(other.years, node.years, "{key:?}");
+        }
+        for (year, node) in &anew.years {
+            assert_eq!(updated.years[year].entities, node.entities, "{year}");
+        }
+        assert_eq!(updated.related, anew.related);
+        assert_eq!(updated.memory(), anew.memory());
     }
 
     #[test]

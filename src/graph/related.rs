@@ -2,8 +2,9 @@
 //! the others, scored from the inverted index entity -> articles.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+
+use super::Gained;
 
 /// How many related articles an article lists.
 const RELATED_COUNT: usize = 5;
@@ -22,9 +23,6 @@ const RELATED_WINDOW: usize = 64;
 const DENSE_SHARE: usize = 4;
 /// Scores an article that reads every score tests at once for one that could join its best.
 const SCAN_BLOCK: usize = 16;
-/// A dossier that gained more than one article in this many since the last build scores every
-/// article again rather than updating the last build's lists (see [`rescore`]).
-const RESCORE_SHARE: usize = 16;
 
 /// Related articles from the inverted index entity -> articles: two articles score the sum of
 /// the weights ([`entity_weight`]) of the entities they share, so rare shared entities count
@@ -44,9 +42,10 @@ const RESCORE_SHARE: usize = 16;
 /// `entity_articles` holds each entity's articles in rank order, by entity number (as in
 /// `article_entities`); `digests` each article's [`Article::digest`].
 ///
-/// With `previous`, what the last build's scoring found, only the articles that new ones can
-/// change are scored again when the dossier only gained a few articles (see [`rescore`]).
-/// Returns each article's related articles, best first, and what the next build starts from.
+/// With `previous`, what the last build's scoring found and how the dossier has only gained
+/// articles since, only the articles that new ones can change are scored again (see
+/// [`rescore`]). Returns each article's related articles, best first, and what the next build
+/// starts from.
 ///
 /// [`Article::digest`]: super::Article::digest
 pub(super) fn related_articles(
@@ -55,7 +54,7 @@ pub(super) fn related_articles(
     rank: &[usize],
     by_date: &[usize],
     digests: &[u128],
-    previous: Option<&RelatedMemory>,
+    previous: Option<(&RelatedMemory, &Gained)>,
 ) -> (Vec<Vec<usize>>, RelatedMemory) {
     // Each entity's weight and articles, for entities named by two articles or more.
     let postings: Vec<Option<Posting<'_>>> = (entity_articles.iter())
@@ -70,18 +69,11 @@ pub(super) fn related_articles(
         dense_share: DENSE_SHARE,
         max_df: RELATED_MAX_DF,
         window: RELATED_WINDOW,
-        rescore_share: RESCORE_SHARE,
     };
     let scorer = Scorer::new(&postings, rank, by_date, scoring);
     let best = previous
-        .and_then(|previous| {
-            rescore(
-                &scorer,
-                article_entities,
-                entity_articles,
-                digests,
-                previous,
-            )
+        .and_then(|(previous, gained)| {
+            rescore(&scorer, article_entities, entity_articles, previous, gained)
         })
         .unwrap_or_else(|| scorer.all(article_entities));
     let lists = (best.iter())
@@ -111,6 +103,11 @@ pub struct RelatedMemory {
 }
 
 impl RelatedMemory {
+    /// Each article's digest, by place (newest first).
+    pub(super) fn digests(&self) -> &[u128] {
+        &self.digests
+    }
+
     /// The memory of `best` (by article number), with each article's digest.
     fn new(best: Vec<Best>, by_date: &[usize], digests: &[u128]) -> Self {
         let mut best = best;
@@ -123,10 +120,9 @@ impl RelatedMemory {
     }
 }
 
-/// What the last build's scoring found, brought up to date for a dossier that has gained
-/// articles, scoring again only those whose lists the new ones can change; `None` when the
-/// dossier changed otherwise (an article gone or changed: its digest is missing) or gained
-/// more than one article in [`Scoring::rescore_share`], for which every article is scored.
+/// What the last build's scoring found, brought up to date for a dossier that has only
+/// `gained` articles since, scoring again only those whose lists the new ones can change;
+/// `None` if `previous` does not hold a list for each of the last build's articles.
 ///
 /// An article's scores with the others change only through the entities they share. Those
 /// the new articles name change weight only when their count passes a power of two, and
@@ -141,42 +137,21 @@ fn rescore(
     scorer: &Scorer<'_>,
     article_entities: &[Vec<usize>],
     entity_articles: &[&[usize]],
-    digests: &[u128],
     previous: &RelatedMemory,
+    gained: &Gained,
 ) -> Option<Vec<Best>> {
     let n = article_entities.len();
-    let old_count = previous.digests.len();
-    if previous.best.len() != old_count || old_count > n {
+    let (now, fresh) = (&gained.now, &gained.fresh);
+    if previous.best.len() != now.len() {
         return None;
     }
-    if (n - old_count).saturating_mul(scorer.scoring.rescore_share) > n {
-        return None;
+    let mut scored_again = vec![false; n];
+    for &article in fresh {
+        scored_again[article] = true;
     }
-    let number: FxHashMap<u128, usize> = (digests.iter().enumerate())
-        .map(|(article, &digest)| (digest, article))
-        .collect();
-    if number.len() != n {
-        return None;
-    }
-    // The article now at each of the last build's places. They must keep their order (the
-    // same files, the same dates), or the kept scores would not apply.
-    let now: Vec<usize> = (previous.digests.iter())
-        .map(|digest| number.get(digest).copied())
-        .collect::<Option<_>>()?;
-    if now
-        .windows(2)
-        .any(|pair| scorer.rank[pair[0]] >= scorer.rank[pair[1]])
-    {
-        return None;
-    }
-    let mut scored_again = vec![true; n];
-    for &article in &now {
-        scored_again[article] = false;
-    }
-    let fresh: Vec<usize> = (0..n).filter(|&article| scored_again[article]).collect();
     if !fresh.is_empty() {
         let mut added = vec![0; entity_articles.len()];
-        for &article in &fresh {
+        for &article in fresh {
             for &id in &article_entities[article] {
                 added[id] += 1;
             }
@@ -211,7 +186,7 @@ fn rescore(
     }
     // Each new article offered to the articles it shares an entity with that keep their lists.
     let (mut scores, mut touched) = scorer.buffers();
-    for &article in &fresh {
+    for &article in fresh {
         let own = scorer.rank[article];
         let count = add_touched(
             scorer.uncommon(&article_entities[article]),
@@ -281,9 +256,6 @@ struct Scoring {
     max_df: usize,
     /// How many of a common entity's articles an article scores (see [`RELATED_WINDOW`]).
     window: usize,
-    /// A dossier that gained more than one article in this many since the last build scores
-    /// every article again (see [`rescore`]).
-    rescore_share: usize,
 }
 
 /// Best first: a higher score, then the newer article (the lower place). The order is total
@@ -748,7 +720,6 @@ mod tests {
                 dense_share,
                 max_df: common_above,
                 window,
-                rescore_share: RESCORE_SHARE,
             };
             let expected = related_by_pairs(&article_entities, &postings, &rank, scoring(0));
             let lists = |dense_share| {
@@ -780,7 +751,6 @@ mod tests {
                 dense_share: if dense { usize::MAX } else { 0 },
                 max_df: common_above,
                 window,
-                rescore_share: 1,
             };
             let all: Vec<Vec<usize>> =
                 memberships.iter().map(|set| set.iter().copied().collect()).collect();
@@ -824,12 +794,13 @@ mod tests {
         let scorer = Scorer::new(&postings, &rank, &by_order, scoring);
         let all = scorer.all(article_entities);
         let again = previous.and_then(|previous| {
+            let gained = Gained::new(previous.digests(), digests, &rank)?;
             rescore(
                 &scorer,
                 article_entities,
                 &entity_articles,
-                digests,
                 previous,
+                &gained,
             )
         });
         let memory = RelatedMemory::new(all.clone(), &by_order, digests);
@@ -837,7 +808,7 @@ mod tests {
     }
 
     #[test]
-    fn the_last_build_is_scored_anew_once_an_article_is_gone_or_many_are_new() {
+    fn the_last_build_is_scored_anew_once_an_article_is_gone_or_changed() {
         let articles: Vec<Vec<usize>> = (generated_entities(100).into_iter())
             .map(|ids| {
                 ids.into_iter()
@@ -853,7 +824,6 @@ mod tests {
             dense_share: DENSE_SHARE,
             max_df: RELATED_MAX_DF,
             window: RELATED_WINDOW,
-            rescore_share: RESCORE_SHARE,
         };
         let (all, _, memory) = score_and_rescore(&articles, &order, &digests, scoring, None);
         let (_, again, _) = score_and_rescore(&articles, &order, &digests, scoring, Some(&memory));
@@ -872,11 +842,6 @@ mod tests {
         changed[50] = 1000;
         let (_, again, _) = score_and_rescore(&articles, &order, &changed, scoring, Some(&memory));
         assert_eq!(again, None, "an article changed");
-        // Ten new of a hundred: more than one in sixteen.
-        let (_, _, ninety) =
-            score_and_rescore(&articles[10..], &order[10..], &digests[10..], scoring, None);
-        let (_, again, _) = score_and_rescore(&articles, &order, &digests, scoring, Some(&ninety));
-        assert_eq!(again, None, "many new articles");
         // Five new of a hundred: brought up to date.
         let (all, _, _) = score_and_rescore(&articles, &order, &digests, scoring, None);
         let (_, _, ninety_five) =

@@ -1431,8 +1431,8 @@ fn articles_added_to_a_larger_dossier_relate_as_in_a_full_build() {
         );
     }
     build(site.path());
-    let memory = site.path().join(dossier::CACHE_FOLDER).join("related.bin");
-    let before = std::fs::read(&memory).expect("related articles are remembered");
+    let memory = site.path().join(dossier::CACHE_FOLDER).join("graph.bin");
+    let before = std::fs::read(&memory).expect("the graph is remembered");
     // The newest article, then one dated mid-dossier: each joins lists and moves others.
     let added = [("newest", "2026-02-01", 7), ("backdated", "2024-05-03", 13)];
     for (name, date, like) in added {
