@@ -352,7 +352,9 @@ pub fn build(
             .counts
             .updated(&keys, gained, &article_entities, &article_years, &articles)
     });
-    let flat = FlatLists::new(&article_entities);
+    // Made only if something is counted over every article.
+    let flat_lists = std::cell::OnceCell::new();
+    let flat = || flat_lists.get_or_init(|| FlatLists::new(&article_entities));
     if let Some(updated) = &mut updated {
         let counts = std::mem::take(&mut updated.cooccurring)
             .into_iter()
@@ -362,7 +364,7 @@ pub fn build(
             node.years = years;
         }
     } else {
-        count_cooccurrence(&mut entities, &flat, &article_years, keys.len());
+        count_cooccurrence(&mut entities, flat(), &article_years, keys.len());
     }
 
     // Years.
@@ -400,7 +402,7 @@ pub fn build(
                 node.entities = remembered.remove(year).unwrap_or_default();
             }
         }
-        _ => count_year_entities(&mut years, &flat, keys.len()),
+        _ => count_year_entities(&mut years, flat(), keys.len()),
     }
 
     let entity_articles: Vec<&[usize]> = (entities.values())

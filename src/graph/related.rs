@@ -150,13 +150,14 @@ fn rescore(
         scored_again[article] = true;
     }
     if !fresh.is_empty() {
-        let mut added = vec![0; entity_articles.len()];
+        // How many new articles name each entity: its count in the last build is the rest.
+        let mut named_by_fresh = vec![0; entity_articles.len()];
         for &article in fresh {
             for &id in &article_entities[article] {
-                added[id] += 1;
+                named_by_fresh[id] += 1;
             }
         }
-        for (id, &added) in added.iter().enumerate() {
+        for (id, &added) in named_by_fresh.iter().enumerate() {
             let count = entity_articles[id].len();
             if added > 0 && scorer.part(count - added) != scorer.part(count) {
                 for &article in entity_articles[id] {
