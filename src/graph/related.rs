@@ -56,15 +56,7 @@ pub(super) fn related_articles(
     digests: &[u128],
     previous: Option<(&RelatedMemory, &Gained)>,
 ) -> (Vec<Vec<usize>>, RelatedMemory) {
-    // Each entity's weight and articles, for entities named by two articles or more.
-    let postings: Vec<Option<Posting<'_>>> = (entity_articles.iter())
-        .map(|&articles| {
-            (articles.len() >= 2).then(|| Posting {
-                idf: entity_weight(articles.len()),
-                articles,
-            })
-        })
-        .collect();
+    let postings = postings_of(entity_articles.iter().copied());
     let scoring = Scoring {
         dense_share: DENSE_SHARE,
         max_df: RELATED_MAX_DF,
@@ -219,6 +211,19 @@ fn rescore(
         best[article] = scored;
     }
     Some(best)
+}
+
+/// Each entity's [`Posting`], given its articles: its weight and articles for an entity named
+/// by two articles or more, `None` for the others.
+fn postings_of<'a>(entity_articles: impl Iterator<Item = &'a [usize]>) -> Vec<Option<Posting<'a>>> {
+    entity_articles
+        .map(|articles| {
+            (articles.len() >= 2).then(|| Posting {
+                idf: entity_weight(articles.len()),
+                articles,
+            })
+        })
+        .collect()
 }
 
 /// How much sharing an entity named by `df` articles makes two articles related: its inverse
@@ -458,9 +463,11 @@ impl<'a> Scorer<'a> {
     /// own, as its bits: nothing, its weight, or (common, see [`RELATED_MAX_DF`]) nothing
     /// unless the article needs common entities.
     fn part(&self, count: usize) -> Option<u32> {
-        (count >= 2 && count <= self.scoring.max_df)
-            .then(|| (entity_weight(count) as f32).to_bits())
-            .or((count > self.scoring.max_df).then_some(0))
+        match count {
+            0 | 1 => None,
+            common if common > self.scoring.max_df => Some(0),
+            _ => Some((entity_weight(count) as f32).to_bits()),
+        }
     }
 
     /// The weights and places of those of `ids` that count without the common ones, in key
@@ -708,15 +715,7 @@ mod tests {
             by_order.sort_by_key(|&a| (order[a], a));
             let (rank, lists) = ranked_lists(&article_entities, &by_order, entity_count);
             // The build's weights, under which equal scores are common.
-            let postings: Vec<Option<Posting<'_>>> = lists
-                .iter()
-                .map(|list| {
-                    (list.len() >= 2).then(|| Posting {
-                        idf: entity_weight(list.len()),
-                        articles: list.as_slice(),
-                    })
-                })
-                .collect();
+            let postings = postings_of(lists.iter().map(Vec::as_slice));
             let scoring = |dense_share| Scoring {
                 dense_share,
                 max_df: common_above,
@@ -783,14 +782,7 @@ mod tests {
         let mut by_order: Vec<usize> = (0..article_entities.len()).collect();
         by_order.sort_by_key(|&a| (order[a], a));
         let (rank, lists) = ranked_lists(article_entities, &by_order, 10);
-        let postings: Vec<Option<Posting<'_>>> = (lists.iter())
-            .map(|list| {
-                (list.len() >= 2).then(|| Posting {
-                    idf: entity_weight(list.len()),
-                    articles: list.as_slice(),
-                })
-            })
-            .collect();
+        let postings = postings_of(lists.iter().map(Vec::as_slice));
         let entity_articles: Vec<&[usize]> = lists.iter().map(Vec::as_slice).collect();
         let scorer = Scorer::new(&postings, &rank, &by_order, scoring);
         let all = scorer.all(article_entities);
