@@ -490,16 +490,28 @@ fn build_once(
         }
         started.elapsed()
     };
-    let ((rendered, render_took), ((indexed, search_took), ((exported, exports_took), cache_took))) =
-        rayon::join(
-            || timed(&|| render::render(&dossier, &config, &theme, digest, context, &sink)),
-            || {
-                rayon::join(
-                    || timed(&index),
-                    || rayon::join(|| timed(&exports), record_cache),
-                )
-            },
-        );
+    // Started in the order of how much of each is sequential: the cache (one large file
+    // written in order), the exports (large files, each written in order), the search index
+    // (its postings joined in order), then the pages, parallel throughout, which fill
+    // whatever core the others leave idle. One core starts on the cache while the other
+    // starts on the rest. Started last, as it was, the cache ended the stage alone on one
+    // core: 1-2 s of a 100,000-article build, 0.1 s at 10,000.
+    let (cache_took, ((exported, exports_took), ((indexed, search_took), (rendered, render_took)))) =
+        rayon::join(record_cache, || {
+            rayon::join(
+                || timed(&exports),
+                || {
+                    rayon::join(
+                        || timed(&index),
+                        || {
+                            timed(&|| {
+                                render::render(&dossier, &config, &theme, digest, context, &sink)
+                            })
+                        },
+                    )
+                },
+            )
+        });
     stopwatch.side("render", render_took);
     stopwatch.side("search", search_took);
     stopwatch.side("exports", exports_took);
