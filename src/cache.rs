@@ -828,7 +828,7 @@ mod tests {
                 .get()
                 .paragraphs
                 .iter()
-                .any(|p| !p.events.is_empty())
+                .any(|p| p.markup != crate::clean::Markup::Plain)
         );
         let (file, bodies) = file_of(7, &[(1, &result)]);
         let (entries, _) = decode(&file, bodies, 7).expect("it decodes");

@@ -35,8 +35,129 @@ pub struct Paragraph {
     pub role: Role,
     /// The file line it starts on.
     pub line: usize,
-    /// For Markdown, the block's events; empty for plain text.
-    pub events: Vec<Event<'static>>,
+    /// How it is marked up: plain text, or Markdown.
+    pub markup: Markup,
+}
+
+/// How a paragraph is marked up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Markup {
+    /// Plain text, from a text article.
+    Plain,
+    /// A Markdown paragraph of text and soft line breaks only, kept as where its text events
+    /// end in its plain text rather than as the events: they would repeat the text. Most
+    /// Markdown paragraphs are such, and their events, a text copied into each, were a fifth of
+    /// a large build's memory. [`Paragraph::markdown_events`] makes the events again.
+    Text(Vec<TextEnd>),
+    /// Any other Markdown block: its events.
+    Events(Vec<Event<'static>>),
+}
+
+/// Where a text event of a [`Markup::Text`] paragraph ends, every one but the last (which
+/// ends with the paragraph), and whether a soft line break (a space in the plain text)
+/// follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextEnd {
+    /// The byte offset in the paragraph's plain text where the event ends.
+    pub at: usize,
+    /// True when a soft line break follows.
+    pub soft_break: bool,
+}
+
+impl Markup {
+    /// The markup of a Markdown block whose plain text is `text` and events `events`:
+    /// [`Markup::Text`] when the events can be made again from the text, exactly.
+    fn of_markdown(text: &str, events: Vec<Event<'_>>) -> Markup {
+        if let Some(ends) = text_ends(text, &events)
+            && text_events(text, &ends).as_deref() == Some(&events[..])
+        {
+            return Markup::Text(ends);
+        }
+        Markup::Events(events.into_iter().map(Event::into_static).collect())
+    }
+}
+
+/// Where the text events of a paragraph of text and soft breaks only end in its plain text
+/// `text` (see [`TextEnd`]); `None` for any other block.
+fn text_ends(text: &str, events: &[Event<'_>]) -> Option<Vec<TextEnd>> {
+    let [
+        Event::Start(Tag::Paragraph),
+        inner @ ..,
+        Event::End(TagEnd::Paragraph),
+    ] = events
+    else {
+        return None;
+    };
+    let mut ends: Vec<TextEnd> = Vec::new();
+    let mut at = 0;
+    for event in inner {
+        match event {
+            Event::Text(piece) => {
+                at += piece.len();
+                ends.push(TextEnd {
+                    at,
+                    soft_break: false,
+                });
+            }
+            Event::SoftBreak => {
+                ends.last_mut()?.soft_break = true;
+                at += 1;
+            }
+            _ => return None,
+        }
+    }
+    let last = ends.pop()?;
+    (last.at == text.len() && !last.soft_break).then_some(ends)
+}
+
+/// The events of a [`Markup::Text`] paragraph whose plain text is `text`, borrowing from it;
+/// `None` when `ends` do not fit the text.
+fn text_events<'t>(text: &'t str, ends: &[TextEnd]) -> Option<Vec<Event<'t>>> {
+    let mut events = Vec::with_capacity(ends.len() * 2 + 3);
+    events.push(Event::Start(Tag::Paragraph));
+    let mut start = 0;
+    for end in ends {
+        events.push(Event::Text(CowStr::Borrowed(text.get(start..end.at)?)));
+        start = end.at;
+        if end.soft_break {
+            // The break stands in the plain text as one space.
+            text.get(start..start + 1).filter(|&space| space == " ")?;
+            events.push(Event::SoftBreak);
+            start += 1;
+        }
+    }
+    events.push(Event::Text(CowStr::Borrowed(text.get(start..)?)));
+    events.push(Event::End(TagEnd::Paragraph));
+    Some(events)
+}
+
+impl Paragraph {
+    /// The Markdown events of the paragraph, borrowing from it; `None` for plain text.
+    pub fn markdown_events(&self) -> Option<std::borrow::Cow<'_, [Event<'_>]>> {
+        match &self.markup {
+            Markup::Plain => None,
+            // The ends were checked against the text when it was made or read.
+            Markup::Text(ends) => text_events(&self.text, ends).map(std::borrow::Cow::Owned),
+            Markup::Events(events) => Some(std::borrow::Cow::Borrowed(&events[..])),
+        }
+    }
+}
+
+/// A paragraph's markup as the extraction cache keeps it.
+#[derive(Serialize)]
+enum StoredMarkup<'a> {
+    Plain,
+    Text(&'a [TextEnd]),
+    Events(Vec<StoredEvent<'a>>),
+}
+
+/// [`StoredMarkup`] read back.
+#[derive(Deserialize)]
+enum ReadMarkup<'a> {
+    Plain,
+    Text(Vec<TextEnd>),
+    #[serde(borrow)]
+    Events(Vec<ReadEvent<'a>>),
 }
 
 /// A paragraph's event as the extraction cache keeps it: a text event that repeats a stretch
@@ -59,9 +180,20 @@ enum ReadEvent<'a> {
 
 impl Serialize for Paragraph {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let events = match &self.markup {
+            Markup::Plain => StoredMarkup::Plain,
+            Markup::Text(ends) => StoredMarkup::Text(ends),
+            Markup::Events(events) => StoredMarkup::Events(self.stored_events(events)),
+        };
+        (&self.text, self.role, self.line, events).serialize(serializer)
+    }
+}
+
+impl Paragraph {
+    /// `events` (the paragraph's) as the cache keeps them.
+    fn stored_events<'a>(&self, events: &'a [Event<'static>]) -> Vec<StoredEvent<'a>> {
         let mut from = 0;
-        let events: Vec<StoredEvent> = self
-            .events
+        events
             .iter()
             .map(|event| {
                 // A text event usually starts where the last one ended: checked first, as a
@@ -77,30 +209,40 @@ impl Serialize for Paragraph {
                 }
                 StoredEvent::Other(event)
             })
-            .collect();
-        (&self.text, self.role, self.line, events).serialize(serializer)
+            .collect()
     }
 }
 
 impl<'de> Deserialize<'de> for Paragraph {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (text, role, line, stored): (String, Role, usize, Vec<ReadEvent<'de>>) =
+        let (text, role, line, stored): (String, Role, usize, ReadMarkup<'de>) =
             Deserialize::deserialize(deserializer)?;
-        let events = stored
-            .into_iter()
-            .map(|event| match event {
-                ReadEvent::TextAt(start, end) => text
-                    .get(start..end)
-                    .map(|t| Event::Text(CowStr::Borrowed(t)).into_static())
-                    .ok_or_else(|| D::Error::custom("a text event outside its paragraph")),
-                ReadEvent::Other(event) => Ok(event.into_static()),
-            })
-            .collect::<Result<_, _>>()?;
+        let markup = match stored {
+            ReadMarkup::Plain => Markup::Plain,
+            ReadMarkup::Text(ends) => {
+                if text_events(&text, &ends).is_none() {
+                    return Err(D::Error::custom("a text event outside its paragraph"));
+                }
+                Markup::Text(ends)
+            }
+            ReadMarkup::Events(stored) => Markup::Events(
+                stored
+                    .into_iter()
+                    .map(|event| match event {
+                        ReadEvent::TextAt(start, end) => text
+                            .get(start..end)
+                            .map(|t| Event::Text(CowStr::Borrowed(t)).into_static())
+                            .ok_or_else(|| D::Error::custom("a text event outside its paragraph")),
+                        ReadEvent::Other(event) => Ok(event.into_static()),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
         Ok(Paragraph {
             text,
             role,
             line,
-            events,
+            markup,
         })
     }
 }
@@ -279,7 +421,7 @@ fn text_paragraphs(lines: &[Line], rules: &FurnitureRules) -> Vec<Paragraph> {
                             Role::Text
                         },
                         line: line.number,
-                        events: Vec::new(),
+                        markup: Markup::Plain,
                     });
                 }
             }
@@ -329,6 +471,12 @@ pub fn ends_sentence(text: &str) -> bool {
     trimmed.ends_with(['.', '?', '!', '…'])
 }
 
+/// The Markdown extensions articles may use.
+const MARKDOWN_OPTIONS: Options = Options::ENABLE_TABLES
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_SMART_PUNCTUATION)
+    .union(Options::ENABLE_STRIKETHROUGH);
+
 /// Markdown: every top-level block is a paragraph; its plain text is what extraction reads.
 fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
     let mut text = String::new();
@@ -342,15 +490,12 @@ fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
         let i = line_starts.partition_point(|&(start, _)| start <= offset);
         line_starts.get(i.saturating_sub(1)).map_or(1, |&(_, n)| n)
     };
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_SMART_PUNCTUATION
-        | Options::ENABLE_STRIKETHROUGH;
     let mut blocks = Vec::new();
     let mut depth = 0usize;
     let mut current: Option<Paragraph> = None;
-    for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
-        let event = event.into_static();
+    // The current block's events, borrowing from `text` until the block is done.
+    let mut events: Vec<Event<'_>> = Vec::new();
+    for (event, range) in Parser::new_ext(&text, MARKDOWN_OPTIONS).into_offset_iter() {
         if depth == 0 {
             let role = match &event {
                 Event::Start(Tag::Paragraph) => Role::Text,
@@ -361,8 +506,9 @@ fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
                 text: String::new(),
                 role,
                 line: line_at(range.start),
-                events: Vec::new(),
+                markup: Markup::Plain,
             });
+            events.clear();
         }
         match &event {
             Event::Start(_) => depth += 1,
@@ -378,13 +524,15 @@ fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
                 ) if depth > 0 => block.text.push(' '),
                 _ => {}
             }
-            block.events.push(event);
+            events.push(event);
         }
         if depth == 0
             && let Some(mut block) = current.take()
         {
-            block.text = block.text.trim_end().to_string();
-            if !block.text.trim().is_empty() || block.events.len() > 1 {
+            block.text.truncate(block.text.trim_end().len());
+            block.text.shrink_to_fit();
+            if !block.text.trim().is_empty() || events.len() > 1 {
+                block.markup = Markup::of_markdown(&block.text, std::mem::take(&mut events));
                 blocks.push(block);
             }
         }
@@ -538,8 +686,62 @@ mod tests {
             text > 300 && encoded < text + 32,
             "{encoded} bytes for {text} of text"
         );
-        // A range that does not fit its paragraph is an error, not a panic.
-        let bad = postcard::to_stdvec(&("ab", Role::Text, 1usize, vec![(0u8, 0u8, 9u8)])).unwrap();
-        assert!(postcard::from_bytes::<Paragraph>(&bad).is_err());
+        // A range that does not fit its paragraph is an error, not a panic: a text event's
+        // range, a text paragraph's end, or its soft break where the text has no space.
+        let past = |at, soft_break| [TextEnd { at, soft_break }];
+        for bad in [
+            postcard::to_stdvec(&(
+                "ab",
+                Role::Text,
+                1usize,
+                StoredMarkup::Events(vec![StoredEvent::TextAt(0, 9)]),
+            )),
+            postcard::to_stdvec(&(
+                "ab",
+                Role::Text,
+                1usize,
+                StoredMarkup::Text(&past(9, false)),
+            )),
+            postcard::to_stdvec(&("ab", Role::Text, 1usize, StoredMarkup::Text(&past(1, true)))),
+        ] {
+            assert!(postcard::from_bytes::<Paragraph>(&bad.unwrap()).is_err());
+        }
+        let fits = postcard::to_stdvec(&(
+            "a b",
+            Role::Text,
+            1usize,
+            StoredMarkup::Text(&past(1, true)),
+        ));
+        assert!(postcard::from_bytes::<Paragraph>(&fits.unwrap()).is_ok());
+    }
+
+    #[test]
+    fn markdown_paragraphs_of_text_keep_no_events_and_make_the_same_again() {
+        // Smart quotes and an ampersand split the text into several events; a soft break
+        // joins two lines.
+        let first = "Kim's \"phone\" & the guards\nsaid it was over -- for now.\n";
+        let source = Source {
+            format: Format::Markdown,
+            ..text_source(&format!("{first}\nA *marked* one.\n\nPlain.\n"))
+        };
+        let paragraphs = clean(&source, &rules()).paragraphs;
+        let Markup::Text(ends) = &paragraphs[0].markup else {
+            panic!("{:?}", paragraphs[0].markup);
+        };
+        assert!(
+            ends.len() >= 3 && ends.iter().any(|e| e.soft_break),
+            "{ends:?}"
+        );
+        let parsed: Vec<Event> = Parser::new_ext(first, MARKDOWN_OPTIONS).collect();
+        let made = paragraphs[0].markdown_events().unwrap();
+        assert_eq!(&made[..], &parsed[..]);
+        assert!(matches!(paragraphs[1].markup, Markup::Events(_)));
+        assert_eq!(paragraphs[2].markup, Markup::Text(Vec::new()));
+        // Plain text has no Markdown events.
+        assert!(
+            clean(&text_source("Plain."), &rules()).paragraphs[0]
+                .markdown_events()
+                .is_none()
+        );
     }
 }

@@ -225,7 +225,7 @@ mod tests {
             text: text.to_string(),
             role: Role::Text,
             line: 1,
-            events: Vec::new(),
+            markup: crate::clean::Markup::Plain,
         }
     }
 

@@ -124,8 +124,8 @@ pub fn paragraph_html(
     raw_html: RawHtml,
 ) -> String {
     let id = index + 1;
-    if !paragraph.events.is_empty() {
-        return markdown_html(paragraph, id, spans, raw_html);
+    if let Some(events) = paragraph.markdown_events() {
+        return markdown_html(&events, id, spans, raw_html);
     }
     // Pushed a piece at a time: this runs for every paragraph of every article, and `format!`
     // spends a few hundred instructions on each string it is given.
@@ -154,12 +154,12 @@ pub fn paragraph_html(
 
 /// Renders a Markdown block with an id on its first tag, mentions linked inside text, raw HTML
 /// shown as text, and links kept only when they point somewhere safe.
-fn markdown_html(paragraph: &Paragraph, id: usize, spans: &[Span], raw_html: RawHtml) -> String {
-    let mut events: Vec<Event<'static>> = Vec::with_capacity(paragraph.events.len());
+fn markdown_html(block: &[Event<'_>], id: usize, spans: &[Span], raw_html: RawHtml) -> String {
+    let mut events: Vec<Event<'_>> = Vec::with_capacity(block.len());
     let mut offset = 0usize;
     let mut depth = 0usize;
     let mut link_depth = 0usize;
-    for event in &paragraph.events {
+    for event in block {
         match event {
             Event::Text(text) => {
                 let len = text.len();
@@ -300,6 +300,7 @@ pub fn is_web_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clean::Markup;
 
     #[test]
     fn script_urls_are_unsafe() {
@@ -317,7 +318,7 @@ mod tests {
                 text: "Guards in Hyesan & <b>".to_string(),
                 role,
                 line: 3,
-                events: Vec::new(),
+                markup: Markup::Plain,
             };
             let spans = [Span {
                 start: 10,
