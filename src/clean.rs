@@ -107,6 +107,8 @@ fn text_ends(text: &str, events: &[Event<'_>]) -> Option<Vec<TextEnd>> {
         }
     }
     let last = ends.pop()?;
+    // Kept for the build: most paragraphs are one text event, and keep an empty list.
+    ends.shrink_to_fit();
     (last.at == text.len() && !last.soft_break).then_some(ends)
 }
 
@@ -266,10 +268,15 @@ struct Line {
 pub fn clean(source: &Source, rules: &FurnitureRules) -> Cleaned {
     let mut furniture = Vec::new();
     let lines = remove_furniture(&source.body, source.body_line, rules, &mut furniture);
-    let paragraphs = match source.format {
+    let mut paragraphs = match source.format {
         Format::Text => text_paragraphs(&lines, rules),
         Format::Markdown => markdown_blocks(&lines),
     };
+    // Kept for the whole build, for every article: without the room they grew into.
+    paragraphs.shrink_to_fit();
+    for paragraph in &mut paragraphs {
+        paragraph.text.shrink_to_fit();
+    }
     Cleaned {
         paragraphs,
         furniture,

@@ -366,6 +366,9 @@ pub fn extract(
     mentions.sort();
     mentions.dedup();
     years.sort();
+    // Kept for the whole build, for every article: without the room they grew into.
+    mentions.shrink_to_fit();
+    years.shrink_to_fit();
 
     let mut added = Vec::new();
     for (kind, names) in [
