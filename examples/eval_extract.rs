@@ -42,7 +42,7 @@ fn main() {
                 .get(key)
                 .map(|e| e.name.clone())
                 .or_else(|| metadata.new_names.get(key).cloned())
-                .unwrap_or_else(|| key.slug.clone())
+                .unwrap_or_else(|| key.slug.to_string())
         };
         for kind in kinds {
             let found: BTreeSet<String> = if kind == "years" {

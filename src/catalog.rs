@@ -3,6 +3,7 @@
 //! Owns loading and checking the catalogue (clashing aliases, missing parents, parent cycles).
 //! The catalogue is data: editors grow it without recompiling dossier.
 
+use compact_str::CompactString;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -76,8 +77,10 @@ impl fmt::Display for Kind {
 pub struct EntityKey {
     /// The entity's kind.
     pub kind: Kind,
-    /// The entity's slug, unique within its kind; also its page's file name.
-    pub slug: String,
+    /// The entity's slug, unique within its kind; also its page's file name. Most fit in
+    /// the string itself, with nothing allocated: every mention of every article holds its
+    /// entity's key, and the cache decodes them all in every build.
+    pub slug: CompactString,
 }
 
 impl EntityKey {
@@ -85,7 +88,7 @@ impl EntityKey {
     pub fn new(kind: Kind, name: &str) -> Self {
         EntityKey {
             kind,
-            slug: slugify(name),
+            slug: slugify(name).into(),
         }
     }
 

@@ -194,7 +194,7 @@ mod tests {
             .into_iter()
             .map(|h| {
                 (
-                    matcher.keys[h.entity].slug.clone(),
+                    matcher.keys[h.entity].slug.to_string(),
                     text[h.start..h.end].to_string(),
                 )
             })

@@ -917,7 +917,7 @@ fn uncatalogued(key: &EntityKey, article: &Article) -> Entity {
         .new_names
         .get(key)
         .cloned()
-        .unwrap_or_else(|| key.slug.clone());
+        .unwrap_or_else(|| key.slug.to_string());
     Entity {
         key: key.clone(),
         name,

@@ -345,7 +345,7 @@ mod tests {
             for slug in ["hyesan", "a&b", "x\"y'<z>", "회령"] {
                 let key = EntityKey {
                     kind,
-                    slug: slug.to_string(),
+                    slug: slug.into(),
                 };
                 let mut out = String::new();
                 push_entity_link_open(&mut out, &key, "../");
