@@ -47,7 +47,7 @@ pub enum Markup {
     /// A Markdown paragraph of text and soft line breaks only, kept as where its text events
     /// end in its plain text rather than as the events: they would repeat the text. Most
     /// Markdown paragraphs are such, and their events, a text copied into each, were a fifth of
-    /// a large build's memory. [`Paragraph::markdown_events`] makes the events again.
+    /// a large build's heap. [`Paragraph::markdown_events`] makes the events again.
     Text(Vec<TextEnd>),
     /// Any other Markdown block: its events.
     Events(Vec<Event<'static>>),
@@ -182,12 +182,12 @@ enum ReadEvent<'a> {
 
 impl Serialize for Paragraph {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let events = match &self.markup {
+        let markup = match &self.markup {
             Markup::Plain => StoredMarkup::Plain,
             Markup::Text(ends) => StoredMarkup::Text(ends),
             Markup::Events(events) => StoredMarkup::Events(self.stored_events(events)),
         };
-        (&self.text, self.role, self.line, events).serialize(serializer)
+        (&self.text, self.role, self.line, markup).serialize(serializer)
     }
 }
 
