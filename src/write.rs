@@ -234,13 +234,23 @@ struct Manifest {
     notes: BTreeMap<u128, String>,
 }
 
+/// Everything in an output folder, as [`list_output`] finds it: each path below the folder,
+/// and whether it is a folder.
+type Listing = Vec<(PathBuf, bool)>;
+
 /// What a build knows of the previous one, from its manifest.
 #[derive(Default)]
 struct Previous {
-    /// What the thread `checking` found, once it is needed: see [`Previous::looked`].
-    looked: std::sync::OnceLock<Looked>,
-    /// The thread that looks at the output (see [`Previous::new`]).
-    checking: Mutex<Option<std::thread::JoinHandle<Looked>>>,
+    /// The previous build's files, each marked untouched or not (see [`check_untouched`]),
+    /// once the thread `checking` has sent them: see [`Previous::files`].
+    files: std::sync::OnceLock<FxHashMap<PathKey, PreviousFile>>,
+    /// Where that thread sends them.
+    checked: Mutex<Option<std::sync::mpsc::Receiver<FxHashMap<PathKey, PreviousFile>>>>,
+    /// Everything in the output, when asked for (see [`list_output`]), once the thread has
+    /// listed it: see [`Previous::listing`].
+    listing: std::sync::OnceLock<Option<Listing>>,
+    /// The thread that looks at the output (see [`Previous::new`]); it returns the listing.
+    checking: Mutex<Option<std::thread::JoinHandle<Option<Listing>>>>,
     /// Notes of groups (see [`Group::note`]), by group key.
     notes: BTreeMap<u128, String>,
 }
@@ -249,7 +259,8 @@ impl Previous {
     /// The previous build's `files`, with the output folder `out` they were written to. Which
     /// of them are still in the output untouched is found on a thread of its own, started now,
     /// while the site is read (see [`check_untouched`]); with `list`, the same thread then
-    /// lists what the output holds, for an update to remove what this build does not make.
+    /// lists everything in the output (see [`list_output`]) for an update to remove what the
+    /// new build does not make.
     fn new(
         out: &Path,
         files: Vec<(PathBuf, FileRecord)>,
@@ -261,43 +272,45 @@ impl Previous {
             ..Previous::default()
         };
         let folder = out.to_path_buf();
+        let (sender, checked) = std::sync::mpsc::sync_channel(1);
         let spawned = std::thread::Builder::new()
             .name("dossier-check-output".into())
             .spawn(move || {
                 yield_to_the_build();
-                let files = check_untouched(&folder, files);
-                let listing = list.then(|| list_output(&folder));
-                Looked { files, listing }
+                // The files are sent as soon as they are known: the pages need them as they
+                // start, the listing is needed only once every page is made. When the site
+                // was read quickly, the pages waited for the listing too.
+                let _ = sender.send(check_untouched(&folder, files));
+                list.then(|| list_output(&folder))
             });
         // A thread that cannot be started leaves no file known, as one that fails does.
-        *lock_ignoring_poison(&previous.checking) = spawned.ok();
+        if let Ok(handle) = spawned {
+            *lock_ignoring_poison(&previous.checked) = Some(checked);
+            *lock_ignoring_poison(&previous.checking) = Some(handle);
+        }
         previous
     }
 
-    /// What the thread found, once it is done. Should it have failed, no file is known (every
-    /// one is made again) and the output is not listed (an update lists it itself).
-    fn looked(&self) -> &Looked {
-        self.looked.get_or_init(|| {
-            let checking = lock_ignoring_poison(&self.checking).take();
-            checking
-                .and_then(|handle| handle.join().ok())
+    /// The previous build's files, once every one has been looked at. Should the thread have
+    /// failed, no file is known: every one is made again.
+    fn files(&self) -> &FxHashMap<PathKey, PreviousFile> {
+        self.files.get_or_init(|| {
+            let checked = lock_ignoring_poison(&self.checked).take();
+            checked
+                .and_then(|receiver| receiver.recv().ok())
                 .unwrap_or_default()
         })
     }
 
-    /// The previous build's files, once every one has been looked at.
-    fn files(&self) -> &FxHashMap<PathKey, PreviousFile> {
-        &self.looked().files
+    /// Everything in the output, once listed; `None` when it was not asked for or the thread
+    /// failed (an update then lists the output itself).
+    fn listing(&self) -> Option<&[(PathBuf, bool)]> {
+        let listing = self.listing.get_or_init(|| {
+            let checking = lock_ignoring_poison(&self.checking).take();
+            checking.and_then(|handle| handle.join().ok()).flatten()
+        });
+        listing.as_deref()
     }
-}
-
-/// What [`Previous::new`]'s thread finds in the output as the build starts.
-#[derive(Default)]
-struct Looked {
-    /// The previous build's files, each marked untouched or not (see [`check_untouched`]).
-    files: FxHashMap<PathKey, PreviousFile>,
-    /// Everything in the output, when asked for (see [`list_output`]).
-    listing: Option<Vec<(PathBuf, bool)>>,
 }
 
 /// A path that hashes and compares as its bytes (see [`bytes_of`]), and is looked up by them:
@@ -1413,11 +1426,11 @@ impl Staging {
         let made: FxHashSet<&[u8]> = files.iter().map(|(path, _)| bytes_of(path)).collect();
         // Listed as the build started, beside the reading of the site, unless that failed.
         let listed_now;
-        let listing = match &self.previous.looked().listing {
+        let listing = match self.previous.listing() {
             Some(listing) => listing,
             None => {
                 listed_now = list_output(&self.out);
-                &listed_now
+                listed_now.as_slice()
             }
         };
         // Removed first, so that a file may take the place of a folder that is now stale.
@@ -1683,7 +1696,7 @@ fn link_count(_: &fs::Metadata) -> u64 {
 
 /// Everything in the output folder `out`, each path relative to it and whether it is a folder,
 /// each folder after what it holds (the order in which to remove them).
-fn list_output(out: &Path) -> Vec<(PathBuf, bool)> {
+fn list_output(out: &Path) -> Listing {
     walkdir::WalkDir::new(out)
         .min_depth(1)
         .contents_first(true)
