@@ -88,13 +88,16 @@ pub fn serve(
     }
     {
         let (root, out, status) = (root.to_path_buf(), out.clone(), Arc::clone(&status));
-        std::thread::spawn(move || {
-            // Editors save in bursts; rebuild once the burst is over.
-            while changes.recv().is_ok() {
-                while changes.recv_timeout(Duration::from_millis(150)).is_ok() {}
-                rebuild(&root, &out, &status);
-            }
-        });
+        std::thread::Builder::new()
+            .name("dossier-rebuild".into())
+            .spawn(move || {
+                // Editors save in bursts; rebuild once the burst is over.
+                while changes.recv().is_ok() {
+                    while changes.recv_timeout(Duration::from_millis(150)).is_ok() {}
+                    rebuild(&root, &out, &status);
+                }
+            })
+            .map_err(|e| Diagnostic::general(format!("cannot start rebuilding on changes: {e}")))?;
     }
     ready(address);
     for request in server.incoming_requests() {

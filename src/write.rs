@@ -1177,7 +1177,8 @@ impl Sink {
             let _ = fs::remove_dir_all(&staging.dir);
             staging.finished = true;
         }
-        std::thread::spawn(move || drop((self, files, notes)));
+        // Should no thread start, they are freed here, as the closure goes.
+        let _ = std::thread::Builder::new().spawn(move || drop((self, files, notes)));
         Ok(Some(stats))
     }
 }
