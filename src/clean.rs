@@ -537,7 +537,6 @@ fn markdown_blocks(lines: &[Line]) -> Vec<Paragraph> {
             && let Some(mut block) = current.take()
         {
             block.text.truncate(block.text.trim_end().len());
-            block.text.shrink_to_fit();
             if !block.text.trim().is_empty() || events.len() > 1 {
                 block.markup = Markup::of_markdown(&block.text, std::mem::take(&mut events));
                 blocks.push(block);
