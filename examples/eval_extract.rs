@@ -32,7 +32,7 @@ fn main() {
             dossier::source::Format::Text
         };
         let source =
-            dossier::source::parse(&path, format, &text, &mut problems).expect("article parses");
+            dossier::source::parse(&path, format, text, &mut problems).expect("article parses");
         let cleaned = dossier::clean::clean(&source, &config.furniture);
         let extracted = dossier::extract::extract(&source, cleaned, &matcher, &config.extract);
         let metadata = &extracted.metadata;

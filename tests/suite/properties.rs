@@ -108,7 +108,7 @@ proptest! {
         let mut problems = dossier::error::Diagnostics::new();
         let text = dossier::source::decode(path, bytes, &mut problems);
         for format in [dossier::source::Format::Markdown, dossier::source::Format::Text] {
-            let _ = dossier::source::parse(path, format, &text, &mut problems);
+            let _ = dossier::source::parse(path, format, text.clone(), &mut problems);
         }
     }
 }
@@ -155,7 +155,7 @@ fn the_fuzz_corpus_replays_cleanly() {
         let _ = dossier::source::parse(
             path,
             dossier::source::Format::Markdown,
-            &text,
+            text.clone(),
             &mut problems,
         );
         check_text(&text).unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
