@@ -74,7 +74,8 @@ pub struct Metadata {
     pub date: Option<NaiveDate>,
     /// The author, from front matter or a byline.
     pub author: Option<String>,
-    /// Entity mentions, sorted by place and offset.
+    /// Entity mentions, sorted as [`Mention`]'s fields are ordered: by entity, then place and
+    /// offset. An entity's mentions are next to each other (see [`Metadata::mentions_of`]).
     pub mentions: Vec<Mention>,
     /// Entities the front matter adds without a mention in the text.
     pub added: Vec<EntityKey>,
@@ -99,6 +100,16 @@ pub struct RelativeMention {
 }
 
 impl Metadata {
+    /// The places in [`Metadata::mentions`] of `key`'s mentions, found by binary search. An
+    /// entity page quotes each of its articles' mentions of it: reading every mention of every
+    /// article listed, the list of quotes (`Renderer::quoted`) took 3.8% of the processor time
+    /// of `dossier check` at 100,000 articles, and 2.9% with this (one profile each).
+    pub fn mentions_of(&self, key: &EntityKey) -> std::ops::Range<usize> {
+        let start = self.mentions.partition_point(|m| &m.entity < key);
+        let count = self.mentions[start..].partition_point(|m| &m.entity == key);
+        start..start + count
+    }
+
     /// The publication year and every year the text refers to, sorted.
     pub fn all_years(&self) -> Vec<i32> {
         let mut years: Vec<i32> = (self.years.iter().map(|y| y.year))

@@ -818,10 +818,11 @@ impl Renderer<'_> {
         let empty: &[Link] = &[];
         let quotes = |index: usize, out: &mut String| {
             let article = &self.dossier.articles[index];
-            for (m, sentence) in
-                (article.metadata.mentions.iter()).zip(&article.body().mention_sentences)
-            {
-                if &m.entity == key {
+            let sentences = &article.body().mention_sentences;
+            for place in article.metadata.mentions_of(key) {
+                let m = &article.metadata.mentions[place];
+                // A body that did not decode has no sentences, and nothing made is written.
+                if let Some(sentence) = sentences.get(place) {
                     self.quote(out, index, m.at, m.start..m.end, sentence.clone());
                 }
             }

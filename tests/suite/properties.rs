@@ -40,6 +40,15 @@ fn check_text(text: &str) -> Result<(), TestCaseError> {
         let extracted =
             dossier::extract::extract(&source, cleaned, &SETUP.matcher, &SETUP.config.extract);
         let m = &extracted.metadata;
+        // Sorted by entity first, so that `mentions_of` finds each entity's by binary search.
+        prop_assert!(m.mentions.is_sorted(), "{:?}", m.mentions);
+        for mention in &m.mentions {
+            let of: Vec<usize> = m.mentions_of(&mention.entity).collect();
+            let filtered: Vec<usize> = (0..m.mentions.len())
+                .filter(|&i| m.mentions[i].entity == mention.entity)
+                .collect();
+            prop_assert_eq!(of, filtered);
+        }
         for mention in &m.mentions {
             let paragraph = match mention.at {
                 dossier::extract::Place::Title => m.title.as_str(),
