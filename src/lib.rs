@@ -172,29 +172,6 @@ impl Stopwatch {
     }
 }
 
-/// Has the memory this process touches from now on come in 4 KiB pages, not transparent huge
-/// pages (2 MiB), unless `MIMALLOC_ALLOW_THP` says otherwise. Called when a build is to
-/// extract many articles, which then takes hundreds of megabytes of fresh memory (gigabytes at
-/// 100,000 articles).
-///
-/// On a virtual machine that hands free memory back to its host (free page reporting, as on
-/// the 2-core machine the benchmarks ran on), a fresh huge page is often one the host must
-/// first supply: touching memory in huge pages cost 1.1-1.9 ms a megabyte in 3 of 6 trials and
-/// 0.14 ms in the others, against 0.33-0.35 ms in 4 KiB pages in all 6. With most of the
-/// machine's memory free, `dossier check` at 100,000 articles took 16.1-16.3 s with this
-/// against 17.5-18.1 s without (system time 1.1-1.5 s against 5.2-5.8 s; each of 3
-/// alternating rounds won), and at 10,000 articles 1.46-1.50 s against 1.52-1.88 s (each of
-/// 6 rounds won). With the memory mostly page cache the two took about as long (16.9-18.0 s
-/// against 17.6-18.1 s). A rebuild that takes most results from the cache touches about
-/// 200 MB, where huge pages save tens of thousands of page faults: it keeps them.
-fn prefer_small_pages() {
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
-        // Only a matter of speed: should the system refuse, the build goes on in huge pages.
-        let _ = rustix::thread::disable_transparent_huge_pages(true);
-    }
-}
-
 fn fail(mut problems: Diagnostics, more: Diagnostics) -> Vec<Diagnostic> {
     problems.extend(more);
     problems.sorted()
@@ -277,10 +254,8 @@ fn analyze_with(
     // About this many articles are extracted (the files nothing is known of, and any whose
     // result the cache lacks): the matcher is built for that workload.
     let to_read = loaded.files_unread();
-    // Many: the extraction's patterns are compiled beside it (see `compile_patterns`), and
-    // the memory that extraction and what follows it take is asked for in small pages.
+    // Many: the extraction's patterns are compiled beside it (see `compile_patterns`).
     if to_read >= extract::Matcher::MANY_TEXTS {
-        prefer_small_pages();
         let (built, ()) = rayon::join(
             || extract::Matcher::for_many_texts(&catalog),
             extract::compile_patterns,
@@ -601,24 +576,4 @@ fn build_once(
         export_parts,
         search_tokenized: tokenized.into_inner(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// After a build decides to extract many articles, the process's memory comes in small
-    /// pages: the system says transparent huge pages are off for it.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn prefer_small_pages_turns_transparent_huge_pages_off() {
-        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
-            return;
-        }
-        prefer_small_pages();
-        assert_eq!(
-            rustix::thread::transparent_huge_pages_are_disabled().ok(),
-            Some(true)
-        );
-    }
 }
