@@ -23,12 +23,12 @@
 //! what the graph found ([`GraphMemory`]), in the context of the extraction cache, with a
 //! checksum.
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
@@ -67,7 +67,7 @@ const STALE_SHARE: usize = 4;
 /// xxh3-128 of everything before it. Metadata are decoded in parallel, bodies when first read.
 #[derive(Default)]
 pub struct ExtractCache {
-    entries: HashMap<u128, Extraction>,
+    entries: Results,
     /// Where the loaded file can be appended to; `None` when nothing sound was loaded.
     end: Option<FileEnd>,
 }
@@ -81,6 +81,49 @@ struct FileEnd {
     length: u64,
     /// How many entries the file holds.
     count: usize,
+}
+
+/// The results of a cache file, each taken out when an article uses it. They stay where they
+/// were decoded, found through a small table of digests: filed in a map of results, each was
+/// moved twice more (rayon's collecting into an `Option`, then the map), about 4 MB of fresh
+/// memory at 10,000 articles (1,000 fewer page faults in a one-article rebuild, of 43,000).
+#[derive(Default)]
+struct Results {
+    /// Where each digest's result is in `results`: its last in the file (an article's result
+    /// is appended again when it is made again).
+    places: FxHashMap<u128, usize>,
+    results: Vec<Option<Extraction>>,
+}
+
+impl Results {
+    /// Whether a result for `digest` is there, not yet taken.
+    fn contains(&self, digest: u128) -> bool {
+        self.places.contains_key(&digest)
+    }
+
+    /// The result for `digest`, not yet taken.
+    #[cfg(test)]
+    fn get(&self, digest: u128) -> Option<&Extraction> {
+        self.results.get(*self.places.get(&digest)?)?.as_ref()
+    }
+
+    /// Every result not yet taken, with its digest, in no order.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (u128, &Extraction)> {
+        (self.places.iter())
+            .filter_map(|(&digest, &place)| Some((digest, self.results[place].as_ref()?)))
+    }
+
+    /// Takes the result for `digest` out.
+    fn take(&mut self, digest: u128) -> Option<Extraction> {
+        let place = self.places.remove(&digest)?;
+        self.results.get_mut(place)?.take()
+    }
+
+    /// How many results are there, not taken.
+    fn len(&self) -> usize {
+        self.places.len()
+    }
 }
 
 /// An extraction result as a build uses it, made now or taken from the cache.
@@ -331,12 +374,12 @@ impl ExtractCache {
 
     /// Whether the cache holds a result for `source`.
     pub fn has(&self, source: &Source) -> bool {
-        self.entries.contains_key(&source.digest)
+        self.entries.contains(source.digest)
     }
 
     /// Takes the cached result of `source`, if there is one.
     pub fn take(&mut self, source: &Source) -> Option<Extraction> {
-        self.entries.remove(&source.digest)
+        self.entries.take(source.digest)
     }
 
     /// Records this build's results for the next build, when they differ from the file's:
@@ -561,11 +604,7 @@ fn encode_entries(
 /// Reads the cache file `bytes`, written for `context`, whose bodies are in `bodies`, with
 /// where it ends; `None` if anything about it is wrong. Its metadata are decoded in parallel
 /// once the checksum matches.
-fn decode(
-    bytes: &[u8],
-    bodies: Arc<BodyFile>,
-    context: u128,
-) -> Option<(HashMap<u128, Extraction>, FileEnd)> {
+fn decode(bytes: &[u8], bodies: Arc<BodyFile>, context: u128) -> Option<(Results, FileEnd)> {
     let (body, sum) = bytes.split_at(bytes.len().checked_sub(16)?);
     let mut hasher = Xxh3::new();
     hasher.update(body);
@@ -588,25 +627,32 @@ fn decode(
         rest = after;
     }
     let count = spans.len();
-    let decoded: Vec<(u128, Extraction)> = spans
-        .into_par_iter()
-        .map(|(digest, entry)| {
+    // Decoded in place: each result is written once, where it stays.
+    let results: Vec<Option<Extraction>> = spans
+        .par_iter()
+        .map(|(_, entry)| {
             let ((metadata, warnings), rest) = postcard::take_from_bytes(entry).ok()?;
             let (at, rest) = postcard::take_from_bytes::<BodyAt>(rest).ok()?;
             if !rest.is_empty() {
                 return None;
             }
             let body = LazyBody::stored(Arc::clone(&bodies), at);
-            let extraction = Extraction {
+            Some(Extraction {
                 metadata,
                 warnings,
                 body,
-            };
-            Some((digest, extraction))
+            })
         })
-        .collect::<Option<_>>()?;
+        .collect();
+    if results.iter().any(Option::is_none) {
+        return None;
+    }
     // A digest listed twice (appended again) takes its last result.
-    let entries = decoded.into_iter().collect();
+    let mut places = FxHashMap::with_capacity_and_hasher(count, Default::default());
+    for (place, (digest, _)) in spans.iter().enumerate() {
+        places.insert(*digest, place);
+    }
+    let entries = Results { places, results };
     let end = FileEnd {
         hasher,
         length: body.len() as u64,
@@ -832,7 +878,7 @@ mod tests {
         );
         let (file, bodies) = file_of(7, &[(1, &result)]);
         let (entries, _) = decode(&file, bodies, 7).expect("it decodes");
-        let decoded = &entries[&1];
+        let decoded = entries.get(1).expect("a result");
         // Written back before its body is read, and after: the same bytes.
         let again = Entry::from(decoded).encode();
         assert_eq!(again, Entry::from(&result).encode());
@@ -857,7 +903,7 @@ mod tests {
         );
         let (file, bodies) = file_of(7, &[(1, &result), (2, &damaged)]);
         let (entries, _) = decode(&file, Arc::clone(&bodies), 7).expect("it loads");
-        let loaded = &entries[&2];
+        let loaded = &entries.get(2).expect("a result");
         assert_eq!(
             format!("{:?}", loaded.metadata),
             format!("{:?}", result.metadata)
@@ -870,8 +916,16 @@ mod tests {
         crate::write::read_exact_at(&bodies.file, &mut bytes, 0).unwrap();
         bytes[0] ^= 1;
         let (entries, _) = decode(&file, bodies_file(&bytes), 7).expect("it loads");
-        assert!(entries[&1].body.get().paragraphs.is_empty());
-        assert!(entries[&1].body.is_damaged());
+        assert!(
+            entries
+                .get(1)
+                .expect("a result")
+                .body
+                .get()
+                .paragraphs
+                .is_empty()
+        );
+        assert!(entries.get(1).expect("a result").body.is_damaged());
         // A body said to be longer than any file: the same, without making room for it.
         let huge = LazyBody::stored(
             Arc::clone(&bodies),
@@ -885,8 +939,16 @@ mod tests {
         assert!(huge.is_damaged());
         // A bodies file cut short: the same.
         let (entries, _) = decode(&file, bodies_file(&bytes[..bytes.len() - 1]), 7).unwrap();
-        assert!(entries[&2].body.get().paragraphs.is_empty());
-        assert!(entries[&2].body.is_damaged());
+        assert!(
+            entries
+                .get(2)
+                .expect("a result")
+                .body
+                .get()
+                .paragraphs
+                .is_empty()
+        );
+        assert!(entries.get(2).expect("a result").body.is_damaged());
     }
 
     #[test]
@@ -941,7 +1003,7 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         ExtractCache::save(folder.path(), 7, &[(1, Entry::from(&first))]);
         let mut loaded = ExtractCache::load(folder.path(), 7);
-        let kept = loaded.entries.remove(&1).expect("the first result");
+        let kept = loaded.entries.take(1).expect("the first result");
         let bodies = folder.path().join(BODIES_FILE);
         let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let before = size(&bodies);
@@ -955,8 +1017,14 @@ mod tests {
         assert!(size(&bodies) > before, "the new body is appended");
         let both = ExtractCache::load(folder.path(), 7);
         assert_eq!(both.entries.len(), 2);
-        assert_eq!(format!("{:?}", both.entries[&1]), format!("{first:?}"));
-        assert_eq!(format!("{:?}", both.entries[&2]), format!("{second:?}"));
-        assert!(!both.entries[&2].body.is_damaged());
+        assert_eq!(
+            format!("{:?}", both.entries.get(1).expect("a result")),
+            format!("{first:?}")
+        );
+        assert_eq!(
+            format!("{:?}", both.entries.get(2).expect("a result")),
+            format!("{second:?}")
+        );
+        assert!(!both.entries.get(2).expect("a result").body.is_damaged());
     }
 }
