@@ -30,7 +30,7 @@ const BLOCK: usize = 1024;
 pub const PARTS_FILE: &str = "exports.bin";
 
 /// Changes whenever [`PartsIndex`] does, so that no build reads another's.
-const PARTS_FORMAT: &str = "dossier export parts 4";
+const PARTS_FORMAT: &str = "dossier export parts 5";
 
 /// Where each article's bytes are in the export files of the last build, so that a rebuild
 /// copies the parts of unchanged articles from those files instead of making them again.
@@ -52,15 +52,82 @@ struct PartsIndex {
     earlier: BTreeMap<String, FileParts>,
 }
 
+/// One article's part of an export file: the article's key, where the part starts in the
+/// file, how long it is, and its hash.
+type PartRecord = (u128, u64, u64, u128);
+
 /// One export file's article parts.
 #[derive(Debug, Serialize, Deserialize)]
 struct FileParts {
     /// The hash of the whole file (see [`Streamed`]).
     hash: u128,
     /// Each article's key, where its part starts in the file, how long it is, and its hash.
-    parts: Vec<(u128, u64, u64, u128)>,
+    #[serde(with = "part_bytes")]
+    parts: Vec<PartRecord>,
     /// The stamp of the file this build made, wherever it is now: the output, or the spares.
     stamp: Option<FileStamp>,
+}
+
+/// A file's parts as one run of bytes, each part's four numbers in 48 bytes, little-endian:
+/// read and written by every build (tens of thousands of parts at 10,000 articles), they went
+/// number by number as variable-length integers, one byte in seven bits.
+mod part_bytes {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::ser::Serializer;
+
+    /// The bytes of one part.
+    const SIZE: usize = 48;
+
+    pub fn serialize<S: Serializer>(
+        parts: &[super::PartRecord],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(parts.len() * SIZE);
+        for &(key, start, len, hash) in parts {
+            bytes.extend_from_slice(&key.to_le_bytes());
+            bytes.extend_from_slice(&start.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&hash.to_le_bytes());
+        }
+        serializer.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<super::PartRecord>, D::Error> {
+        struct Parts;
+        impl Visitor<'_> for Parts {
+            type Value = Vec<super::PartRecord>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "export parts of {SIZE} bytes each")
+            }
+
+            fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Self::Value, E> {
+                if !bytes.len().is_multiple_of(SIZE) {
+                    return Err(E::invalid_length(bytes.len(), &self));
+                }
+                (bytes.chunks_exact(SIZE).map(part))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| E::invalid_length(bytes.len(), &self))
+            }
+        }
+        deserializer.deserialize_bytes(Parts)
+    }
+
+    /// One part's numbers from its bytes; `None` unless there are [`SIZE`].
+    fn part(bytes: &[u8]) -> Option<super::PartRecord> {
+        let (key, rest) = bytes.split_first_chunk::<16>()?;
+        let (start, rest) = rest.split_first_chunk::<8>()?;
+        let (len, rest) = rest.split_first_chunk::<8>()?;
+        let hash: [u8; 16] = rest.try_into().ok()?;
+        Some((
+            u128::from_le_bytes(*key),
+            u64::from_le_bytes(*start),
+            u64::from_le_bytes(*len),
+            u128::from_le_bytes(hash),
+        ))
+    }
 }
 
 impl FileParts {
@@ -218,7 +285,12 @@ fn read_parts(path: &Path) -> PartsIndex {
 /// cannot be written only costs the next build the copying: the old one is removed so that it
 /// is not read.
 fn write_parts(path: &Path, index: &PartsIndex) {
-    let written = postcard::to_stdvec(index)
+    // Sized up front (the parts, then a little for each file, the format and the checksum):
+    // grown by doubling, the buffer took twice its size in fresh memory.
+    let parts: usize = (index.files.values().chain(index.earlier.values()))
+        .map(|file| file.parts.len() * 48 + 128)
+        .sum();
+    let written = postcard::to_extend(index, Vec::with_capacity(parts + 128))
         .ok()
         .is_some_and(|bytes| crate::cache::write_checked(path, bytes).is_ok());
     if !written {
@@ -243,7 +315,7 @@ pub struct Parts<'k> {
     /// The last build's file, and where each of its parts is, with its hash, by key.
     previous: Option<(File, HashMap<u128, PartAt>)>,
     /// This build's parts: key, start, length, hash.
-    written: Vec<(u128, u64, u64, u128)>,
+    written: Vec<PartRecord>,
     made: usize,
     reused: usize,
 }
@@ -675,4 +747,54 @@ fn json_line(out: &mut Vec<u8>, value: &impl Serialize) {
     // Serializing these plain structs into memory cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_of(parts: Vec<PartRecord>) -> PartsIndex {
+        let mut index = PartsIndex {
+            format: PARTS_FORMAT.to_string(),
+            ..PartsIndex::default()
+        };
+        let file = FileParts {
+            hash: 9,
+            parts,
+            stamp: None,
+        };
+        index.files.insert("articles.csv".to_string(), file);
+        index
+    }
+
+    #[test]
+    fn the_parts_list_reads_back_as_written() {
+        let parts = vec![
+            (u128::MAX, 0, 17, 1 << 100),
+            (3, u64::MAX - 1, 0, u128::MAX - 5),
+        ];
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(PARTS_FILE);
+        write_parts(&path, &index_of(parts.clone()));
+        let read = read_parts(&path);
+        assert_eq!(read.files["articles.csv"].parts, parts);
+        assert_eq!(read.files["articles.csv"].hash, 9);
+    }
+
+    #[test]
+    fn parts_of_the_wrong_length_do_not_decode() {
+        let file = FileParts {
+            hash: 9,
+            parts: vec![(1, 2, 3, 4)],
+            stamp: None,
+        };
+        let bytes = postcard::to_stdvec(&file).unwrap();
+        // The hash (one byte), the parts' length, the parts, no stamp.
+        assert_eq!((bytes[1], bytes.len()), (48, 2 + 48 + 1));
+        let mut short = bytes.clone();
+        short[1] = 47;
+        short.remove(2);
+        assert!(postcard::from_bytes::<FileParts>(&short).is_err());
+        assert!(postcard::from_bytes::<FileParts>(&bytes).is_ok());
+    }
 }
