@@ -107,9 +107,12 @@ mod part_bytes {
                 if !bytes.len().is_multiple_of(SIZE) {
                     return Err(E::invalid_length(bytes.len(), &self));
                 }
-                (bytes.chunks_exact(SIZE).map(part))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| E::invalid_length(bytes.len(), &self))
+                // Sized up front: collected through `Option`, the list grew by doubling.
+                let mut parts = Vec::with_capacity(bytes.len() / SIZE);
+                for bytes in bytes.chunks_exact(SIZE) {
+                    parts.push(part(bytes).ok_or_else(|| E::invalid_length(SIZE, &self))?);
+                }
+                Ok(parts)
             }
         }
         deserializer.deserialize_bytes(Parts)
