@@ -903,7 +903,7 @@ mod tests {
         );
         let (file, bodies) = file_of(7, &[(1, &result), (2, &damaged)]);
         let (entries, _) = decode(&file, Arc::clone(&bodies), 7).expect("it loads");
-        let loaded = &entries.get(2).expect("a result");
+        let loaded = entries.get(2).expect("a result");
         assert_eq!(
             format!("{:?}", loaded.metadata),
             format!("{:?}", result.metadata)

@@ -76,7 +76,7 @@ mod part_bytes {
     use serde::ser::Serializer;
 
     /// The bytes of one part.
-    const SIZE: usize = 48;
+    pub(super) const SIZE: usize = 48;
 
     pub fn serialize<S: Serializer>(
         parts: &[super::PartRecord],
@@ -291,7 +291,7 @@ fn write_parts(path: &Path, index: &PartsIndex) {
     // Sized up front (the parts, then a little for each file, the format and the checksum):
     // grown by doubling, the buffer took twice its size in fresh memory.
     let parts: usize = (index.files.values().chain(index.earlier.values()))
-        .map(|file| file.parts.len() * 48 + 128)
+        .map(|file| file.parts.len() * part_bytes::SIZE + 128)
         .sum();
     let written = postcard::to_extend(index, Vec::with_capacity(parts + 128))
         .ok()
