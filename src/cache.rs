@@ -52,7 +52,7 @@ const BINARY_MAGIC: &[u8] = b"dossier binary hash 1\n";
 /// What the last build's graph found (see [`GraphMemory`]).
 const GRAPH_FILE: &str = "graph.bin";
 const GRAPH_MAGIC: &[u8] = b"dossier graph memory 1\n";
-const MAGIC: &[u8] = b"dossier extraction cache 6\n";
+const MAGIC: &[u8] = b"dossier extraction cache 7\n";
 /// Entries encoded at once while saving, so the whole cache is never held encoded in memory.
 const SAVE_BATCH: usize = 512;
 /// The file is rewritten rather than appended to once more than one entry in this many is a

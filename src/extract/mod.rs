@@ -8,6 +8,7 @@
 pub mod dates;
 pub mod fold;
 pub mod matcher;
+mod mention_runs;
 pub mod people;
 pub mod relative;
 pub mod text;
@@ -76,6 +77,7 @@ pub struct Metadata {
     pub author: Option<String>,
     /// Entity mentions, sorted as [`Mention`]'s fields are ordered: by entity, then place and
     /// offset. An entity's mentions are next to each other (see [`Metadata::mentions_of`]).
+    #[serde(with = "mention_runs")]
     pub mentions: Vec<Mention>,
     /// Entities the front matter adds without a mention in the text.
     pub added: Vec<EntityKey>,
