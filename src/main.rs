@@ -246,7 +246,10 @@ fn print_problems(problems: &[dossier::error::Diagnostic]) {
         eprintln!("{problem}");
     }
     let errors = problems.iter().filter(|p| p.is_error()).count();
-    eprintln!("error: the build failed with {errors} errors; the previous output is unchanged");
+    let plural = if errors == 1 { "" } else { "s" };
+    eprintln!(
+        "error: the build failed with {errors} error{plural}; the previous output is unchanged"
+    );
 }
 
 /// `dossier entities`: what extraction found, or with `--unknown` what the catalogue lacks.

@@ -483,7 +483,7 @@ impl Group<'_> {
                             .map(|metadata| FileStamp::of(&metadata));
                         (file, over)
                     }
-                    None => (create_new(&path, &target)?, None),
+                    None => (create_new(&staging.out, &path, &target)?, None),
                 };
                 // Its last size, as a guess at this one's: `Streamed::finish` trims the rest.
                 if let Some(previous) = staging.replaces(&path) {
@@ -611,13 +611,14 @@ impl Streamed<'_> {
         let held = self.held_at(self.len, len, hash);
         self.in_place += usize::from(held);
         self.add_part(len, hash);
+        let out = self.sink.out();
         if let Some((target, writer)) = &mut self.file {
             if held {
-                skip(writer, len).map_err(|e| cannot_write(target, &e))?;
+                skip(writer, len).map_err(|e| cannot_write(out, target, &e))?;
             } else {
                 writer
                     .write_all(part)
-                    .map_err(|e| cannot_write(target, &e))?;
+                    .map_err(|e| cannot_write(out, target, &e))?;
             }
         }
         Ok(hash)
@@ -680,15 +681,24 @@ impl Streamed<'_> {
             from_at += len;
             to_at += len;
         }
+        let out = self.sink.out();
         if let Some((target, writer)) = &mut self.file {
-            writer.flush().map_err(|e| cannot_write(target, &e))?;
+            writer.flush().map_err(|e| cannot_write(out, target, &e))?;
             for (held, stretch) in stretches {
                 let done = if held {
                     skip(writer, stretch.end - stretch.start)
                 } else {
                     writer.get_mut().copy_from(from, stretch)
                 };
-                done.map_err(|e| cannot_write(target, &e))?;
+                done.map_err(|e| {
+                    out_of_space(out, &e).unwrap_or_else(|| {
+                        Diagnostic::general(format!(
+                            "copying {} from the last build failed ({e}); if it changed \
+                             meanwhile, build again",
+                            self.path.display()
+                        ))
+                    })
+                })?;
             }
         }
         for &(len, hash) in parts {
@@ -718,12 +728,14 @@ impl Streamed<'_> {
             (Some((target, writer)), Some(staging)) => {
                 let file = writer
                     .into_inner()
-                    .map_err(|e| cannot_write(&target, e.error()))?
+                    .map_err(|e| cannot_write(&staging.out, &target, e.error()))?
                     .into_inner();
                 // Space reserved beyond what was written goes (see `reserve`).
                 file.set_len(self.len)
-                    .map_err(|e| cannot_write(&target, &e))?;
-                let metadata = file.metadata().map_err(|e| cannot_write(&target, &e))?;
+                    .map_err(|e| cannot_write(&staging.out, &target, &e))?;
+                let metadata = file
+                    .metadata()
+                    .map_err(|e| cannot_write(&staging.out, &target, &e))?;
                 stamp = Some(FileStamp::of(&metadata));
                 let record = staging.settle_streamed(&self.path, &target, hash, self.len)?;
                 Some(FileRecord {
@@ -971,6 +983,13 @@ impl Sink {
         self.put_in(page, None)
     }
 
+    /// The output folder (empty in a check, which writes nothing).
+    fn out(&self) -> &Path {
+        self.staging
+            .as_ref()
+            .map_or(Path::new(""), |staging| staging.out.as_path())
+    }
+
     /// Adds one file, recording the `group` it belongs to.
     fn put_in(&self, page: Page, group: Option<u128>) -> Result<(), Diagnostic> {
         let record = match &self.staging {
@@ -1196,13 +1215,13 @@ impl Staging {
             reserve(&file, bytes.len() as u64);
         }
         file.write_all(bytes)
-            .map_err(|e| cannot_write(&target, &e))?;
+            .map_err(|e| cannot_write(&self.out, &target, &e))?;
         if spare {
             // What is left of the spare's own bytes goes.
             file.set_len(bytes.len() as u64)
-                .map_err(|e| cannot_write(&target, &e))?;
+                .map_err(|e| cannot_write(&self.out, &target, &e))?;
         }
-        let metadata = file.metadata().map_err(|e| cannot_write(&target, &e))?;
+        let metadata = (file.metadata()).map_err(|e| cannot_write(&self.out, &target, &e))?;
         Ok(record_of(&metadata, hash))
     }
 
@@ -1221,7 +1240,7 @@ impl Staging {
     fn new_file(&self, path: &Path, target: &Path, len: u64) -> Result<(File, bool), Diagnostic> {
         loop {
             let Some(spare) = lock_ignoring_poison(&self.unused_spares).take(len) else {
-                return Ok((create_new(path, target)?, false));
+                return Ok((create_new(&self.out, path, target)?, false));
             };
             let Ok(metadata) = fs::symlink_metadata(&spare) else {
                 continue;
@@ -1238,14 +1257,14 @@ impl Staging {
                 // A file system without such renames: no spare will do.
                 Err(_) => {
                     lock_ignoring_poison(&self.unused_spares).clear();
-                    return Ok((create_new(path, target)?, false));
+                    return Ok((create_new(&self.out, path, target)?, false));
                 }
             }
             match File::options().write(true).open(target) {
                 Ok(file) => return Ok((file, true)),
                 Err(e) => {
                     let _ = fs::remove_file(target);
-                    return Err(cannot_write(target, &e));
+                    return Err(cannot_write(&self.out, target, &e));
                 }
             }
         }
@@ -1347,9 +1366,7 @@ impl Staging {
         if let Some(folder) = target.parent() {
             let mut folders = lock_ignoring_poison(&self.folders);
             if !folders.contains(folder) {
-                fs::create_dir_all(folder).map_err(|e| {
-                    Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
-                })?;
+                fs::create_dir_all(folder).map_err(|e| cannot_create(&self.out, folder, &e))?;
                 folders.insert(folder.to_path_buf());
             }
         }
@@ -1470,9 +1487,7 @@ impl Staging {
             .collect();
         let folders: BTreeSet<&Path> = moves.iter().filter_map(|(_, t)| t.parent()).collect();
         for folder in folders {
-            fs::create_dir_all(folder).map_err(|e| {
-                Diagnostic::general(format!("cannot create {}: {e}", folder.display()))
-            })?;
+            fs::create_dir_all(folder).map_err(|e| cannot_create(&self.out, folder, &e))?;
         }
         // Renaming a new file over an old one frees the old one's blocks and cached pages
         // inside the rename: tens of milliseconds for a large export, during which the other
@@ -1597,7 +1612,7 @@ fn same_file_system(_: &Path, _: &Path) -> bool {
 /// Creates the staged file `target` for `path`. Never opens an existing file: a staged file
 /// may be a hard link to the previous output, which must stay as it is until the swap (and no
 /// path is written twice).
-fn create_new(path: &Path, target: &Path) -> Result<File, Diagnostic> {
+fn create_new(out: &Path, path: &Path, target: &Path) -> Result<File, Diagnostic> {
     File::options()
         .write(true)
         .create_new(true)
@@ -1606,7 +1621,7 @@ fn create_new(path: &Path, target: &Path) -> Result<File, Diagnostic> {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 made_twice(path)
             } else {
-                cannot_write(target, &e)
+                cannot_write(out, target, &e)
             }
         })
 }
@@ -1655,9 +1670,32 @@ fn release_written(file: &File, range: std::ops::Range<u64>) {
 #[cfg(not(target_os = "linux"))]
 fn release_written(_: &File, _: std::ops::Range<u64>) {}
 
-/// The error for a file that cannot be written.
-fn cannot_write(target: &Path, error: &std::io::Error) -> Diagnostic {
-    Diagnostic::general(format!("cannot write {}: {error}", target.display()))
+/// The error for a file of the output `out` that cannot be written at `target`.
+fn cannot_write(out: &Path, target: &Path, error: &std::io::Error) -> Diagnostic {
+    out_of_space(out, error).unwrap_or_else(|| {
+        Diagnostic::general(format!("cannot write {}: {error}", target.display()))
+    })
+}
+
+/// The error for a folder of the output `out` that cannot be made at `folder`.
+fn cannot_create(out: &Path, folder: &Path, error: &std::io::Error) -> Diagnostic {
+    out_of_space(out, error).unwrap_or_else(|| {
+        Diagnostic::general(format!("cannot create {}: {error}", folder.display()))
+    })
+}
+
+/// The error for a disk that is full, or a quota used up, while the output `out` is written:
+/// one that names the output rather than the file. Every later file then fails the same way,
+/// and a build's report lists each distinct problem once, so a full disk is said once, not
+/// once for each of the hundreds of thousands of files a large dossier writes.
+fn out_of_space(out: &Path, error: &std::io::Error) -> Option<Diagnostic> {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    matches!(error.kind(), StorageFull | QuotaExceeded).then(|| {
+        Diagnostic::general(format!(
+            "cannot write the site into {}: {error}",
+            out.display()
+        ))
+    })
 }
 
 /// The error for a path two pages of one build would share.
@@ -1952,6 +1990,43 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_one_problem_however_many_files_fail() {
+        use std::io::{Error, ErrorKind};
+        let out = Path::new("site/public");
+        let mut problems = crate::error::Diagnostics::new();
+        for kind in [ErrorKind::StorageFull, ErrorKind::QuotaExceeded] {
+            for page in ["articles/a.html", "places/b.html", "search/t/c.js"] {
+                problems.push(cannot_write(out, Path::new(page), &Error::from(kind)));
+            }
+            problems.push(cannot_create(out, Path::new("years"), &Error::from(kind)));
+        }
+        let reported: Vec<String> = problems.sorted().iter().map(ToString::to_string).collect();
+        assert_eq!(reported.len(), 2, "{reported:?}");
+        assert!(
+            reported
+                .iter()
+                .all(|p| p.starts_with("cannot write the site into site/public: ")),
+            "{reported:?}"
+        );
+        // Any other failure is the file's own, and each is reported.
+        let denied = Error::from(ErrorKind::PermissionDenied);
+        let mut problems = crate::error::Diagnostics::new();
+        problems.push(cannot_write(out, Path::new("articles/a.html"), &denied));
+        problems.push(cannot_write(out, Path::new("places/b.html"), &denied));
+        problems.push(cannot_create(out, Path::new("years"), &denied));
+        let reported: Vec<String> = problems.sorted().iter().map(ToString::to_string).collect();
+        assert_eq!(reported.len(), 3, "{reported:?}");
+        assert!(
+            reported[0].starts_with("cannot create years: "),
+            "{reported:?}"
+        );
+        assert!(
+            reported[1].starts_with("cannot write articles/a.html: "),
+            "{reported:?}"
+        );
+    }
 
     #[test]
     fn a_manifest_encoded_from_the_builds_records_reads_back_whole() {
