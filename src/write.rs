@@ -1221,7 +1221,9 @@ impl Staging {
             file.set_len(bytes.len() as u64)
                 .map_err(|e| cannot_write(&self.out, &target, &e))?;
         }
-        let metadata = (file.metadata()).map_err(|e| cannot_write(&self.out, &target, &e))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| cannot_write(&self.out, &target, &e))?;
         Ok(record_of(&metadata, hash))
     }
 
