@@ -54,7 +54,8 @@ impl Matcher {
 
     /// Compiles every name and alias of `catalog` into a machine about a tenth quicker to
     /// search with and twice as slow to build (a DFA: 15 ms more for a catalogue of 400
-    /// entities), which pays from about [`Matcher::MANY_TEXTS`] articles on.
+    /// entities), which pays from about [`Matcher::MANY_TEXTS`] articles on. A catalogue
+    /// whose aliases pass [`Matcher::DFA_ALIAS_BYTES`] gets the machine of [`Matcher::new`].
     pub fn for_many_texts(catalog: &Catalog) -> Matcher {
         Matcher::build(catalog, AhoCorasickKind::DFA)
     }
@@ -62,7 +63,14 @@ impl Matcher {
     /// How many articles to extract make [`Matcher::for_many_texts`] worth its build time.
     pub const MANY_TEXTS: usize = 1000;
 
-    fn build(catalog: &Catalog, kind: AhoCorasickKind) -> Matcher {
+    /// Bytes of folded aliases up to which [`Matcher::for_many_texts`] builds a DFA. A DFA
+    /// takes about 140 bytes of memory for each byte of alias (4.8 MB for the 35 KB of this
+    /// repository's catalogue) and its build time grows with it, where the NFA takes about 8:
+    /// a catalogue imported from a gazetteer, with millions of names, would need gigabytes,
+    /// and past two billion table entries the DFA cannot be built at all.
+    pub const DFA_ALIAS_BYTES: usize = 256 * 1024;
+
+    fn build(catalog: &Catalog, mut kind: AhoCorasickKind) -> Matcher {
         let mut keys = Vec::new();
         let mut forms: HashMap<String, Pattern> = HashMap::new();
         for (index, entity) in catalog.entities.values().enumerate() {
@@ -95,11 +103,19 @@ impl Matcher {
             .iter()
             .map(|(form, p)| (form.clone(), p.entity))
             .collect();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .build(sorted.iter().map(|(form, _)| form.as_str()))
-            .expect("folded aliases always build an automaton");
+        let alias_bytes: usize = sorted.iter().map(|(form, _)| form.len()).sum();
+        if kind == AhoCorasickKind::DFA && alias_bytes > Matcher::DFA_ALIAS_BYTES {
+            kind = AhoCorasickKind::ContiguousNFA;
+        }
+        let forms = || sorted.iter().map(|(form, _)| form.as_str());
+        let mut builder = AhoCorasick::builder();
+        builder.match_kind(MatchKind::Standard);
+        // A machine of the kind asked for can be too large to number its states; the builder's
+        // own choice then falls back to the noncontiguous NFA, whose limit (two billion
+        // states) no catalogue reaches before the memory it would take runs out.
+        let automaton = (builder.kind(Some(kind)).build(forms()))
+            .or_else(|_| builder.kind(None).build(forms()))
+            .expect("a noncontiguous NFA numbers the states of any catalogue that fits in memory");
         Matcher {
             automaton,
             patterns: sorted.into_iter().map(|(_, p)| p).collect(),
@@ -253,6 +269,29 @@ name = "Provincial State Security Bureau"
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(found[0].0, "chagang-province");
         assert_eq!(found[1].0, "provincial-state-security-bureau");
+    }
+
+    #[test]
+    fn a_catalogue_past_the_dfa_limit_gets_the_nfa_and_finds_the_same() {
+        // Place names of 41 bytes each: their folded forms pass the limit.
+        let mut text = String::new();
+        let name = |i: usize| format!("Place {i:06} of a long name for the limit");
+        let count = Matcher::DFA_ALIAS_BYTES / 40 + 1;
+        for i in 0..count {
+            text.push_str(&format!("[[place]]\nname = \"{}\"\n", name(i)));
+        }
+        let catalog = catalog(&text);
+        let many = Matcher::for_many_texts(&catalog);
+        assert_eq!(many.automaton.kind(), AhoCorasickKind::ContiguousNFA);
+        let few = Matcher::new(&catalog);
+        let found = format!("In {} and {}.", name(7), name(count - 1));
+        assert_eq!(many.find(&found), few.find(&found));
+        assert_eq!(many.find(&found).len(), 2);
+        // This repository's catalogue is well under the limit.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ours = crate::catalog::load(root).expect("the repository's catalogue loads");
+        let ours = Matcher::for_many_texts(&ours);
+        assert_eq!(ours.automaton.kind(), AhoCorasickKind::DFA);
     }
 
     #[test]
