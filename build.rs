@@ -4,11 +4,12 @@
 //! Why: a position-independent executable is relocated by the dynamic loader each time it
 //! starts. The binary has 58,000 such relocations, spread over 2,500 pages (10 MB) of
 //! read-only data; 16,000 of them, on 2,300 of those pages, point into minify-html's generated
-//! tables (its HTML entity trie). So every start wrote to 10 MB of fresh memory before `main`. Linked at a fixed address, the
-//! addresses are resolved once, by the linker, and the pages are read from the file only where
-//! they are used. Measured on the benchmark machine: `dossier --version` 7.2-9.4 ms and 2,644
-//! page faults against 1.9-2.1 ms and 122 (30 runs each); a one-article rebuild of the
-//! 10,000-article dossier, median 0.252 s against 0.224 s (16 alternating rounds).
+//! tables (its HTML entity trie). So every start wrote to 10 MB of fresh memory before `main`.
+//! Linked at a fixed address, the addresses are resolved once, by the linker, and the pages are
+//! read from the file only where they are used. Measured on the benchmark machine:
+//! `dossier --version` 7.2-9.4 ms and 2,644 page faults against 1.9-2.1 ms and 122 (30 runs
+//! each); a one-article rebuild of the 10,000-article dossier, median 0.252 s against 0.224 s
+//! (16 alternating rounds).
 //!
 //! What it gives up: the binary's own code and static data sit at the same address in every
 //! run (its heap, stack and libraries are still placed at random), as with Go programs such as

@@ -231,9 +231,9 @@ fn serve_answers_on_loopback_and_shows_changes_without_a_restart() {
 }
 
 /// `build.rs` links the binary at a fixed address on Linux with the GNU toolchain, so that it
-/// starts without the loader relocating 10 MB of tables. An ELF file's type is the
-/// little-endian 16-bit number at byte 16: 2 for a fixed-address executable, 3 for a
-/// position-independent one.
+/// starts without the loader relocating 10 MB of tables. An ELF file's type is the 16-bit
+/// number at byte 16, in the byte order byte 5 names (1: little-endian): 2 for a
+/// fixed-address executable, 3 for a position-independent one.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn the_binary_is_linked_at_a_fixed_address() {
@@ -243,9 +243,14 @@ fn the_binary_is_linked_at_a_fixed_address() {
         .and_then(|mut file| file.read_exact(&mut header))
         .unwrap();
     assert_eq!(&header[..4], b"\x7fELF");
+    let kind = [header[16], header[17]];
+    let kind = if header[5] == 1 {
+        u16::from_le_bytes(kind)
+    } else {
+        u16::from_be_bytes(kind)
+    };
     assert_eq!(
-        u16::from_le_bytes([header[16], header[17]]),
-        2,
+        kind, 2,
         "the binary is position-independent: build.rs's -no-pie was not applied"
     );
 }
